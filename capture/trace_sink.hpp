@@ -1,0 +1,66 @@
+#pragma once
+// The single writer of the trace (STYLE rule 8): relay coroutines submit finished exchanges without
+// waiting; one thread redacts, writes the HAR and tells the console. A full queue drops the record,
+// counts it, and the count is written into the trace.
+
+#include "capture/exchange.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace regtrace::capture {
+
+class har_file;
+
+struct trace_sink_options {
+  std::filesystem::path har_path;
+  bool redact = true;
+  std::size_t queue_capacity = 4096;
+  /// Called on the writer thread after each record is written (already redacted). May be empty.
+  std::function<void(exchange const&)> on_written;
+  /// Called on the writer thread when a record cannot be written or was dropped; a sentence.
+  std::function<void(std::string const&)> on_problem;
+};
+
+/// Thread-safe: submit() from any thread; close() once, from the owner.
+class trace_sink {
+ public:
+  /// Opens the HAR file (throws std::runtime_error with a sentence if it cannot) and starts the thread.
+  explicit trace_sink(trace_sink_options options);
+  ~trace_sink();
+  trace_sink(trace_sink const&) = delete;
+  trace_sink& operator=(trace_sink const&) = delete;
+
+  /// Queues one finished exchange. Never blocks; returns false when it was dropped (queue full/closed).
+  bool submit(exchange x) noexcept;
+  /// Drains the queue, writes the final tail and stops the thread. Idempotent.
+  void close();
+
+  struct counters {
+    std::uint64_t written = 0;
+    std::uint64_t dropped = 0;        ///< queue full
+    std::uint64_t write_failed = 0;   ///< I/O errors
+  };
+  counters stats() const;
+  std::filesystem::path const& path() const { return options_.har_path; }
+
+ private:
+  void run();
+
+  trace_sink_options options_;
+  std::unique_ptr<har_file> file_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<exchange> queue_;
+  counters counters_;
+  bool closing_ = false;
+  std::thread thread_;
+};
+
+}  // namespace regtrace::capture
