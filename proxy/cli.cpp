@@ -1,0 +1,180 @@
+#include "proxy/cli.hpp"
+
+#include "proxy/connect_request.hpp"
+#include "proxy/host_rules.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+namespace regtrace::proxy {
+
+std::filesystem::path default_ca_dir() {
+  if (char const* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "regtrace";
+  if (char const* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path(home) / ".local" / "share" / "regtrace";
+  return std::filesystem::current_path() / ".regtrace";
+}
+
+std::filesystem::path default_har_path(std::filesystem::path const& dir) {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm local{};
+  localtime_r(&now, &local);
+  char name[64];
+  std::strftime(name, sizeof name, "regtrace-%Y%m%d-%H%M%S.har", &local);
+  return (dir.empty() ? std::filesystem::current_path() : dir) / name;
+}
+
+std::size_t parse_byte_size(std::string const& text) {
+  std::size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (std::exception const&) {
+    throw std::invalid_argument("\"" + text + "\" is not a size; use bytes or a suffix such as 64k, 1m, 2g");
+  }
+  std::string suffix = text.substr(used);
+  for (auto& c : suffix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (suffix == "" || suffix == "b") return value;
+  if (suffix == "k" || suffix == "kb" || suffix == "kib") return value << 10;
+  if (suffix == "m" || suffix == "mb" || suffix == "mib") return value << 20;
+  if (suffix == "g" || suffix == "gb" || suffix == "gib") return value << 30;
+  throw std::invalid_argument("\"" + text + "\" is not a size; use bytes or a suffix such as 64k, 1m, 2g");
+}
+
+namespace {
+
+bool is_loopback(std::string const& host) {
+  return host == "::1" || host.starts_with("127.") || host == "localhost";
+}
+
+struct proxy_options {
+  std::string listen = "127.0.0.1:8888";
+  std::string har;
+  std::string out_dir;
+  std::string ca_dir;
+  std::vector<std::string> intercept, passthrough, upstream_ca, resolve;
+  bool insecure_upstream = false;
+  std::string body_limit = "64k";
+  bool no_redact = false;
+  std::string keylog;
+  bool allow_remote = false;
+  std::string proxy_auth;
+  unsigned threads = 0;
+  int verbose = 0;
+  bool quiet = false;
+};
+
+proxy_config build_proxy_config(proxy_options const& o) {
+  proxy_config config;
+  auto listen = parse_connect_authority(o.listen);
+  if (!listen && o.listen.find(':') == std::string::npos) listen = parse_connect_authority("127.0.0.1:" + o.listen);
+  if (!listen && o.listen.ends_with(":0")) listen = authority{o.listen.substr(0, o.listen.size() - 2), 0};
+  if (!listen) throw std::invalid_argument("--listen \"" + o.listen + "\" is not HOST:PORT (for example 127.0.0.1:8888)");
+  config.listen_host = listen->host == "localhost" ? "127.0.0.1" : listen->host;
+  config.listen_port = listen->port;
+  if (!is_loopback(config.listen_host) && !o.allow_remote)
+    throw std::invalid_argument("--listen " + o.listen +
+                                " would accept connections from other machines; add --allow-remote with --proxy-auth USER:PASS");
+  if (o.allow_remote && o.proxy_auth.empty())
+    throw std::invalid_argument("--allow-remote needs --proxy-auth USER:PASS, so that only your clients use the proxy");
+  if (!o.proxy_auth.empty() && o.proxy_auth.find(':') == std::string::npos)
+    throw std::invalid_argument("--proxy-auth must be USER:PASS");
+  config.allow_remote = o.allow_remote;
+  config.proxy_auth = o.proxy_auth;
+
+  if (!o.har.empty() && !o.out_dir.empty()) throw std::invalid_argument("use either --har FILE or --out DIR, not both");
+  if (!o.out_dir.empty()) std::filesystem::create_directories(o.out_dir);
+  config.har_path = o.har.empty() ? default_har_path(o.out_dir) : std::filesystem::path(o.har);
+  config.ca_dir = o.ca_dir.empty() ? default_ca_dir() : std::filesystem::path(o.ca_dir);
+  config.intercept_globs = o.intercept;
+  config.passthrough_globs = o.passthrough;
+  for (auto const& file : o.upstream_ca) config.upstream_ca_files.emplace_back(file);
+  config.insecure_upstream = o.insecure_upstream;
+  for (auto const& rule : o.resolve) {
+    auto parsed = parse_resolve_rule(rule);
+    if (!parsed) throw std::invalid_argument("--resolve \"" + rule + "\" is not HOST:PORT:ADDRESS (for example registry.test:5443:127.0.0.1)");
+    config.resolve_rules.push_back(*parsed);
+  }
+  config.body_limit_bytes = parse_byte_size(o.body_limit);
+  config.redact = !o.no_redact;
+  config.keylog_file = o.keylog;
+  config.threads = o.threads;
+  config.console_exchanges = !o.quiet;
+  return config;
+}
+
+}  // namespace
+
+int run_command_line(int argc, char** argv) {
+  CLI::App app{"regtrace: a debugging proxy for container-registry traffic"};
+  app.set_version_flag("--version", std::string("regtrace ") + REGTRACE_VERSION);
+  app.require_subcommand(1);
+
+  proxy_options po;
+  auto* proxy = app.add_subcommand("proxy", "Run the recording proxy (point dockerd's HTTPS_PROXY at it)");
+  proxy->add_option("--listen", po.listen, "Address to listen on, HOST:PORT")->capture_default_str();
+  proxy->add_option("--har", po.har, "Write the trace to this HAR file");
+  proxy->add_option("--out", po.out_dir, "Write a timestamped trace into this folder");
+  proxy->add_option("--ca-dir", po.ca_dir, "Folder of regtrace's CA (ca.crt, ca.key)")->default_str(default_ca_dir().string());
+  proxy->add_option("--intercept", po.intercept, "Only intercept hosts matching these globs")->expected(1, -1);
+  proxy->add_option("--passthrough", po.passthrough, "Tunnel hosts matching these globs untouched")->expected(1, -1);
+  proxy->add_option("--upstream-ca", po.upstream_ca, "Extra CA certificates (PEM) to trust upstream");
+  proxy->add_flag("--insecure-upstream", po.insecure_upstream, "Do not verify upstream certificates (marked on every entry)");
+  proxy->add_option("--resolve", po.resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
+  proxy->add_option("--body-limit", po.body_limit, "Keep text bodies up to this size")->capture_default_str();
+  proxy->add_flag("--no-redact", po.no_redact, "Keep credentials and signatures in the trace");
+  proxy->add_option("--keylog", po.keylog, "Append TLS keys to this file (NSS key log, for Wireshark)");
+  proxy->add_flag("--allow-remote", po.allow_remote, "Accept connections from other machines (needs --proxy-auth)");
+  proxy->add_option("--proxy-auth", po.proxy_auth, "Require these proxy credentials, USER:PASS");
+  proxy->add_option("--threads", po.threads, "Worker threads (default: one per core)");
+  proxy->add_flag("-v,--verbose", po.verbose, "More detail on the console");
+  proxy->add_flag("-q,--quiet", po.quiet, "No line per exchange; warnings and the summary only");
+
+  std::string ca_dir;
+  auto* ca = app.add_subcommand("ca", "Manage regtrace's certificate authority");
+  ca->require_subcommand(1);
+  ca->add_option("--ca-dir", ca_dir, "Folder of the CA")->default_str(default_ca_dir().string());
+  auto* ca_init = ca->add_subcommand("init", "Create the CA if it does not exist");
+  auto* ca_show = ca->add_subcommand("show", "Show the CA's subject, expiry and fingerprint");
+  auto* ca_path = ca->add_subcommand("path", "Print the path of the CA certificate");
+  bool der = false;
+  std::string export_output;
+  auto* ca_export = ca->add_subcommand("export", "Print the CA certificate (PEM), or write it as DER");
+  ca_export->add_flag("--der", der, "DER instead of PEM (needs -o)");
+  ca_export->add_option("-o,--output", export_output, "Write to this file instead of standard output");
+  std::string registry;
+  std::string certs_dir = "/etc/docker/certs.d";
+  bool dry_run = false;
+  auto* ca_trust = ca->add_subcommand("docker-trust", "Install the CA as /etc/docker/certs.d/HOST[:PORT]/ca.crt");
+  ca_trust->add_option("registry", registry, "Registry HOST[:PORT] as used in image names")->required();
+  ca_trust->add_option("--certs-dir", certs_dir, "Docker's certs.d folder")->capture_default_str();
+  ca_trust->add_flag("--dry-run", dry_run, "Print what would be done");
+  for (auto* sub : {ca_init, ca_show, ca_path, ca_export, ca_trust})
+    sub->add_option("--ca-dir", ca_dir, "Folder of the CA")->default_str(default_ca_dir().string());
+
+  try {
+    app.parse(argc, argv);
+  } catch (CLI::ParseError const& e) {
+    return app.exit(e);
+  }
+
+  try {
+    std::filesystem::path ca_path_value = ca_dir.empty() ? default_ca_dir() : std::filesystem::path(ca_dir);
+    if (proxy->parsed()) return run_proxy_command(build_proxy_config(po), po.quiet ? -1 : po.verbose);
+    if (ca_init->parsed()) return run_ca_init(ca_path_value);
+    if (ca_show->parsed()) return run_ca_show(ca_path_value);
+    if (ca_path->parsed()) return run_ca_path(ca_path_value);
+    if (ca_export->parsed()) return run_ca_export(ca_path_value, der, export_output);
+    if (ca_trust->parsed()) return run_ca_docker_trust(ca_path_value, registry, certs_dir, dry_run);
+  } catch (std::exception const& e) {
+    std::cerr << "regtrace: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace regtrace::proxy

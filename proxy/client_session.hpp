@@ -1,0 +1,17 @@
+#pragma once
+// The per-connection coroutine (STYLE rule 2): one client connection, from its first request line
+// to its close, owning its objects through by-value parameters.
+
+#include "proxy/net.hpp"
+
+#include <memory>
+
+namespace regtrace::proxy {
+
+struct proxy_context;
+
+/// Serves one client connection: CONNECT (intercepted or tunnelled) or absolute-form plain HTTP.
+/// Spawned on the connection's strand; never throws.
+net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context);
+
+}  // namespace regtrace::proxy

@@ -1,0 +1,99 @@
+#include "proxy/console.hpp"
+
+#include <cstdio>
+
+namespace regtrace::proxy {
+
+std::string format_bytes(std::uint64_t bytes) {
+  static constexpr char const* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  if (unit == 0)
+    std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  return text;
+}
+
+std::string format_duration_ms(double ms) {
+  char text[32];
+  if (ms < 0) return "-";
+  if (ms < 1000)
+    std::snprintf(text, sizeof text, "%.0f ms", ms);
+  else
+    std::snprintf(text, sizeof text, "%.1f s", ms / 1000);
+  return text;
+}
+
+std::string shorten_target(std::string_view target, std::size_t max_width) {
+  auto path = target.substr(0, target.find('?'));
+  bool had_query = path.size() < target.size();
+  std::string out;
+  // Digests are 64 hex digits: the first 12 identify them on a console (as docker does).
+  for (std::size_t i = 0; i < path.size();) {
+    auto at = path.find("sha256:", i);
+    if (at == std::string_view::npos) {
+      out.append(path.substr(i));
+      break;
+    }
+    out.append(path.substr(i, at - i + 7));
+    auto hex_start = at + 7;
+    auto hex_end = path.find_first_not_of("0123456789abcdef", hex_start);
+    if (hex_end == std::string_view::npos) hex_end = path.size();
+    auto hex = path.substr(hex_start, hex_end - hex_start);
+    out.append(hex.substr(0, 12));
+    if (hex.size() > 12) out.append("…");
+    i = hex_end;
+  }
+  if (had_query) out.append("?…");
+  if (out.size() > max_width) {
+    auto keep = (max_width - 3) / 2;
+    out = out.substr(0, keep) + "..." + out.substr(out.size() - keep);
+  }
+  return out;
+}
+
+std::string format_exchange_line(capture::exchange const& x) {
+  std::string line = "[c" + std::to_string(x.connection_id) + " r" + std::to_string(x.request_index) + "] ";
+  bool const default_port = (x.scheme == "https" && x.port == 443) || (x.scheme == "http" && x.port == 80);
+  std::string host = x.host + (default_port ? "" : ":" + std::to_string(x.port));
+  switch (x.kind) {
+    case capture::entry_kind::tunnel:
+      line += "CONNECT " + host + " tunnel " + format_bytes(x.request_body.bytes) + " up, " +
+              format_bytes(x.response_body.bytes) + " down " + format_duration_ms(x.total_ms());
+      break;
+    case capture::entry_kind::connect_failed:
+    case capture::entry_kind::client_tls_rejected:
+      line += "CONNECT " + host + (x.status ? " " + std::to_string(x.status) : std::string(" -"));
+      break;
+    case capture::entry_kind::exchange:
+      line += x.method + " " + host + " " + shorten_target(x.target) + " " +
+              (x.status ? std::to_string(x.status) : std::string("-")) + " " +
+              format_bytes(x.response_body.bytes) + " " + format_duration_ms(x.total_ms());
+      break;
+  }
+  if (x.failure) line += "  ! " + std::string(capture::to_string(x.failure->where)) + ": " + x.failure->detail;
+  if (x.failure && !x.failure->message.empty() && x.failure->detail.find(x.failure->message) == std::string::npos)
+    line += " (" + x.failure->message + ")";
+  for (auto const& id : x.finding_ids) line += " [" + id + "]";
+  return line;
+}
+
+void console_totals::add(capture::exchange const& x) {
+  ++exchanges;
+  if (x.failure || x.status == 0) ++failed;
+  bytes_up += x.request_body.bytes;
+  bytes_down += x.response_body.bytes;
+}
+
+std::string format_summary(console_totals const& totals) {
+  return std::to_string(totals.exchanges) + " exchanges (" + std::to_string(totals.failed) + " failed), " +
+         format_bytes(totals.bytes_up) + " sent, " + format_bytes(totals.bytes_down) + " received";
+}
+
+}  // namespace regtrace::proxy

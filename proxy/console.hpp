@@ -1,0 +1,34 @@
+#pragma once
+// What the live console prints: one line per exchange and the closing summary (SPEC §2).
+// Pure formatting, unit-tested; printing happens on the trace writer's thread.
+
+#include "capture/exchange.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace regtrace::proxy {
+
+/// "64.0 MiB", "512 B".
+std::string format_bytes(std::uint64_t bytes);
+/// "812 ms", "3.4 s".
+std::string format_duration_ms(double ms);
+/// A path (and query) shortened for one console line: digests cut to 12 hex digits, long paths
+/// elided in the middle, query values dropped.
+std::string shorten_target(std::string_view target, std::size_t max_width = 64);
+/// "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f… 200 64.0 MiB 812 ms", with the
+/// failure phase and message (and finding IDs) appended when there are any.
+std::string format_exchange_line(capture::exchange const& x);
+
+/// Running totals for the closing summary. Updated on the trace writer's thread only.
+struct console_totals {
+  std::uint64_t exchanges = 0;
+  std::uint64_t failed = 0;       ///< with a failure record or no response
+  std::uint64_t bytes_up = 0;     ///< request bodies
+  std::uint64_t bytes_down = 0;   ///< response bodies
+  void add(capture::exchange const& x);
+};
+/// "12 exchanges (1 failed), 1.2 MiB sent, 64.0 MiB received".
+std::string format_summary(console_totals const& totals);
+
+}  // namespace regtrace::proxy

@@ -1,0 +1,324 @@
+#include "proxy/exchange_relay.hpp"
+
+#include "capture/body_recorder.hpp"
+#include "proxy/relay.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <boost/algorithm/string/predicate.hpp>
+
+namespace regtrace::proxy {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using response_parser = http::response_parser<http::buffer_body>;
+
+double ms_between(clock::time_point from, clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+std::string trimmed(std::string_view text) {
+  auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  auto last = text.find_last_not_of(" \t");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+// RFC 9110 §7.6.1: Connection, the fields it names, and the classic hop-by-hop fields belong to one
+// leg only. Transfer-Encoding stays: the serializer frames the body by it on the next leg.
+template <class Fields>
+void strip_hop_by_hop(Fields& fields) {
+  std::vector<std::string> named;
+  auto [first, last] = fields.equal_range(http::field::connection);
+  for (auto it = first; it != last; ++it) {
+    std::string_view value = it->value();
+    while (!value.empty()) {
+      auto comma = value.find(',');
+      auto token = trimmed(value.substr(0, comma));
+      if (!token.empty()) named.push_back(token);
+      value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    }
+  }
+  for (auto const& name : named) {
+    if (!boost::iequals(name, "transfer-encoding") && !boost::iequals(name, "content-length"))
+      fields.erase(name);
+  }
+  fields.erase(http::field::connection);
+  fields.erase(http::field::keep_alive);
+  fields.erase("Proxy-Connection");
+  fields.erase(http::field::te);
+  fields.erase(http::field::upgrade);
+}
+
+template <class Fields>
+capture::header_list header_list_of(Fields const& fields) {
+  capture::header_list headers;
+  for (auto const& field : fields)
+    headers.push_back({std::string(field.name_string()), std::string(field.value())});
+  return headers;
+}
+
+// Text bodies are kept up to the limit (SPEC §4); a content-encoded body is bytes, not text.
+template <class Fields>
+bool keeps_text(Fields const& fields) {
+  auto encoding = fields[http::field::content_encoding];
+  return capture::is_text_media_type(fields[http::field::content_type]) &&
+         (encoding.empty() || boost::iequals(encoding, "identity"));
+}
+
+std::string version_text(unsigned version) { return version == 10 ? "HTTP/1.0" : "HTTP/1.1"; }
+
+// Reads one response header from the upstream into a fresh parser.
+net::awaitable<beast::error_code> read_response_head(upstream_connection& upstream,
+                                                     std::optional<response_parser>& parser, bool is_head,
+                                                     proxy_config const& config) {
+  parser.emplace();
+  parser->body_limit(boost::none);
+  parser->header_limit(static_cast<std::uint32_t>(config.header_limit_bytes));
+  if (is_head) parser->skip(true);  // a response to HEAD has no body whatever its Content-Length says
+  upstream.stream.tcp().expires_after(config.idle_timeout);
+  auto [ec, n] = co_await http::async_read_header(upstream.stream, upstream.buffer, *parser, use_nothrow);
+  co_return ec;
+}
+
+// Relays an interim (1xx) response header to the client (RFC 9110 §15.2).
+net::awaitable<relay_outcome> forward_interim(client_side& client, response_parser& parser,
+                                              std::chrono::seconds idle) {
+  strip_hop_by_hop(parser.get());
+  http::response_serializer<http::buffer_body> serializer{parser.get()};
+  co_return co_await write_header(client.stream, serializer, idle);
+}
+
+bool is_timeout(beast::error_code const& ec) { return ec == beast::error::timeout; }
+
+}  // namespace
+
+http::status status_for_upstream_failure(bool timed_out) {
+  return timed_out ? http::status::gateway_timeout : http::status::bad_gateway;
+}
+
+void apply_limits(request_parser& parser, proxy_config const& config) {
+  parser.body_limit(boost::none);  // layers are gigabytes; they stream (STYLE rule 6)
+  parser.header_limit(static_cast<std::uint32_t>(config.header_limit_bytes));
+}
+
+void record_request(capture::exchange& record, request_parser const& parser) {
+  auto const& message = parser.get();
+  record.method = std::string(message.method_string());
+  record.target = std::string(message.target());
+  record.http_version = version_text(message.version());
+  record.request_headers = header_list_of(message);
+}
+
+net::awaitable<void> respond_generated(client_side& client, capture::exchange& record, http::status status,
+                                       std::string message, proxy_config const& config,
+                                       std::vector<capture::header_field> extra_headers) {
+  nlohmann::json body = {{"regtrace", {{"error", message}, {"url", record.url()}}}};
+  if (record.failure) body["regtrace"]["phase"] = std::string(capture::to_string(record.failure->where));
+  http::response<http::string_body> response{status, 11};
+  response.set(http::field::server, "regtrace");
+  response.set(http::field::content_type, "application/json");
+  for (auto const& header : extra_headers) response.set(header.name, header.value);
+  response.keep_alive(false);
+  response.body() = body.dump() + "\n";
+  response.prepare_payload();
+
+  record.generated_response = true;
+  record.status = static_cast<int>(status);
+  record.reason = std::string(response.reason());
+  record.response_http_version = "HTTP/1.1";
+  record.response_headers = header_list_of(response);
+  capture::body_recorder recorder(true, config.body_limit_bytes);
+  recorder.observe(response.body());
+  record.response_body = recorder.finish(true);
+
+  client.stream.tcp().expires_after(config.idle_timeout);
+  auto [ec, n] = co_await http::async_write(client.stream, response, use_nothrow);
+  if (ec && !record.failure)
+    record.failure = capture::make_failure(capture::phase::response_relay, ec, "writing regtrace's answer");
+}
+
+net::awaitable<bool> relay_exchange(client_side& client, request_parser& request, upstream_target target,
+                                    capture::exchange& record, proxy_context& context, std::span<char> chunk) {
+  auto const& config = context.config;
+  auto const idle = config.idle_timeout;
+  auto& message = request.get();
+  bool const client_keep_alive = message.keep_alive();
+  bool const request_has_body = !request.is_done();
+  bool const is_head = message.method() == http::verb::head;
+  bool const expect_continue = request_has_body && boost::iequals(message[http::field::expect], "100-continue");
+  capture::body_recorder request_recorder(keeps_text(message), config.body_limit_bytes);
+  strip_hop_by_hop(message);
+  message.erase(http::field::proxy_authorization);  // addressed to regtrace, never forwarded (catalog §7.4)
+  record.insecure_upstream = config.insecure_upstream && target.scheme == "https";
+
+  std::unique_ptr<upstream_connection> upstream;
+  std::optional<http::request_serializer<http::buffer_body>> serializer;
+  std::optional<response_parser> response;
+  auto send_started = clock::now();
+
+  auto fail_upstream = [&](capture::phase where, beast::error_code ec, std::string doing) {
+    record.failure = capture::make_failure(where, ec, std::move(doing));
+  };
+
+  // A pooled connection may have been closed by the registry just as we reused it. A request without
+  // a body that got no response byte is safe to send once more on a fresh connection (RFC 9110 §9.2.2).
+  for (int attempt = 0;; ++attempt) {
+    upstream = attempt == 0 ? context.pool.take(target) : nullptr;
+    record.upstream_reused = upstream != nullptr;
+    bool const may_retry = record.upstream_reused && !request_has_body;
+    if (upstream) {
+      record.timings.dns = record.timings.connect = record.timings.ssl = -1;
+    } else {
+      auto opened = co_await open_upstream(target, config, context.upstream_tls, context.pool.next_id());
+      record.timings.dns = opened.timings.dns;
+      record.timings.connect = opened.timings.connect;
+      record.timings.ssl = opened.timings.ssl;
+      if (opened.failure) {
+        record.failure = std::move(opened.failure);
+        record.upstream_tls = std::move(opened.failed_tls);
+        record.request_body = request_recorder.finish(!request_has_body);
+        co_await respond_generated(client, record, status_for_upstream_failure(opened.timed_out),
+                                   record.failure->detail + ": " + record.failure->message, config);
+        co_return false;
+      }
+      upstream = std::move(opened.connection);
+    }
+    record.upstream_connection_id = upstream->id;
+    record.server_ip = upstream->server_ip;
+    record.upstream_tls = upstream->tls;
+
+    send_started = clock::now();
+    serializer.emplace(message);
+    auto written = co_await write_header(upstream->stream, *serializer, idle);
+    if (!written) {
+      if (may_retry) continue;
+      fail_upstream(capture::phase::request_relay, written.ec, "sending the request header upstream");
+      record.request_body = request_recorder.finish(!request_has_body);
+      co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(written.ec)),
+                                 "the upstream connection failed while sending the request: " + written.ec.message(),
+                                 config);
+      co_return false;
+    }
+    if (request_has_body) break;
+    if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
+      if (may_retry) continue;
+      fail_upstream(capture::phase::response_relay, ec, "waiting for the response header");
+      record.request_body = request_recorder.finish(true);
+      record.timings.send = ms_between(send_started, clock::now());
+      co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(ec)),
+                                 "the upstream did not answer: " + ec.message(), config);
+      co_return false;
+    }
+    break;
+  }
+
+  // Expect: 100-continue (RFC 9110 §10.1.1): the client waits for the upstream's interim answer before
+  // sending the body, so wait for it too, and relay it. A final answer instead means no body follows.
+  bool body_refused = false;
+  if (expect_continue) {
+    for (;;) {
+      if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
+        fail_upstream(capture::phase::response_relay, ec, "waiting for 100 Continue");
+        record.request_body = request_recorder.finish(false);
+        co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(ec)),
+                                   "the upstream did not answer: " + ec.message(), config);
+        co_return false;
+      }
+      if (response->get().result_int() / 100 != 1 || response->get().result_int() == 101) {
+        body_refused = true;
+        break;
+      }
+      auto forwarded = co_await forward_interim(client, *response, idle);
+      bool const was_continue = response->get().result() == http::status::continue_;
+      response.reset();
+      if (!forwarded) co_return false;
+      if (was_continue) break;
+    }
+  }
+
+  if (request_has_body && !body_refused) {
+    auto sent = co_await relay_body<true>(client.stream, client.buffer, request, upstream->stream, *serializer,
+                                          chunk, request_recorder, idle);
+    record.request_body = request_recorder.finish(static_cast<bool>(sent));
+    if (!sent) {
+      record.timings.send = ms_between(send_started, clock::now());
+      if (sent.source_failed) {
+        fail_upstream(capture::phase::request_relay, sent.ec, "reading the request body from the client");
+        co_return false;
+      }
+      // The upstream stopped taking the body: it may have answered first (413 at an ingress, A-13).
+      fail_upstream(capture::phase::request_relay, sent.ec, "sending the request body upstream");
+      if (co_await read_response_head(*upstream, response, is_head, config)) {
+        co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(sent.ec)),
+                                   "the upstream stopped accepting the request body: " + sent.ec.message(), config);
+        co_return false;
+      }
+      body_refused = true;
+    }
+  } else {
+    record.request_body = request_recorder.finish(!request_has_body);
+  }
+  auto wait_started = clock::now();
+  record.timings.send = ms_between(send_started, wait_started);
+
+  // The final response, relaying any interim ones before it.
+  for (;;) {
+    if (!response) {
+      if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
+        fail_upstream(capture::phase::response_relay, ec, "waiting for the response header");
+        record.timings.wait = ms_between(wait_started, clock::now());
+        co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(ec)),
+                                   "the upstream did not answer: " + ec.message(), config);
+        co_return false;
+      }
+    }
+    int const code = response->get().result_int();
+    if (code / 100 != 1 || code == 101) break;
+    if (!co_await forward_interim(client, *response, idle)) co_return false;
+    response.reset();
+  }
+
+  auto receive_started = clock::now();
+  record.timings.wait = ms_between(wait_started, receive_started);
+  auto& answer = response->get();
+  record.status = answer.result_int();
+  record.reason = std::string(answer.reason());
+  record.response_http_version = version_text(answer.version());
+  record.response_headers = header_list_of(answer);
+
+  if (record.status == 101) {
+    // Registries never switch protocols; relaying an upgraded stream is out of scope.
+    fail_upstream(capture::phase::response_relay, capture::errc::unsupported_upgrade, "101 Switching Protocols");
+    co_await respond_generated(client, record, http::status::bad_gateway, "regtrace does not relay protocol upgrades",
+                               config);
+    co_return false;
+  }
+
+  bool const no_body = is_head || record.status == 204 || record.status == 304;
+  bool const upstream_keep_alive = answer.keep_alive();
+  bool const close_delimited = !no_body && !answer.has_content_length() && !answer.chunked();
+  bool const keep_client = client_keep_alive && !close_delimited && !body_refused;
+  capture::body_recorder response_recorder(keeps_text(answer), config.body_limit_bytes);
+  strip_hop_by_hop(answer);
+  answer.keep_alive(keep_client);
+
+  http::response_serializer<http::buffer_body> out{answer};
+  auto relayed = co_await write_header(client.stream, out, idle);
+  if (relayed && !no_body)
+    relayed = co_await relay_body<false>(upstream->stream, upstream->buffer, *response, client.stream, out, chunk,
+                                         response_recorder, idle);
+  record.response_body = response_recorder.finish(static_cast<bool>(relayed));
+  record.timings.receive = ms_between(receive_started, clock::now());
+  if (!relayed) {
+    fail_upstream(capture::phase::response_relay, relayed.ec,
+                  relayed.source_failed ? "reading the response body from the upstream"
+                                        : "writing the response to the client");
+    co_return false;
+  }
+  if (upstream_keep_alive && !close_delimited && !body_refused && response->is_done())
+    context.pool.give_back(target, std::move(upstream));
+  co_return keep_client;
+}
+
+}  // namespace regtrace::proxy

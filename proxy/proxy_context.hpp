@@ -1,0 +1,39 @@
+#pragma once
+// What every client connection shares: configuration, certificates, TLS contexts, the upstream pool
+// and the trace sink. Built once at start-up; thread-safe as documented on each member.
+
+#include "capture/trace_sink.hpp"
+#include "proxy/config.hpp"
+#include "proxy/net.hpp"
+#include "proxy/upstream.hpp"
+#include "tls/cert_cache.hpp"
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <memory>
+
+namespace regtrace::proxy {
+
+struct proxy_context {
+  proxy_context(proxy_config config_in, std::shared_ptr<tls::cert_cache> certificates_in, net::ssl::context client_in,
+                net::ssl::context upstream_in, capture::trace_sink* sink_in, std::shared_ptr<spdlog::logger> log_in)
+      : config(std::move(config_in)),
+        certificates(std::move(certificates_in)),
+        client_tls(std::move(client_in)),
+        upstream_tls(std::move(upstream_in)),
+        sink(sink_in),
+        log(std::move(log_in)) {}
+
+  proxy_config config;                             ///< read-only after start-up
+  std::shared_ptr<tls::cert_cache> certificates;   ///< thread-safe
+  net::ssl::context client_tls;                    ///< client-facing; certificates set per connection
+  net::ssl::context upstream_tls;                  ///< verification per --upstream-ca / --insecure-upstream
+  upstream_pool pool{config};                      ///< thread-safe
+  capture::trace_sink* sink = nullptr;             ///< thread-safe submit()
+  std::shared_ptr<spdlog::logger> log;             ///< thread-safe
+  std::atomic<std::uint64_t> next_connection_id{0};
+  std::atomic<std::uint64_t> open_connections{0};
+};
+
+}  // namespace regtrace::proxy

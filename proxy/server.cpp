@@ -1,0 +1,140 @@
+#include "proxy/server.hpp"
+
+#include "proxy/client_session.hpp"
+#include "proxy/proxy_context.hpp"
+#include "tls/contexts.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace regtrace::proxy {
+
+struct server::impl {
+  net::io_context io{};
+  tcp::acceptor acceptor{io};
+  std::unique_ptr<capture::trace_sink> sink;
+  std::shared_ptr<proxy_context> context;
+  std::vector<std::thread> threads;
+  bool stopped = false;
+};
+
+namespace {
+
+net::ssl::context adopt(tls::result<tls::ssl_ctx_ptr> made) {
+  if (!made) throw std::runtime_error(made.error().message);
+  return net::ssl::context(made.value().release());
+}
+
+// Accepts until the acceptor is closed; each connection gets its own strand and coroutine.
+net::awaitable<void> accept_loop(std::shared_ptr<server::impl> state) {
+  for (;;) {
+    auto [ec, socket] = co_await state->acceptor.async_accept(net::make_strand(state->io), use_nothrow);
+    if (ec == net::error::operation_aborted || !state->acceptor.is_open()) co_return;
+    if (ec) {
+      // Out of descriptors or similar: say so and keep serving; the backlog holds the clients.
+      state->context->log->warn("accept failed: {}", ec.message());
+      net::steady_timer pause(state->io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    auto executor = socket.get_executor();
+    auto context = state->context;
+    net::co_spawn(executor, serve_client(std::move(socket), context), [context](std::exception_ptr error) {
+      if (!error) return;
+      try {
+        std::rethrow_exception(error);
+      } catch (std::exception const& e) {
+        context->log->error("a connection ended by an unexpected error: {}", e.what());
+      }
+    });
+  }
+}
+
+}  // namespace
+
+server::server(std::shared_ptr<impl> state) : impl_(std::move(state)) {}
+
+server::~server() { stop(); }
+
+std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdlog::logger> log, server_hooks hooks) {
+  auto authority = tls::authority::load_or_create(config.ca_dir);
+  if (!authority) throw std::runtime_error(authority.error().message);
+  auto certificates = tls::cert_cache::create(authority.value());
+  if (!certificates) throw std::runtime_error(certificates.error().message);
+
+  auto client_tls = adopt(tls::make_client_facing_context());
+  auto upstream_tls = adopt(tls::make_upstream_context(
+      {.extra_ca_files = config.upstream_ca_files, .insecure = config.insecure_upstream}));
+  if (!config.keylog_file.empty()) {
+    for (auto* ctx : {client_tls.native_handle(), upstream_tls.native_handle()}) {
+      if (auto enabled = tls::enable_keylog(ctx, config.keylog_file); !enabled)
+        throw std::runtime_error(enabled.error().message);
+    }
+  }
+
+  auto state = std::make_shared<impl>();
+  beast::error_code ec;
+  auto address = net::ip::make_address(config.listen_host, ec);
+  if (ec) throw std::runtime_error("cannot listen on \"" + config.listen_host + "\": not an IP address");
+  tcp::endpoint endpoint(address, config.listen_port);
+  state->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) state->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) state->acceptor.bind(endpoint, ec);
+  if (!ec) state->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + config.listen_host + ":" + std::to_string(config.listen_port) +
+                             ": " + ec.message() + ". Is another proxy running there? Choose another address with --listen.");
+  }
+  config.listen_port = state->acceptor.local_endpoint().port();
+
+  // The trace is opened last: a start-up that fails above leaves no empty trace file behind.
+  state->sink = std::make_unique<capture::trace_sink>(capture::trace_sink_options{
+      .har_path = config.har_path,
+      .redact = config.redact,
+      .queue_capacity = config.trace_queue_capacity,
+      .on_written = std::move(hooks.on_exchange),
+      .on_problem = std::move(hooks.on_problem),
+  });
+  state->context = std::make_shared<proxy_context>(std::move(config), std::move(certificates.value()),
+                                                   std::move(client_tls), std::move(upstream_tls), state->sink.get(),
+                                                   std::move(log));
+  return std::unique_ptr<server>(new server(std::move(state)));
+}
+
+std::uint16_t server::port() const { return impl_->context->config.listen_port; }
+
+std::filesystem::path const& server::trace_path() const { return impl_->sink->path(); }
+
+capture::trace_sink::counters server::trace_counters() const { return impl_->sink->stats(); }
+
+void server::start() {
+  net::co_spawn(impl_->acceptor.get_executor(), accept_loop(impl_), [context = impl_->context](std::exception_ptr error) {
+    if (error) context->log->error("the accept loop ended unexpectedly; no new connections are accepted");
+  });
+  auto count = impl_->context->config.threads;
+  if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < count; ++i) impl_->threads.emplace_back([state = impl_] { state->io.run(); });
+}
+
+void server::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  // Exchanges still in flight are lost by design (SPEC §4): the trace holds every completed one.
+  impl_->io.stop();
+  for (auto& thread : impl_->threads) thread.join();
+  impl_->threads.clear();
+  // With the threads gone, close the listener and let the accept loop see it, releasing its frame.
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  impl_->io.restart();
+  impl_->io.poll();
+  impl_->context->pool.clear();
+  impl_->sink->close();
+}
+
+}  // namespace regtrace::proxy
