@@ -22,7 +22,8 @@ std::string redact_query(std::string_view query, bool storage_target);
 /// Redacts a request target or absolute URL: its query per redact_query, path untouched.
 std::string redact_url(std::string_view url, bool storage_target);
 
-/// Redacts JWTs and "Bearer x"/"Basic x" found anywhere in free text (error bodies, HTML).
+/// Redacts JWTs, "Bearer x"/"Basic x" and the password of "scheme://user:password@host" found anywhere
+/// in free text (error bodies, HTML, failure details).
 std::string redact_text(std::string_view text);
 
 /// Redacts every secret of catalog §5 in place: headers, target query, Location, cookies, form and

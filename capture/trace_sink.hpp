@@ -24,7 +24,8 @@ struct trace_sink_options {
   std::size_t queue_capacity = 4096;
   /// Called on the writer thread after each record is written (already redacted). May be empty.
   std::function<void(exchange const&)> on_written;
-  /// Called on the writer thread when a record cannot be written or was dropped; a sentence.
+  /// Called on the writer thread when a record cannot be written or was dropped; a sentence. A record
+  /// submitted after close() is reported on the submitting thread, since the writer is gone.
   std::function<void(std::string const&)> on_problem;
 };
 
@@ -44,7 +45,7 @@ class trace_sink {
 
   struct counters {
     std::uint64_t written = 0;
-    std::uint64_t dropped = 0;        ///< queue full
+    std::uint64_t dropped = 0;        ///< queue full, or submitted after close()
     std::uint64_t write_failed = 0;   ///< I/O errors
   };
   counters stats() const;
@@ -52,6 +53,9 @@ class trace_sink {
 
  private:
   void run();
+  /// Writes the dropped/failed counts into the trace when they changed. Caller owns the file: the
+  /// writer thread, or anyone holding mutex_ once the writer has stopped.
+  void report_counters(counters now) noexcept;
 
   trace_sink_options options_;
   std::unique_ptr<har_file> file_;
@@ -59,7 +63,9 @@ class trace_sink {
   std::condition_variable wake_;
   std::deque<exchange> queue_;
   counters counters_;
+  counters reported_;    ///< what the trace's extras say; touched only by whoever owns the file
   bool closing_ = false;
+  bool stopped_ = false;  ///< the writer thread has been joined; the file belongs to mutex_ holders
   std::thread thread_;
 };
 

@@ -128,7 +128,13 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
   if (write_ec) co_return std::nullopt;
 
   any_stream::tls_stream tls_stream(std::move(client.stream.tcp()), context.client_tls);
-  tls::use_identity(tls_stream.native_handle(), **identity);
+  if (!tls::use_identity(tls_stream.native_handle(), **identity)) {
+    record.failure = capture::make_failure(capture::phase::client_tls, capture::errc::client_tls_failed,
+                                           "could not use the certificate minted for " + destination->host + ": " +
+                                               tls::drain_openssl_errors());
+    context.sink->submit(std::move(record));
+    co_return std::nullopt;
+  }
   beast::get_lowest_layer(tls_stream).expires_after(config.idle_timeout);
   // Bytes already read behind the CONNECT are the start of the ClientHello.
   auto [handshake_ec, used] =
@@ -185,6 +191,7 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
       record.port = tunnel->port;
     }
     if (!co_await read_request_head(client, parser, record, ctx)) break;
+    in_flight_scope counted(ctx.in_flight);
     record_request(record, parser);
 
     if (!tunnel && parser.get().method() == http::verb::connect) {
@@ -232,6 +239,11 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
     if (!again) break;
   }
 
+  // TLS ends with close_notify: it is how a close-delimited body's end reaches the client intact.
+  if (auto* tls_stream = client.stream.tls()) {
+    client.stream.tcp().expires_after(std::chrono::seconds(2));
+    co_await tls_stream->async_shutdown(use_nothrow);
+  }
   beast::error_code ignored;
   client.stream.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
   client.stream.tcp().socket().close(ignored);

@@ -41,6 +41,7 @@ struct proxy_config {
   std::size_t relay_chunk_bytes = 64 * 1024;     ///< one fixed chunk per read/write on the relay
   std::size_t header_limit_bytes = 64 * 1024;    ///< request/response header bound (431 beyond)
   std::size_t trace_queue_capacity = 4096;
+  std::chrono::milliseconds shutdown_grace{3000};  ///< on stop, exchanges in flight get this long to finish
   bool console_exchanges = true;                 ///< one console line per exchange
 };
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/write.hpp>
 
 namespace regtrace::proxy {
 namespace {
@@ -149,6 +150,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   bool const expect_continue = request_has_body && boost::iequals(message[http::field::expect], "100-continue");
   capture::body_recorder request_recorder(keeps_text(message), config.body_limit_bytes);
   strip_hop_by_hop(message);
+  if (expect_continue) message.erase(http::field::expect);
   message.erase(http::field::proxy_authorization);  // addressed to regtrace, never forwarded (catalog §7.4)
   record.insecure_upstream = config.insecure_upstream && target.scheme == "https";
 
@@ -213,27 +215,18 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     break;
   }
 
-  // Expect: 100-continue (RFC 9110 §10.1.1): the client waits for the upstream's interim answer before
-  // sending the body, so wait for it too, and relay it. A final answer instead means no body follows.
+  // Expect: 100-continue (RFC 9110 §10.1.1): the client waits for a 100 before sending the body. Not
+  // every upstream sends one, and waiting on it could stall the exchange, so regtrace answers it
+  // itself once the upstream leg is ready (as nginx does); Expect was not forwarded.
   bool body_refused = false;
   if (expect_continue) {
-    for (;;) {
-      if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
-        fail_upstream(capture::phase::response_relay, ec, "waiting for 100 Continue");
-        record.request_body = request_recorder.finish(false);
-        co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(ec)),
-                                   "the upstream did not answer: " + ec.message(), config);
-        co_return false;
-      }
-      if (response->get().result_int() / 100 != 1 || response->get().result_int() == 101) {
-        body_refused = true;
-        break;
-      }
-      auto forwarded = co_await forward_interim(client, *response, idle);
-      bool const was_continue = response->get().result() == http::status::continue_;
-      response.reset();
-      if (!forwarded) co_return false;
-      if (was_continue) break;
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    client.stream.tcp().expires_after(idle);
+    auto [ec, n] = co_await net::async_write(client.stream, net::buffer(go_on), use_nothrow);
+    if (ec) {
+      fail_upstream(capture::phase::request_relay, ec, "sending 100 Continue to the client");
+      record.request_body = request_recorder.finish(false);
+      co_return false;
     }
   }
 

@@ -34,6 +34,19 @@ struct proxy_context {
   std::shared_ptr<spdlog::logger> log;             ///< thread-safe
   std::atomic<std::uint64_t> next_connection_id{0};
   std::atomic<std::uint64_t> open_connections{0};
+  std::atomic<std::int64_t> in_flight{0};  ///< requests read and not yet recorded; stop() waits for them
+};
+
+/// Counts one exchange as in flight for the scope's lifetime (no co_await in its destructor).
+class in_flight_scope {
+ public:
+  explicit in_flight_scope(std::atomic<std::int64_t>& counter) : counter_(counter) { ++counter_; }
+  ~in_flight_scope() { --counter_; }
+  in_flight_scope(in_flight_scope const&) = delete;
+  in_flight_scope& operator=(in_flight_scope const&) = delete;
+
+ private:
+  std::atomic<std::int64_t>& counter_;
 };
 
 }  // namespace regtrace::proxy

@@ -4,6 +4,7 @@
 #include "proxy/proxy_context.hpp"
 #include "tls/contexts.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -124,7 +125,15 @@ void server::start() {
 void server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
-  // Exchanges still in flight are lost by design (SPEC §4): the trace holds every completed one.
+  // Stop accepting, give exchanges in flight a short grace to complete and be recorded, then stop.
+  // What is still running after it is lost by design (SPEC §4): the trace holds every completed one.
+  net::post(impl_->acceptor.get_executor(), [state = impl_] {
+    beast::error_code ignored;
+    state->acceptor.close(ignored);
+  });
+  auto const deadline = std::chrono::steady_clock::now() + impl_->context->config.shutdown_grace;
+  while (impl_->context->in_flight > 0 && !impl_->threads.empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   impl_->io.stop();
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();

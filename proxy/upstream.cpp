@@ -116,7 +116,12 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
 
   auto tls_started = clock::now();
   any_stream::tls_stream tls_stream(std::move(tcp_stream), upstream_tls);
-  tls::prepare_upstream(tls_stream.native_handle(), target.host);
+  // Without the host check, verification would accept any trusted certificate: refuse instead.
+  if (!tls::prepare_upstream(tls_stream.native_handle(), target.host)) {
+    fail(capture::phase::upstream_tls, capture::errc::upstream_unverified,
+         "cannot verify the name \"" + target.host + "\" in a certificate: " + tls::drain_openssl_errors());
+    co_return result;
+  }
   beast::get_lowest_layer(tls_stream).expires_after(config.connect_timeout);
   auto [handshake_ec] = co_await tls_stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
   auto now = clock::now();

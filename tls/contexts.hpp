@@ -17,8 +17,8 @@ namespace regtrace::tls {
 result<ssl_ctx_ptr> make_client_facing_context();
 
 struct upstream_trust {
-  std::vector<std::filesystem::path> extra_ca_files;  ///< --upstream-ca, added to the system roots
-  bool insecure = false;                              ///< --insecure-upstream: no verification
+  std::vector<std::filesystem::path> extra_ca_files{};  ///< --upstream-ca, added to the system roots
+  bool insecure = false;                                ///< --insecure-upstream: no verification
 };
 
 /// Upstream context: system roots plus extra CAs, peer verification unless insecure, ALPN
@@ -46,8 +46,9 @@ struct session_summary {
 /// Describes ssl; include_peer_chain for the upstream leg.
 session_summary describe(SSL const* ssl, bool include_peer_chain);
 
-/// The TLS alert a failed handshake sent or received, as "alert unknown ca (received)"; "" if none.
-/// Decodes the reason of the last OpenSSL error (SSL_R_TLSV1_ALERT_* / SSL_R_SSLV3_ALERT_*).
+/// The TLS alert the peer sent us, as "unknown CA (alert 48 received)"; "" if the error is not one.
+/// Decodes the reason of the last OpenSSL error (SSL_R_TLSV1_ALERT_* / SSL_R_SSLV3_ALERT_*); an alert
+/// we sent leaves no trace in that code, so the caller's own failure reason says why we sent it.
 std::string alert_from_error(unsigned long openssl_error);
 
 /// True when the handshake failure reason means the peer sent us an alert.

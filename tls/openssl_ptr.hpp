@@ -2,6 +2,7 @@
 // Owning OpenSSL pointers with fixed deleters (STYLE rule 9), and the error type of tls/ factories.
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -32,6 +33,12 @@ using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO_free_all>>;
 using x509_name_ptr = std::unique_ptr<X509_NAME, openssl_deleter<X509_NAME_free>>;
 using general_names_ptr = std::unique_ptr<GENERAL_NAMES, openssl_deleter<GENERAL_NAMES_free>>;
 using asn1_integer_ptr = std::unique_ptr<ASN1_INTEGER, openssl_deleter<ASN1_INTEGER_free>>;
+using asn1_octet_string_ptr = std::unique_ptr<ASN1_OCTET_STRING, openssl_deleter<ASN1_OCTET_STRING_free>>;
+using bignum_ptr = std::unique_ptr<BIGNUM, openssl_deleter<BN_free>>;
+using ssl_ptr = std::unique_ptr<SSL, openssl_deleter<SSL_free>>;
+using x509_extension_ptr = std::unique_ptr<X509_EXTENSION, openssl_deleter<X509_EXTENSION_free>>;
+using x509_store_ptr = std::unique_ptr<X509_STORE, openssl_deleter<X509_STORE_free>>;
+using x509_store_ctx_ptr = std::unique_ptr<X509_STORE_CTX, openssl_deleter<X509_STORE_CTX_free>>;
 
 /// Empties OpenSSL's thread-local error queue into one line ("error:0A000086:SSL routines::..; ...").
 /// Call right after the failing call (STYLE rule 9).

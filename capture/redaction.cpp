@@ -1,0 +1,479 @@
+#include "capture/redaction.hpp"
+
+#include "capture/body_recorder.hpp"
+#include "capture/registry/classifier.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <optional>
+
+namespace regtrace::capture {
+namespace {
+
+using registry::percent_decode;
+
+constexpr std::string_view marker_prefix = "<redacted ";
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+bool icontains(std::string_view haystack, std::string_view needle) {
+  return !std::ranges::search(haystack, needle, [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+          }).empty();
+}
+
+template <std::size_t N>
+bool one_of(std::string_view key, std::string_view const (&names)[N]) {
+  return std::ranges::any_of(names, [&](std::string_view name) { return iequals(key, name); });
+}
+
+// A marker is never redacted again: that is what makes redact() idempotent.
+bool is_marker(std::string_view value) {
+  return value.starts_with(marker_prefix) && value.find('>') == value.size() - 1;
+}
+
+std::string fingerprint(std::string_view secret) {
+  return sha256_hex(secret).substr(0, 8);
+}
+
+std::string_view trim(std::string_view text) {
+  auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// clang-format off
+// Catalog §5, request URL row: values that are credentials wherever they appear. "_state" is the
+// HMAC-signed upload state: not a credential, but it lets its holder resume the upload.
+constexpr std::string_view secret_query_keys[] = {
+    "sig", "X-Amz-Signature", "X-Amz-Security-Token", "Signature", "AWSAccessKeyId", "X-Goog-Signature",
+    "X-Goog-Credential", "GoogleAccessId", "Key-Pair-Id", "Policy", "verify", "access_token", "token",
+    "refresh_token", "id_token", "password", "code", "client_secret", "assertion", "_state"};
+// Registry and token-server parameters the diagnostics need (catalog §4.3); "account" is PII, not secret.
+constexpr std::string_view kept_query_keys[] = {
+    "account", "scope", "service", "digest", "mount", "from", "n", "last"};
+// Catalog §7.1: expiry, permissions and algorithm of a pre-signed URL are not secret and explain
+// D-02 (expired) and D-03 (signature mismatch); rsc* are Azure's response-* overrides.
+constexpr std::string_view kept_storage_keys[] = {
+    "se", "sp", "sv", "sr", "st", "spr", "Expires", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Algorithm",
+    "X-Amz-SignedHeaders", "X-Goog-Algorithm", "X-Goog-Date", "X-Goog-Expires", "X-Goog-SignedHeaders",
+    "rscc", "rscd", "rsce", "rscl", "rsct"};
+// Catalog §5, token response and docker config rows.
+constexpr std::string_view secret_json_keys[] = {
+    "token", "access_token", "refresh_token", "id_token", "password", "identitytoken", "registrytoken",
+    "auth"};
+// clang-format on
+
+bool is_b64url_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+}
+
+// RFC 9110 §11.2 token68, the credential syntax of Bearer and Basic.
+bool is_token68_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~' ||
+         c == '+' || c == '/';
+}
+
+std::size_t b64url_run(std::string_view text, std::size_t pos) {
+  while (pos < text.size() && is_b64url_char(text[pos])) ++pos;
+  return pos;
+}
+
+// eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]* at pos: returns the end, or nullopt and where the
+// scan may resume (no JWT can start before it, so the scan stays linear).
+std::optional<std::size_t> jwt_end(std::string_view text, std::size_t pos, std::size_t& resume) {
+  auto const e1 = b64url_run(text, pos + 3);
+  resume = std::max(e1, pos + 1);
+  if (e1 == pos + 3 || e1 >= text.size() || text[e1] != '.') return std::nullopt;
+  auto const e2 = b64url_run(text, e1 + 1);
+  if (e2 == e1 + 1 || e2 >= text.size() || text[e2] != '.') return std::nullopt;
+  return b64url_run(text, e2 + 1);
+}
+
+// "Bearer x"/"Basic x" at pos (pos is at a word start): the credential's span, or nullopt. Auth-params
+// (`Bearer realm="..."`, `error="invalid_token"`) and English words ("Basic authentication") are not
+// credentials, so challenges and prose survive.
+std::optional<std::pair<std::size_t, std::size_t>> scheme_credential(std::string_view text, std::size_t pos) {
+  std::size_t word = 0;
+  if (iequals(text.substr(pos, 6), "bearer"))
+    word = 6;
+  else if (iequals(text.substr(pos, 5), "basic"))
+    word = 5;
+  else
+    return std::nullopt;
+  auto begin = pos + word;
+  if (begin >= text.size() || (text[begin] != ' ' && text[begin] != '\t')) return std::nullopt;
+  while (begin < text.size() && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
+  auto end = begin;
+  while (end < text.size() && is_token68_char(text[end])) ++end;
+  if (end == begin) return std::nullopt;
+  auto const letters_end = end;
+  while (end < text.size() && text[end] == '=') ++end;
+  if (end < text.size() && (is_token68_char(text[end]) || text[end] == '"')) return std::nullopt;
+  bool word_like = end == letters_end;
+  for (auto i = begin; i < letters_end && word_like; ++i)
+    word_like = i == begin ? std::isalpha(static_cast<unsigned char>(text[i])) != 0
+                           : std::islower(static_cast<unsigned char>(text[i])) != 0;
+  if (word_like) return std::nullopt;
+  return std::pair{begin, end};
+}
+
+// The password of "scheme://user:password@host" when the "://" is at pos. The authority stops at
+// '<' too, so an already redacted password ("user:<redacted ...>@") is not found again.
+std::optional<std::pair<std::size_t, std::size_t>> userinfo_password(std::string_view text, std::size_t pos) {
+  auto const begin = pos + 3;
+  auto const end = std::min(text.find_first_of("/?# \t\r\n\"'<>", begin), text.size());
+  auto const at = text.substr(begin, end - begin).rfind('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  auto const colon = text.substr(begin, at).find(':');
+  if (colon == std::string_view::npos || colon + 1 == at) return std::nullopt;
+  return std::pair{begin + colon + 1, begin + at};
+}
+
+// Standard or URL-safe alphabet, padding optional (clients differ).
+std::optional<std::string> decode_base64(std::string_view text) {
+  constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  while (text.ends_with('=')) text.remove_suffix(1);
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    auto v = alphabet.find(c == '-' ? '+' : c == '_' ? '/' : c);
+    if (v == std::string_view::npos) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    if ((count += 6) >= 8) out += static_cast<char>((bits >> (count -= 8)) & 0xff);
+  }
+  return out;
+}
+
+// Catalog §5: decode Basic only to keep the username (ECR "AWS", GCP "_json_key", ACR "0000...").
+std::string basic_marker(std::string_view credential) {
+  std::string user;
+  if (auto decoded = decode_base64(credential)) {
+    auto const colon = decoded->find(':');
+    if (colon != std::string::npos && colon > 0 && colon <= 256) user = decoded->substr(0, colon);
+    // Only a printable name that cannot end the marker early is kept.
+    if (!std::ranges::all_of(user, [](char c) { return c > ' ' && c < 0x7f && c != '<' && c != '>'; }))
+      user.clear();
+  }
+  return std::string(marker_prefix) + (user.empty() ? "" : "user=" + user + " ") +
+         "sha256:" + fingerprint(credential) + ">";
+}
+
+std::string redact_authorization(std::string_view value) {
+  auto const space = value.find_first_of(" \t");
+  if (space == std::string_view::npos) {
+    // A bare scheme ("Bearer" with no token) is a client bug worth seeing, not a secret.
+    bool const keep =
+        value.empty() || is_marker(value) || iequals(value, "Bearer") || iequals(value, "Basic");
+    return keep ? std::string(value) : redaction_marker(value);
+  }
+  auto const begin = value.find_first_not_of(" \t", space);
+  if (begin == std::string_view::npos) return std::string(value);
+  auto const credential = value.substr(begin);
+  if (is_marker(credential)) return std::string(value);
+  auto const scheme = value.substr(0, space);
+  return std::string(value.substr(0, begin)) +
+         (iequals(scheme, "Basic") ? basic_marker(credential) : redaction_marker(credential));
+}
+
+// One "name=value" cookie pair: the value goes, the name and the spacing stay.
+std::string redact_cookie_pair(std::string_view pair) {
+  auto const eq = pair.find('=');
+  auto const value_begin = eq == std::string_view::npos ? 0 : eq + 1;
+  auto const value = trim(pair.substr(value_begin));
+  if (value.empty() || is_marker(value)) return std::string(pair);
+  auto const offset = static_cast<std::size_t>(value.data() - pair.data());
+  return std::string(pair.substr(0, offset)) + redaction_marker(value) +
+         std::string(pair.substr(offset + value.size()));
+}
+
+// Cookie: every pair; Set-Cookie: only the first pair, the attributes (Path, Expires, ...) are not secret.
+std::string redact_cookies(std::string_view value, bool first_pair_only) {
+  std::string out;
+  for (bool first = true;; first = false) {
+    auto const semi = value.find(';');
+    auto const pair = value.substr(0, semi);
+    out += (first || !first_pair_only) ? redact_cookie_pair(pair) : std::string(pair);
+    if (semi == std::string_view::npos) return out;
+    out += ';';
+    value.remove_prefix(semi + 1);
+  }
+}
+
+// Rewrites the values of a query or form body in place, byte for byte elsewhere.
+std::string redact_params(std::string_view query, bool storage_target, bool plus_is_space) {
+  std::string out;
+  std::size_t copied = 0;
+  for (auto const& param : registry::split_query(query)) {
+    auto const raw = param.value;
+    if (!param.has_value || raw.empty() || is_marker(raw)) continue;
+    auto const key = percent_decode(param.key, plus_is_space);
+    std::string replacement;
+    if (iequals(key, "X-Amz-Credential")) {
+      // "AKIA.../20240101/us-east-1/s3/aws4_request": the access-key id goes, the scope stays
+      // (catalog §5, "partial redaction"); it tells which region and date the signature was for.
+      auto slash = std::min(raw.find('/'), raw.size());
+      for (std::string_view encoded : {"%2F", "%2f"}) slash = std::min(slash, raw.find(encoded));
+      auto const key_id = raw.substr(0, slash);
+      if (key_id.empty() || is_marker(key_id)) continue;
+      replacement = redaction_marker(percent_decode(key_id, plus_is_space)) + std::string(raw.substr(slash));
+    } else if (one_of(key, secret_query_keys)) {
+      replacement = redaction_marker(percent_decode(raw, plus_is_space));
+    } else if (one_of(key, kept_query_keys)) {
+      continue;
+    } else if (storage_target) {
+      // Catalog §5: unknown storage parameters are redacted by default, only known non-secrets stay.
+      if (one_of(key, kept_storage_keys) || (key.size() > 9 && iequals(key.substr(0, 9), "response-")))
+        continue;
+      replacement = redaction_marker(percent_decode(raw, plus_is_space));
+    } else {
+      replacement = redact_text(raw);
+      if (replacement == raw) continue;
+    }
+    auto const begin = static_cast<std::size_t>(raw.data() - query.data());
+    out.append(query.substr(copied, begin - copied));
+    out += replacement;
+    copied = begin + raw.size();
+  }
+  out.append(query.substr(copied));
+  return out;
+}
+
+// Where the closing quote of a JSON string starting at pos is (npos if the preview ends first).
+std::size_t json_string_end(std::string_view text, std::size_t pos) {
+  for (; pos < text.size(); ++pos) {
+    if (text[pos] == '\\')
+      ++pos;
+    else if (text[pos] == '"')
+      return pos;
+  }
+  return std::string_view::npos;
+}
+
+// A JSON preview cut at the body limit does not parse: redact `"token": "..."` pairs by scanning.
+// A value the cut left open is redacted to the end, so no prefix of a token survives.
+std::string redact_json_scan(std::string_view text) {
+  std::string out;
+  std::size_t copied = 0;
+  std::size_t pos = 0;
+  while ((pos = text.find('"', pos)) != std::string_view::npos) {
+    auto const key_end = json_string_end(text, pos + 1);
+    if (key_end == std::string_view::npos) break;
+    auto const key = text.substr(pos + 1, key_end - pos - 1);
+    auto p = text.find_first_not_of(" \t\r\n", key_end + 1);
+    if (p == std::string_view::npos || text[p] != ':') {
+      pos = key_end + 1;
+      continue;
+    }
+    p = text.find_first_not_of(" \t\r\n", p + 1);
+    if (p == std::string_view::npos || text[p] != '"') {
+      pos = p == std::string_view::npos ? text.size() : p;
+      continue;
+    }
+    auto const value_end = std::min(json_string_end(text, p + 1), text.size());
+    auto const value = text.substr(p + 1, value_end - p - 1);
+    if (one_of(key, secret_json_keys) && !value.empty() && !is_marker(value)) {
+      out.append(text.substr(copied, p + 1 - copied));
+      out += redaction_marker(value);
+      copied = value_end;
+    }
+    pos = value_end + 1;
+  }
+  if (copied < text.size()) out.append(text.substr(copied));
+  return out;
+}
+
+// Deeper documents are left to the scanner: nlohmann's dump() recurses, a hostile body must not
+// exhaust the stack.
+constexpr int max_json_depth = 64;
+
+bool redact_json_value(nlohmann::ordered_json& value, int depth, bool& changed) {
+  if (depth > max_json_depth) return false;
+  if (value.is_object()) {
+    for (auto& [key, member] : value.items()) {
+      if (member.is_string() && one_of(key, secret_json_keys)) {
+        auto const& secret = member.get_ref<std::string const&>();
+        if (secret.empty() || is_marker(secret)) continue;
+        member = redaction_marker(secret);
+        changed = true;
+      } else if (!redact_json_value(member, depth + 1, changed)) {
+        return false;
+      }
+    }
+  } else if (value.is_array()) {
+    for (auto& element : value)
+      if (!redact_json_value(element, depth + 1, changed)) return false;
+  } else if (value.is_string()) {
+    auto redacted = redact_text(value.get_ref<std::string const&>());
+    if (redacted != value.get_ref<std::string const&>()) {
+      value = std::move(redacted);
+      changed = true;
+    }
+  }
+  return true;
+}
+
+std::string redact_json(std::string_view text) {
+  auto document = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (document.is_discarded()) return redact_json_scan(text);
+  bool changed = false;
+  if (!redact_json_value(document, 0, changed)) return redact_json_scan(text);
+  // Unchanged documents keep their bytes: the body hash and any diff against the wire stay meaningful.
+  if (!changed) return std::string(text);
+  return document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+void redact_body(body_record& body, header_list const& headers) {
+  if (body.text.empty()) return;
+  auto const* content_type = find_header(headers, "Content-Type");
+  std::string_view const type = content_type ? std::string_view(*content_type) : std::string_view{};
+  auto const start = body.text.find_first_not_of(" \t\r\n");
+  if (icontains(type, "application/x-www-form-urlencoded"))
+    body.text = redact_params(body.text, false, true);
+  else if (icontains(type, "json") || (start != std::string::npos && body.text[start] == '{'))
+    body.text = redact_json(body.text);
+  body.text = redact_text(body.text);
+}
+
+// The host of an absolute URL without userinfo and port; empty for a relative one.
+std::string_view url_host(std::string_view url) {
+  auto const sep = url.find("://");
+  if (sep == std::string_view::npos || sep > url.find_first_of("/?#")) return {};
+  auto host = url.substr(sep + 3);
+  host = host.substr(0, host.find_first_of("/?#"));
+  if (auto at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  if (auto colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+    host = host.substr(0, colon);
+  return host;
+}
+
+// Location: a pre-signed redirect gets the storage rules; catalog §5 also says to treat any redirect
+// to an unknown host as storage ("redact all query values of redirect targets, keep keys").
+std::string redact_location(std::string_view location, exchange const& x) {
+  auto const kind = registry::classify("GET", x.host, location).kind;
+  auto const host = url_host(location);
+  std::string_view own_host = x.host;
+  own_host = own_host.substr(0, own_host.starts_with('[') ? own_host.size() : own_host.find(':'));
+  bool const foreign_redirect = x.status >= 300 && x.status < 400 && !host.empty() &&
+                                !iequals(host, own_host) && kind == registry::request_kind::other;
+  return redact_url(location, kind == registry::request_kind::storage || foreign_redirect);
+}
+
+void redact_headers(header_list& headers, exchange const& x) {
+  for (auto& [name, value] : headers) {
+    if (iequals(name, "Authorization") || iequals(name, "Proxy-Authorization")) {
+      value = redact_authorization(value);
+    } else if (iequals(name, "Cookie") || iequals(name, "Cookie2")) {
+      value = redact_cookies(value, false);
+    } else if (iequals(name, "Set-Cookie") || iequals(name, "Set-Cookie2")) {
+      value = redact_cookies(value, true);
+    } else if (iequals(name, "X-Registry-Auth") || iequals(name, "X-Registry-Config") ||
+               iequals(name, "X-Amz-Security-Token")) {
+      // Base64 AuthConfig JSON holding passwords (catalog §5); the STS token is the header twin of
+      // the X-Amz-Security-Token query parameter.
+      if (!value.empty() && !is_marker(value)) value = redaction_marker(value);
+    } else if (iequals(name, "Location")) {
+      value = redact_location(value, x);
+    } else {
+      value = redact_text(value);
+    }
+  }
+}
+
+}  // namespace
+
+std::string redaction_marker(std::string_view secret) {
+  return std::string(marker_prefix) + "sha256:" + fingerprint(secret) + ">";
+}
+
+std::string redact_query(std::string_view query, bool storage_target) {
+  return redact_params(query, storage_target, false);
+}
+
+std::string redact_url(std::string_view url, bool storage_target) {
+  std::string out;
+  std::size_t copied = 0;
+  auto const sep = url.find("://");
+  if (sep != std::string_view::npos && sep < url.find_first_of("/?#")) {
+    if (auto password = userinfo_password(url, sep)) {
+      auto const [begin, end] = *password;
+      out.append(url.substr(0, begin));
+      out += redaction_marker(percent_decode(url.substr(begin, end - begin)));
+      copied = end;
+    }
+  }
+  auto const question = url.find('?', copied);
+  if (question == std::string_view::npos) return out.append(url.substr(copied));
+  auto const fragment = std::min(url.find('#', question), url.size());
+  out.append(url.substr(copied, question + 1 - copied));
+  out += redact_query(url.substr(question + 1, fragment - question - 1), storage_target);
+  return out.append(url.substr(fragment));
+}
+
+std::string redact_text(std::string_view text) {
+  // A hand-written scan: std::regex recurses per character and overflows the stack on MiB bodies.
+  std::string out;
+  std::size_t copied = 0;
+  auto replace = [&](std::size_t begin, std::size_t end) {
+    out.append(text.substr(copied, begin - copied));
+    out += redaction_marker(text.substr(begin, end - begin));
+    copied = end;
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    char const c = text[i];
+    if (c == 'e' && text.substr(i, 3) == "eyJ") {
+      std::size_t resume = i + 1;
+      if (auto end = jwt_end(text, i, resume)) {
+        replace(i, *end);
+        i = *end;
+      } else {
+        i = resume;
+      }
+      continue;
+    }
+    bool const word_start = i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1]));
+    if ((c == 'B' || c == 'b') && word_start) {
+      if (auto credential = scheme_credential(text, i)) {
+        replace(credential->first, credential->second);
+        i = credential->second;
+        continue;
+      }
+    }
+    if (c == ':' && text.substr(i, 3) == "://") {
+      if (auto password = userinfo_password(text, i)) {
+        replace(password->first, password->second);
+        i = password->second;
+        continue;
+      }
+    }
+    ++i;
+  }
+  if (copied == 0) return std::string(text);
+  return out.append(text.substr(copied));
+}
+
+void redact(exchange& x) {
+  auto const kind = registry::classify(x.method, x.host, x.target).kind;
+  x.target = redact_url(x.target, kind == registry::request_kind::storage);
+  redact_headers(x.request_headers, x);
+  redact_headers(x.response_headers, x);
+  redact_body(x.request_body, x.request_headers);
+  redact_body(x.response_body, x.response_headers);
+  if (x.failure) {
+    x.failure->message = redact_text(x.failure->message);
+    x.failure->detail = redact_text(x.failure->detail);
+  }
+}
+
+}  // namespace regtrace::capture

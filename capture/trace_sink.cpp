@@ -1,0 +1,138 @@
+#include "capture/trace_sink.hpp"
+
+#include "capture/har_writer.hpp"
+#include "capture/redaction.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+
+namespace regtrace::capture {
+namespace {
+
+template <class Callback, class... Args>
+void notify(Callback const& callback, Args const&... args) noexcept {
+  if (!callback) return;
+  try {
+    callback(args...);
+  } catch (...) {
+    // A console callback must not take the writer down with it.
+  }
+}
+
+std::string dropped_sentence(std::uint64_t n) {
+  return std::to_string(n) + (n == 1 ? " record was" : " records were") +
+         " dropped because the trace queue was full or closed; the trace counts them";
+}
+
+}  // namespace
+
+trace_sink::trace_sink(trace_sink_options options)
+    : options_(std::move(options)), file_(std::make_unique<har_file>(options_.har_path)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+trace_sink::~trace_sink() { close(); }
+
+bool trace_sink::submit(exchange x) noexcept {
+  std::string problem;
+  try {
+    std::lock_guard lock(mutex_);
+    if (!closing_ && queue_.size() < options_.queue_capacity) {
+      queue_.push_back(std::move(x));
+      wake_.notify_one();
+      return true;
+    }
+    ++counters_.dropped;
+    if (stopped_) {
+      // No writer left to notice: say it in the trace now (SPEC §4, no silent loss).
+      report_counters(counters_);
+      problem = "a record was submitted after the trace was closed and is missing from " + options_.har_path.string();
+    }
+  } catch (...) {
+    // Queueing failed (out of memory; the guard has already unlocked): lost, but not uncounted.
+    std::lock_guard lock(mutex_);
+    ++counters_.dropped;
+  }
+  if (!problem.empty()) notify(options_.on_problem, problem);
+  return false;
+}
+
+void trace_sink::close() {
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return;
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::uint64_t late_drops = 0;
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    // Records dropped after the writer's last look at the counters.
+    late_drops = counters_.dropped - reported_.dropped;
+    report_counters(counters_);
+  }
+  if (late_drops > 0) notify(options_.on_problem, dropped_sentence(late_drops));
+}
+
+trace_sink::counters trace_sink::stats() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+void trace_sink::report_counters(counters now) noexcept {
+  if (now.dropped == reported_.dropped && now.write_failed == reported_.write_failed) return;
+  try {
+    nlohmann::json const extras{
+        {"_regtrace", {{"dropped_records", now.dropped}, {"failed_records", now.write_failed}}}};
+    if (file_->set_log_extras(extras)) reported_ = now;
+  } catch (...) {
+    // Out of memory: the counters stay unreported and are retried on the next change.
+  }
+}
+
+void trace_sink::run() {
+  for (;;) {
+    std::optional<exchange> next;
+    counters seen;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      if (!queue_.empty()) {
+        next.emplace(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      seen = counters_;
+    }
+    if (seen.dropped != reported_.dropped) {
+      notify(options_.on_problem, dropped_sentence(seen.dropped - reported_.dropped));
+    }
+    report_counters(seen);
+    if (!next) return;  // closing and drained
+
+    bool written = false;
+    std::string problem;
+    try {
+      if (options_.redact) redact(*next);
+      written = file_->append(to_har_entry(*next));
+      if (!written) problem = file_->last_error();
+    } catch (std::exception const& e) {
+      problem = std::string("cannot write a trace record: ") + e.what();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      ++(written ? counters_.written : counters_.write_failed);
+      seen = counters_;
+    }
+    if (written) {
+      notify(options_.on_written, *next);
+    } else {
+      notify(options_.on_problem, problem);
+      report_counters(seen);
+    }
+  }
+}
+
+}  // namespace regtrace::capture

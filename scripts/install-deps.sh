@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install the Debian packages a profile needs: build, test or bench (each includes the one before).
+# CI runs on a fresh machine, so every script that builds or tests calls this first; when everything
+# is already there it returns without touching apt, so repeated runs stay fast.
+set -euo pipefail
+
+build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohmann-json3-dev
+            libspdlog-dev catch2 libcli11-dev)
+# test: the real registry and client (TESTBED.md), curl/openssl for the rig, htpasswd, python3 for
+# the OCI layout writer and the HAR checker, iproute2 for `ss` in the readiness checks.
+test_pkgs=("${build_pkgs[@]}" docker-registry skopeo curl openssl ca-certificates apache2-utils
+           python3 iproute2)
+bench_pkgs=("${test_pkgs[@]}" wrk hyperfine mitmproxy procps)
+
+[[ $# -gt 0 ]] || set -- build
+wanted=()
+for profile in "$@"; do
+  case "$profile" in
+    build) wanted+=("${build_pkgs[@]}") ;;
+    test) wanted+=("${test_pkgs[@]}") ;;
+    bench) wanted+=("${bench_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown profile '$profile' (expected build, test or bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for pkg in $(printf '%s\n' "${wanted[@]}" | sort -u); do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps.sh: these packages are missing and installing them needs root: ${missing[*]}." \
+       "Run this script as root (or with sudo), or install them yourself." >&2
+  exit 1
+fi
+echo "install-deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

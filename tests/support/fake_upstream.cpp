@@ -1,0 +1,231 @@
+// The in-process upstream of the integration tests: synchronous Beast, one thread per connection.
+#include "tests/support/test_support.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <variant>
+
+namespace regtrace::test {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+struct fake_upstream::state {
+  net::io_context io;
+  tcp::acceptor acceptor{io};
+  std::optional<net::ssl::context> tls;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> requests{0};
+  std::mutex mutex;
+  std::vector<std::string> last_header_names;
+  std::vector<int> open_sockets;  // shut down on destruction to unblock connection threads
+  std::vector<std::thread> threads;
+  std::thread acceptor_thread;
+};
+
+namespace {
+
+template <class Stream>
+void write_pattern_body(Stream& stream, http::response<http::buffer_body>& response, std::uint64_t offset,
+                        std::uint64_t size, beast::error_code& ec) {
+  http::response_serializer<http::buffer_body> serializer{response};
+  http::write_header(stream, serializer, ec);
+  std::vector<char> chunk(64 * 1024);
+  for (std::uint64_t done = 0; !ec && done < size;) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - done));
+    fill_pattern(offset + done, {chunk.data(), n});
+    done += n;
+    response.body().data = chunk.data();
+    response.body().size = n;
+    response.body().more = done < size;
+    http::write(stream, serializer, ec);
+    if (ec == http::error::need_buffer) ec = {};
+  }
+  if (!ec && !serializer.is_done()) {
+    response.body().data = nullptr;
+    response.body().size = 0;
+    response.body().more = false;
+    http::write(stream, serializer, ec);
+    if (ec == http::error::need_buffer) ec = {};
+  }
+}
+
+template <class Stream>
+void write_string(Stream& stream, http::status status, std::string body, beast::error_code& ec,
+                  std::vector<std::pair<std::string, std::string>> headers = {}, bool head = false) {
+  http::response<http::string_body> response{status, 11};
+  response.set(http::field::content_type, "application/json");
+  response.set("Docker-Distribution-Api-Version", "registry/2.0");
+  for (auto const& [name, value] : headers) response.set(name, value);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  if (head) {
+    http::response_serializer<http::string_body> serializer{response};
+    http::write_header(stream, serializer, ec);
+  } else {
+    http::write(stream, response, ec);
+  }
+}
+
+// Serves requests on one connection until it closes. Returns when done.
+template <class Stream>
+void serve(Stream& stream, fake_upstream::state& state) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    beast::error_code ec;
+    http::request_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    http::read_header(stream, buffer, parser, ec);
+    if (ec) return;
+    ++state.requests;
+    auto& request = parser.get();
+    {
+      std::lock_guard lock(state.mutex);
+      state.last_header_names.clear();
+      for (auto const& field : request) state.last_header_names.emplace_back(field.name_string());
+    }
+    // Read (and hash) whatever body came, before answering.
+    sha256_stream hash;
+    std::uint64_t body_bytes = 0;
+    std::vector<char> chunk(64 * 1024);
+    while (!parser.is_done()) {
+      request.body().data = chunk.data();
+      request.body().size = chunk.size();
+      http::read(stream, buffer, parser, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return;
+      auto n = chunk.size() - request.body().size;
+      hash.update({chunk.data(), n});
+      body_bytes += n;
+    }
+
+    std::string target(request.target());
+    bool head = request.method() == http::verb::head;
+    if (target.starts_with("/blob/")) {
+      std::uint64_t size = std::stoull(target.substr(6));
+      std::uint64_t offset = 0;
+      auto range = request[http::field::range];
+      http::response<http::buffer_body> response{http::status::ok, 11};
+      response.set(http::field::content_type, "application/octet-stream");
+      if (range.starts_with("bytes=")) {
+        offset = std::stoull(std::string(range.substr(6)));
+        response.result(http::status::partial_content);
+        response.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" + std::to_string(size - 1) +
+                                                     "/" + std::to_string(size));
+      }
+      response.content_length(size - offset);
+      if (head) {
+        http::response_serializer<http::buffer_body> serializer{response};
+        http::write_header(stream, serializer, ec);
+      } else {
+        write_pattern_body(stream, response, offset, size - offset, ec);
+      }
+    } else if (target == "/upload") {
+      nlohmann::json answer = {{"bytes", body_bytes}, {"sha256", hash.hex()}};
+      write_string(stream, http::status::created, answer.dump(), ec);
+    } else if (target == "/chunked") {
+      http::response<http::buffer_body> response{http::status::ok, 11};
+      response.set(http::field::content_type, "text/plain");
+      response.chunked(true);
+      http::response_serializer<http::buffer_body> serializer{response};
+      http::write_header(stream, serializer, ec);
+      for (int i = 0; i < 10 && !ec; ++i) {
+        std::string piece = "chunk-" + std::to_string(i) + ";";
+        response.body().data = piece.data();
+        response.body().size = piece.size();
+        response.body().more = true;
+        http::write(stream, serializer, ec);
+        if (ec == http::error::need_buffer) ec = {};
+      }
+      response.body().data = nullptr;
+      response.body().size = 0;
+      response.body().more = false;
+      if (!ec) http::write(stream, serializer, ec);
+    } else if (target == "/redirect") {
+      write_string(stream, http::status::temporary_redirect, "", ec,
+                   {{"Location", "https://storage.test/blob?sig=secret&se=2030"}});
+    } else if (target == "/close-delimited") {
+      std::string raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nhello, closed world";
+      net::write(stream, net::buffer(raw), ec);
+      return;
+    } else if (target == "/headers") {
+      nlohmann::json names = nlohmann::json::array();
+      for (auto const& field : request) names.push_back(std::string(field.name_string()));
+      write_string(stream, http::status::ok, names.dump(), ec);
+    } else {
+      write_string(stream, http::status::not_found, R"({"errors":[{"code":"NAME_UNKNOWN","message":"unknown"}]})", ec,
+                   {}, head);
+    }
+    if (ec || !request.keep_alive()) return;
+  }
+}
+
+}  // namespace
+
+fake_upstream::fake_upstream(std::optional<test_pki> pki) : state_(std::make_shared<state>()) {
+  if (pki) {
+    state_->tls.emplace(net::ssl::context::tls_server);
+    state_->tls->use_certificate_chain_file(pki->cert_file.string());
+    state_->tls->use_private_key_file(pki->key_file.string(), net::ssl::context::pem);
+  }
+  state_->acceptor.open(tcp::v4());
+  state_->acceptor.bind({net::ip::make_address("127.0.0.1"), 0});
+  state_->acceptor.listen();
+  port_ = state_->acceptor.local_endpoint().port();
+  state_->acceptor_thread = std::thread([s = state_] {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket(s->io);
+      s->acceptor.accept(socket, ec);
+      if (ec) return;
+      ++s->connections;
+      std::lock_guard lock(s->mutex);
+      s->open_sockets.push_back(socket.native_handle());
+      s->threads.emplace_back([s, socket = std::move(socket)]() mutable {
+        socket.set_option(tcp::no_delay(true));
+        if (s->tls) {
+          beast::ssl_stream<tcp::socket&> stream(socket, *s->tls);
+          beast::error_code ec;
+          stream.handshake(net::ssl::stream_base::server, ec);
+          if (!ec) serve(stream, *s);
+        } else {
+          serve(socket, *s);
+        }
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    }
+  });
+}
+
+fake_upstream::~fake_upstream() {
+  ::shutdown(state_->acceptor.native_handle(), SHUT_RDWR);
+  beast::error_code ignored;
+  state_->acceptor.close(ignored);
+  state_->acceptor_thread.join();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(state_->mutex);
+    for (int fd : state_->open_sockets) ::shutdown(fd, SHUT_RDWR);
+    threads = std::move(state_->threads);
+  }
+  for (auto& thread : threads) thread.join();
+}
+
+std::size_t fake_upstream::connections() const { return state_->connections; }
+std::size_t fake_upstream::requests() const { return state_->requests; }
+
+std::vector<std::string> fake_upstream::last_request_header_names() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->last_header_names;
+}
+
+}  // namespace regtrace::test

@@ -1,0 +1,139 @@
+#pragma once
+// Integration-test support: a TLS upstream played in-process (synchronous Beast, a thread per
+// connection), a client that goes through the proxy, and a proxy fixture on port 0.
+
+#include "capture/exchange.hpp"
+#include "proxy/config.hpp"
+#include "proxy/server.hpp"
+#include "tls/authority.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace regtrace::test {
+
+/// A fresh directory under /tmp, removed with its contents on destruction.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  std::filesystem::path const& path() const { return path_; }
+  std::filesystem::path operator/(std::string const& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Deterministic bytes: byte i of every body is pattern_byte(i), so any chunk can be made alone.
+void fill_pattern(std::uint64_t offset, std::span<char> out);
+/// SHA-256 (hex) of the first size pattern bytes.
+std::string pattern_sha256(std::uint64_t size);
+
+/// Incremental SHA-256 written with OpenSSL directly, independent of the code under test.
+class sha256_stream {
+ public:
+  sha256_stream();
+  ~sha256_stream();
+  void update(std::string_view data);
+  std::string hex();
+
+ private:
+  void* ctx_;
+};
+
+/// A test CA and a leaf for the given names, written as PEM files in dir.
+struct test_pki {
+  std::filesystem::path ca_file;
+  std::filesystem::path cert_file;
+  std::filesystem::path key_file;
+};
+test_pki make_test_pki(std::filesystem::path const& dir, std::string const& host);
+
+/// An HTTPS (or plain HTTP) server on 127.0.0.1:0 with fixed routes used by the tests:
+///   GET|HEAD /blob/N       N pattern bytes (Content-Length), honours Range: bytes=A-
+///   PUT|POST /upload       reads the body; 201 with JSON {"bytes":N,"sha256":"..."}
+///   GET /chunked           a chunked body ("chunk-0;" ... "chunk-9;")
+///   GET /redirect          307 to https://storage.test/blob?sig=secret&se=2030
+///   GET /close-delimited   HTTP/1.1 200 with no length, body ended by closing the connection
+///   GET /headers           200, JSON echo of the request header names it received
+///   anything else          404 {"errors":[{"code":"NAME_UNKNOWN"}]}
+class fake_upstream {
+ public:
+  /// tls: serve HTTPS with pki's leaf; otherwise plain HTTP.
+  explicit fake_upstream(std::optional<test_pki> pki);
+  ~fake_upstream();
+  std::uint16_t port() const { return port_; }
+  std::size_t connections() const;
+  std::size_t requests() const;
+  /// Header names of the last request received, in order.
+  std::vector<std::string> last_request_header_names() const;
+
+  struct state;
+
+ private:
+  std::shared_ptr<state> state_;
+  std::uint16_t port_ = 0;
+};
+
+/// What a test client saw of one response.
+struct client_response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  ///< lower-case names; last value wins
+  std::string body;                            ///< kept when under 1 MiB
+  std::uint64_t body_bytes = 0;
+  std::string body_sha256;
+  bool keep_alive = false;
+};
+
+/// A client of the proxy. open_tunnel() sends CONNECT and handshakes TLS trusting trust_ca;
+/// without it, requests go in absolute form over plain HTTP.
+class proxy_client {
+ public:
+  explicit proxy_client(std::uint16_t proxy_port);
+  ~proxy_client();
+  /// CONNECT host:port; returns the proxy's status line code (200 on success).
+  int send_connect(std::string const& authority, std::string const& extra_headers = "");
+  /// TLS handshake inside the tunnel; returns "" or the error text.
+  std::string handshake(std::string const& sni, std::filesystem::path const& trust_ca);
+  /// One request: target is origin-form in a tunnel, absolute-form otherwise. upload_bytes > 0 sends
+  /// that many pattern bytes as the body (Content-Length). head: the response has no body.
+  client_response request(std::string const& method, std::string const& target,
+                          std::vector<std::pair<std::string, std::string>> const& headers = {},
+                          std::uint64_t upload_bytes = 0, bool chunked_upload = false);
+  /// Writes raw bytes and reads whatever answer comes (for malformed requests).
+  std::string raw_exchange(std::string const& bytes);
+
+  struct state;
+
+ private:
+  std::unique_ptr<state> state_;
+};
+
+/// A proxy::server on 127.0.0.1:0 with its CA and trace in a temp dir.
+class proxy_fixture {
+ public:
+  /// adjust may change the configuration (resolve rules, passthrough, ...) before start.
+  explicit proxy_fixture(std::function<void(proxy::proxy_config&)> adjust = {});
+  ~proxy_fixture();
+  std::uint16_t port() const { return server_->port(); }
+  std::filesystem::path ca_file() const { return dir_ / "ca" / "ca.crt"; }
+  std::filesystem::path har_file() const { return dir_ / "trace.har"; }
+  /// Stops the proxy (draining the trace) and reads the trace back.
+  std::vector<capture::exchange> stop_and_read();
+
+ private:
+  temp_dir dir_;
+  std::unique_ptr<proxy::server> server_;
+};
+
+}  // namespace regtrace::test
