@@ -43,8 +43,8 @@ bool is_text_media_type(std::string_view content_type) {
   auto const type = lower(trim(content_type.substr(0, content_type.find(';'))));
   if (type.starts_with("text/")) return true;
   if (type.ends_with("+json") || type.ends_with("+xml")) return true;
-  return type == "application/json" || type == "application/xml" || type == "application/x-www-form-urlencoded" ||
-         type == "application/javascript";
+  return type == "application/json" || type == "application/xml" ||
+         type == "application/x-www-form-urlencoded" || type == "application/javascript";
 }
 
 struct body_recorder::state {
@@ -58,7 +58,8 @@ struct body_recorder::state {
   bool finished = false;
 };
 
-body_recorder::body_recorder(bool keep_text, std::size_t body_limit_bytes) : state_(std::make_unique<state>()) {
+body_recorder::body_recorder(bool keep_text, std::size_t body_limit_bytes)
+    : state_(std::make_unique<state>()) {
   state_->ctx.reset(EVP_MD_CTX_new());
   if (!state_->ctx) throw std::bad_alloc();
   state_->hash_ok = EVP_DigestInit_ex(state_->ctx.get(), EVP_sha256(), nullptr) == 1;

@@ -13,7 +13,9 @@ constexpr std::array<std::pair<entry_kind, std::string_view>, 4> kind_names{{
     {entry_kind::client_tls_rejected, "client_tls_rejected"},
 }};
 
-constexpr char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -64,7 +66,8 @@ std::string exchange::url() const {
 double exchange::total_ms() const {
   // HAR 1.2: ssl is already counted inside connect, so adding it would count it twice.
   double total = 0;
-  for (double part : {timings.blocked, timings.dns, timings.connect, timings.send, timings.wait, timings.receive}) {
+  for (double part :
+       {timings.blocked, timings.dns, timings.connect, timings.send, timings.wait, timings.receive}) {
     if (part > 0) total += part;
   }
   return total;

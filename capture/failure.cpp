@@ -24,18 +24,30 @@ class regtrace_category final : public boost::system::error_category {
 
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::malformed_request: return "The request line or a header could not be parsed.";
-      case errc::header_too_large: return "The header is larger than the limit.";
-      case errc::bad_connect_target: return "The CONNECT target is not host:port.";
-      case errc::proxy_auth_required: return "The client did not send the required proxy credentials.";
-      case errc::client_rejected_certificate: return "The client rejected regtrace's certificate.";
-      case errc::client_tls_failed: return "The TLS handshake with the client failed.";
-      case errc::upstream_unverified: return "The upstream certificate could not be verified.";
-      case errc::upstream_closed: return "The upstream closed the connection before a complete response.";
-      case errc::upstream_timeout: return "The upstream did not send anything within the idle timeout.";
-      case errc::client_timeout: return "The client did not send anything within the idle timeout.";
-      case errc::unsupported_upgrade: return "Protocol upgrades are not relayed.";
-      case errc::replay_no_match: return "The replayed trace has no matching answer for this request.";
+      case errc::malformed_request:
+        return "The request line or a header could not be parsed.";
+      case errc::header_too_large:
+        return "The header is larger than the limit.";
+      case errc::bad_connect_target:
+        return "The CONNECT target is not host:port.";
+      case errc::proxy_auth_required:
+        return "The client did not send the required proxy credentials.";
+      case errc::client_rejected_certificate:
+        return "The client rejected regtrace's certificate.";
+      case errc::client_tls_failed:
+        return "The TLS handshake with the client failed.";
+      case errc::upstream_unverified:
+        return "The upstream certificate could not be verified.";
+      case errc::upstream_closed:
+        return "The upstream closed the connection before a complete response.";
+      case errc::upstream_timeout:
+        return "The upstream did not send anything within the idle timeout.";
+      case errc::client_timeout:
+        return "The client did not send anything within the idle timeout.";
+      case errc::unsupported_upgrade:
+        return "Protocol upgrades are not relayed.";
+      case errc::replay_no_match:
+        return "The replayed trace has no matching answer for this request.";
     }
     return "Unknown regtrace error " + std::to_string(value) + ".";
   }

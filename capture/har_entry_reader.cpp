@@ -84,7 +84,8 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string c
     if (digits.size() != 4) return std::nullopt;
     offset = std::chrono::minutes(sign * (std::stoi(digits.substr(0, 2)) * 60 + std::stoi(digits.substr(2))));
   }
-  std::chrono::year_month_day const date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+  std::chrono::year_month_day const date{std::chrono::year{year},
+                                         std::chrono::month{static_cast<unsigned>(month)},
                                          std::chrono::day{static_cast<unsigned>(day)}};
   if (!date.ok()) return std::nullopt;
   auto const t = std::chrono::sys_days{date} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
@@ -127,7 +128,8 @@ body_record read_body(json const* text_holder, std::string const& mime, double s
         have_bytes = true;
         if (is_text_media_type(mime)) body.text = bytes_seen;
       } else {
-        warnings.push_back("entry " + std::to_string(index) + " has base64 content that does not decode; ignored it");
+        warnings.push_back("entry " + std::to_string(index) +
+                           " has base64 content that does not decode; ignored it");
       }
     } else {
       bytes_seen = text;
@@ -144,7 +146,8 @@ body_record read_body(json const* text_holder, std::string const& mime, double s
     return body;
   }
   body.bytes = size >= 0 ? static_cast<std::uint64_t>(size) : bytes_seen.size();
-  if (have_bytes && !bytes_seen.empty() && bytes_seen.size() == body.bytes) body.sha256 = sha256_hex(bytes_seen);
+  if (have_bytes && !bytes_seen.empty() && bytes_seen.size() == body.bytes)
+    body.sha256 = sha256_hex(bytes_seen);
   body.text_truncated = body.text_kept && body.text.size() < body.bytes;
   return body;
 }
@@ -221,13 +224,20 @@ std::optional<std::string> base64_decode(std::string_view text) {
   int bits = 0;
   for (char c : text) {
     int value = -1;
-    if (c >= 'A' && c <= 'Z') value = c - 'A';
-    else if (c >= 'a' && c <= 'z') value = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') value = c - '0' + 52;
-    else if (c == '+' || c == '-') value = 62;
-    else if (c == '/' || c == '_') value = 63;
-    else if (c == '=' || c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    else return std::nullopt;
+    if (c >= 'A' && c <= 'Z')
+      value = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      value = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      value = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      value = 62;
+    else if (c == '/' || c == '_')
+      value = 63;
+    else if (c == '=' || c == ' ' || c == '\n' || c == '\r' || c == '\t')
+      continue;
+    else
+      return std::nullopt;
     accumulator = (accumulator << 6) | static_cast<std::uint32_t>(value);
     bits += 6;
     if (bits >= 8) {
@@ -238,7 +248,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t index, std::vector<std::string>& warnings) {
+std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t index,
+                                                std::vector<std::string>& warnings) {
   auto const where = "entry " + std::to_string(index);
   auto const* request = member(entry, "request");
   if (!request || !request->is_object()) {
@@ -276,12 +287,15 @@ std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t i
     auto const response_type = content ? get_string(*content, "mimeType") : std::string();
     double size = content ? get_number(*content, "size", -1) : -1;
     if (size < 0) size = get_number(*response, "bodySize", -1);
-    x.response_body = read_body(content, response_type, size, rt ? member(*rt, "response_body") : nullptr, index,
-                                warnings);
+    x.response_body =
+        read_body(content, response_type, size, rt ? member(*rt, "response_body") : nullptr, index, warnings);
     if (auto const error = get_string(*response, "_error"); !error.empty() && !x.failure) {
       // Chrome's way of saying the request failed without a response ("net::ERR_CONNECTION_RESET").
-      x.failure = failure_record{.where = phase::response_relay, .code_category = "har", .code_value = 0,
-                                 .message = error, .detail = "from the entry's _error field"};
+      x.failure = failure_record{.where = phase::response_relay,
+                                 .code_category = "har",
+                                 .code_value = 0,
+                                 .message = error,
+                                 .detail = "from the entry's _error field"};
     }
   } else {
     warnings.push_back(where + " has no response; kept the request");

@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace regtrace::capture {
 namespace {
@@ -61,8 +61,9 @@ bool har_file::append(nlohmann::json const& entry) {
   chunk += "\n]";
   chunk += extras_;
   chunk += "}}\n";
-  if (std::fseek(file_, entries_end_, SEEK_SET) != 0 || std::fwrite(chunk.data(), 1, chunk.size(), file_) != chunk.size() ||
-      std::fflush(file_) != 0 || ::ftruncate(::fileno(file_), entries_end_ + static_cast<long>(chunk.size())) != 0) {
+  if (std::fseek(file_, entries_end_, SEEK_SET) != 0 ||
+      std::fwrite(chunk.data(), 1, chunk.size(), file_) != chunk.size() || std::fflush(file_) != 0 ||
+      ::ftruncate(::fileno(file_), entries_end_ + static_cast<long>(chunk.size())) != 0) {
     last_error_ = "cannot write trace file " + path_.string() + ": " + std::strerror(errno);
     std::clearerr(file_);
     return false;

@@ -30,7 +30,8 @@ parse_problem locate_parse_error(std::string_view text) {
     (void)doc;
   } catch (json::parse_error const& e) {
     std::string reason = e.what();
-    // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..." → "syntax error ..."
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..." → "syntax error
+    // ..."
     if (auto const colon = reason.find(": "); colon != std::string::npos) reason.erase(0, colon + 2);
     // nlohmann quotes the token it last read, which can be a whole string; a sentence needs little of it.
     if (reason.size() > 160) reason = reason.substr(0, 157) + "...";
@@ -45,7 +46,8 @@ void read_entries(json const& entries, har_read_result& result) {
   std::size_t index = 0;
   for (auto const& entry : entries) {
     ++index;
-    if (auto x = detail::exchange_from_har_entry(entry, index, result.warnings)) result.exchanges.push_back(std::move(*x));
+    if (auto x = detail::exchange_from_har_entry(entry, index, result.warnings))
+      result.exchanges.push_back(std::move(*x));
   }
 }
 
@@ -70,9 +72,9 @@ void read_document(json const& doc, har_read_result& result) {
 
 /// Byte ranges of the complete objects in log.entries, found without parsing the whole text.
 struct entries_scan {
-  bool found = false;         ///< saw `"log":{ ... "entries":[`
-  bool closed = false;        ///< saw the `]` that ends the entries array
-  std::size_t open = 0;       ///< offset of the entries array's `[`
+  bool found = false;                                        ///< saw `"log":{ ... "entries":[`
+  bool closed = false;                                       ///< saw the `]` that ends the entries array
+  std::size_t open = 0;                                      ///< offset of the entries array's `[`
   std::vector<std::pair<std::size_t, std::size_t>> objects;  ///< [begin, end) of each complete entry
 };
 
@@ -121,7 +123,8 @@ entries_scan scan_entries(std::string_view text) {
       case ']':
         if (depth == 0) return scan;  // unbalanced: nothing more can be trusted
         --depth;
-        if (scan.found && !scan.closed && depth == 3 && c == '}') scan.objects.emplace_back(entry_start, i + 1);
+        if (scan.found && !scan.closed && depth == 3 && c == '}')
+          scan.objects.emplace_back(entry_start, i + 1);
         if (scan.found && !scan.closed && depth == 2 && c == ']') {
           scan.closed = true;
           return scan;
@@ -164,7 +167,8 @@ void recover(std::string_view text, parse_problem const& problem, har_read_resul
                                 std::to_string(end) + ") is not valid JSON; skipped it");
       continue;
     }
-    if (auto x = detail::exchange_from_har_entry(entry, index, result.warnings)) result.exchanges.push_back(std::move(*x));
+    if (auto x = detail::exchange_from_har_entry(entry, index, result.warnings))
+      result.exchanges.push_back(std::move(*x));
   }
   // nlohmann counts the end of input as one more byte read, so running out reports size + 1.
   bool const ran_out = problem.byte > text.size();
@@ -174,8 +178,9 @@ void recover(std::string_view text, parse_problem const& problem, har_read_resul
                               " before the HAR is complete (as after a crash); kept " +
                               entries_phrase(scan.objects.size()) + " before the cut");
   } else {
-    result.warnings.push_back("the file is not valid JSON after the entries (" + problem.reason + ") at byte " +
-                              std::to_string(problem.byte) + "; kept " + entries_phrase(scan.objects.size()));
+    result.warnings.push_back("the file is not valid JSON after the entries (" + problem.reason +
+                              ") at byte " + std::to_string(problem.byte) + "; kept " +
+                              entries_phrase(scan.objects.size()));
   }
 }
 

@@ -39,8 +39,8 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buffer;
 }
 
@@ -90,8 +90,9 @@ json request_cookies(header_list const& headers) {
       auto const pair = trim(rest.substr(0, semi));
       if (!pair.empty()) {
         auto const eq = pair.find('=');
-        out.push_back(eq == std::string_view::npos ? name_value("", pair)
-                                                   : name_value(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1))));
+        out.push_back(eq == std::string_view::npos
+                          ? name_value("", pair)
+                          : name_value(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1))));
       }
       if (semi == std::string_view::npos) break;
       rest.remove_prefix(semi + 1);
@@ -109,8 +110,9 @@ json response_cookies(header_list const& headers) {
     auto const semi = rest.find(';');
     auto const pair = trim(rest.substr(0, semi));
     auto const eq = pair.find('=');
-    json cookie = eq == std::string_view::npos ? name_value("", pair)
-                                               : name_value(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1)));
+    json cookie = eq == std::string_view::npos
+                      ? name_value("", pair)
+                      : name_value(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1)));
     rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
     while (!rest.empty()) {
       auto const next = rest.find(';');
@@ -207,8 +209,8 @@ json timings_json(timings_ms const& t) {
   // HAR 1.2: blocked, dns, connect and ssl may be -1 (not applicable); send, wait and receive may not.
   auto optional = [](double v) { return v < 0 ? -1.0 : v; };
   auto required = [](double v) { return v < 0 ? 0.0 : v; };
-  return json{{"blocked", optional(t.blocked)}, {"dns", optional(t.dns)},      {"connect", optional(t.connect)},
-              {"ssl", optional(t.ssl)},         {"send", required(t.send)},    {"wait", required(t.wait)},
+  return json{{"blocked", optional(t.blocked)}, {"dns", optional(t.dns)},   {"connect", optional(t.connect)},
+              {"ssl", optional(t.ssl)},         {"send", required(t.send)}, {"wait", required(t.wait)},
               {"receive", required(t.receive)}};
 }
 

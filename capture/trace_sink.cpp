@@ -32,10 +32,13 @@ trace_sink::trace_sink(trace_sink_options options)
   thread_ = std::thread([this] { run(); });
 }
 
-trace_sink::~trace_sink() { close(); }
+trace_sink::~trace_sink() {
+  close();
+}
 
 bool trace_sink::submit(exchange x) noexcept {
   std::string problem;
+  bool counted = false;
   try {
     std::lock_guard lock(mutex_);
     if (!closing_ && queue_.size() < options_.queue_capacity) {
@@ -44,15 +47,19 @@ bool trace_sink::submit(exchange x) noexcept {
       return true;
     }
     ++counters_.dropped;
+    counted = true;
     if (stopped_) {
       // No writer left to notice: say it in the trace now (SPEC §4, no silent loss).
       report_counters(counters_);
-      problem = "a record was submitted after the trace was closed and is missing from " + options_.har_path.string();
+      problem = "a record was submitted after the trace was closed and is missing from " +
+                options_.har_path.string();
     }
   } catch (...) {
-    // Queueing failed (out of memory; the guard has already unlocked): lost, but not uncounted.
-    std::lock_guard lock(mutex_);
-    ++counters_.dropped;
+    // Out of memory (the guard has already unlocked): the record is lost, but not uncounted.
+    if (!counted) {
+      std::lock_guard lock(mutex_);
+      ++counters_.dropped;
+    }
   }
   if (!problem.empty()) notify(options_.on_problem, problem);
   return false;

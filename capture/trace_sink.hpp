@@ -45,8 +45,8 @@ class trace_sink {
 
   struct counters {
     std::uint64_t written = 0;
-    std::uint64_t dropped = 0;        ///< queue full, or submitted after close()
-    std::uint64_t write_failed = 0;   ///< I/O errors
+    std::uint64_t dropped = 0;       ///< queue full, or submitted after close()
+    std::uint64_t write_failed = 0;  ///< I/O errors
   };
   counters stats() const;
   std::filesystem::path const& path() const { return options_.har_path; }
@@ -63,7 +63,7 @@ class trace_sink {
   std::condition_variable wake_;
   std::deque<exchange> queue_;
   counters counters_;
-  counters reported_;    ///< what the trace's extras say; touched only by whoever owns the file
+  counters reported_;  ///< what the trace's extras say; touched only by whoever owns the file
   bool closing_ = false;
   bool stopped_ = false;  ///< the writer thread has been joined; the file belongs to mutex_ holders
   std::thread thread_;

@@ -240,7 +240,7 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
   }
 
   // TLS ends with close_notify: it is how a close-delimited body's end reaches the client intact.
-  if (auto* tls_stream = client.stream.tls()) {
+  if (auto* tls_stream = client.stream.tls(); tls_stream && client.clean_end) {
     client.stream.tcp().expires_after(std::chrono::seconds(2));
     co_await tls_stream->async_shutdown(use_nothrow);
   }

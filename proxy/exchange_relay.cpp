@@ -304,6 +304,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   record.response_body = response_recorder.finish(static_cast<bool>(relayed));
   record.timings.receive = ms_between(receive_started, clock::now());
   if (!relayed) {
+    if (relayed.source_failed) client.clean_end = false;
     fail_upstream(capture::phase::response_relay, relayed.ec,
                   relayed.source_failed ? "reading the response body from the upstream"
                                         : "writing the response to the client");

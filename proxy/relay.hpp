@@ -42,17 +42,20 @@ net::awaitable<relay_outcome> relay_body(any_stream& source, beast::flat_buffer&
     source.tcp().expires_after(idle);
     auto [read_ec, read_n] = co_await http::async_read(source, source_buffer, parser, use_nothrow);
     if (read_ec == http::error::need_buffer) read_ec = {};
-    if (read_ec) co_return relay_outcome{read_ec, true};
 
+    // Bytes that arrived before a failure are still the peer's bytes: pass them on first.
     auto filled = chunk.size() - body.size;
-    recorder.observe({chunk.data(), filled});
-    body.data = chunk.data();
-    body.size = filled;
-    body.more = !parser.is_done();
-    sink.tcp().expires_after(idle);
-    auto [write_ec, write_n] = co_await http::async_write(sink, serializer, use_nothrow);
-    if (write_ec == http::error::need_buffer) write_ec = {};
-    if (write_ec) co_return relay_outcome{write_ec, false};
+    if (filled > 0 || !read_ec) {
+      recorder.observe({chunk.data(), filled});
+      body.data = chunk.data();
+      body.size = filled;
+      body.more = !parser.is_done() || read_ec;
+      sink.tcp().expires_after(idle);
+      auto [write_ec, write_n] = co_await http::async_write(sink, serializer, use_nothrow);
+      if (write_ec == http::error::need_buffer) write_ec = {};
+      if (write_ec) co_return relay_outcome{write_ec, false};
+    }
+    if (read_ec) co_return relay_outcome{read_ec, true};
   }
   // The final empty write ends a chunked body ("0\r\n\r\n") or completes an empty one.
   if (!serializer.is_done()) {

@@ -196,6 +196,7 @@ fake_upstream::fake_upstream(std::optional<test_pki> pki) : state_(std::make_sha
           beast::error_code ec;
           stream.handshake(net::ssl::stream_base::server, ec);
           if (!ec) serve(stream, *s);
+          stream.shutdown(ec);  // close_notify, as real servers send it
         } else {
           serve(socket, *s);
         }

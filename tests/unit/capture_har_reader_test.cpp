@@ -159,7 +159,8 @@ TEST_CASE("read_har_file names a missing file", "[capture][reader]") {
 }
 
 TEST_CASE("base64 content is decoded when it is text and counted when it is not", "[capture][reader]") {
-  auto const result = read_har_text(R"({"log":{"version":"1.2","creator":{"name":"WebInspector","version":"537.36"},
+  auto const result =
+      read_har_text(R"({"log":{"version":"1.2","creator":{"name":"WebInspector","version":"537.36"},
     "entries":[
       {"startedDateTime":"2024-01-02T03:04:05.006Z","time":1,
        "request":{"method":"GET","url":"https://r.example/v2/","httpVersion":"HTTP/1.1","headers":[],"cookies":[],
@@ -207,7 +208,8 @@ TEST_CASE("a HAR 1.1 with few fields is read tolerantly", "[capture][reader]") {
 
   auto const& first = result.exchanges[0];
   using namespace std::chrono;
-  CHECK(first.started == sys_days{year{2010} / 1 / 2} + hours{2} + minutes{4} + seconds{5} + milliseconds{678});
+  CHECK(first.started ==
+        sys_days{year{2010} / 1 / 2} + hours{2} + minutes{4} + seconds{5} + milliseconds{678});
   CHECK(first.scheme == "http");
   CHECK(first.host == "Example.com");
   CHECK(first.port == 8080);
@@ -240,7 +242,8 @@ TEST_CASE("a HAR 1.1 with few fields is read tolerantly", "[capture][reader]") {
 }
 
 TEST_CASE("connection ids are read from regtrace's and Chrome's connection field", "[capture][reader]") {
-  auto const result = read_har_text(R"({"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[
+  auto const result =
+      read_har_text(R"({"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[
       {"connection":"c17","request":{"method":"GET","url":"https://a/"},"response":{"status":200}},
       {"connection":"318","request":{"method":"GET","url":"https://a/"},"response":{"status":200}}]}})");
   REQUIRE(result.exchanges.size() == 2);

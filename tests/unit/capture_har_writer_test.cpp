@@ -44,23 +44,28 @@ std::vector<std::string> har12_problems(json const& har) {
     need(e, at, "timings", vt::object);
     if (!problems.empty()) return problems;
     for (auto key : {"method", "url", "httpVersion"}) need(e["request"], at + ".request", key, vt::string);
-    for (auto key : {"cookies", "headers", "queryString"}) need(e["request"], at + ".request", key, vt::array);
+    for (auto key : {"cookies", "headers", "queryString"})
+      need(e["request"], at + ".request", key, vt::array);
     for (auto key : {"headersSize", "bodySize"}) need(e["request"], at + ".request", key, vt::number_float);
-    for (auto key : {"status", "headersSize", "bodySize"}) need(e["response"], at + ".response", key, vt::number_float);
-    for (auto key : {"statusText", "httpVersion", "redirectURL"}) need(e["response"], at + ".response", key, vt::string);
+    for (auto key : {"status", "headersSize", "bodySize"})
+      need(e["response"], at + ".response", key, vt::number_float);
+    for (auto key : {"statusText", "httpVersion", "redirectURL"})
+      need(e["response"], at + ".response", key, vt::string);
     for (auto key : {"cookies", "headers"}) need(e["response"], at + ".response", key, vt::array);
     need(e["response"], at + ".response", "content", vt::object);
     if (e["response"].contains("content")) {
       need(e["response"]["content"], at + ".response.content", "size", vt::number_float);
       need(e["response"]["content"], at + ".response.content", "mimeType", vt::string);
     }
-    if (e["request"].contains("postData")) need(e["request"]["postData"], at + ".request.postData", "mimeType", vt::string);
+    if (e["request"].contains("postData"))
+      need(e["request"]["postData"], at + ".request.postData", "mimeType", vt::string);
     for (auto key : {"send", "wait", "receive"}) {
       need(e["timings"], at + ".timings", key, vt::number_float);
       if (e["timings"].value(key, -1.0) < 0) problems.push_back(at + ".timings." + key + " is negative");
     }
     for (auto key : {"blocked", "dns", "connect", "ssl"}) {
-      if (e["timings"].contains(key) && e["timings"][key].get<double>() < -1) problems.push_back(at + " bad " + key);
+      if (e["timings"].contains(key) && e["timings"][key].get<double>() < -1)
+        problems.push_back(at + " bad " + key);
     }
     for (auto const& list : {e["request"]["headers"], e["response"]["headers"], e["request"]["cookies"]}) {
       for (auto const& pair : list) {
@@ -73,7 +78,9 @@ std::vector<std::string> har12_problems(json const& har) {
 }
 
 json wrap(std::vector<json> entries) {
-  return json{{"log", {{"version", "1.2"}, {"creator", {{"name", "regtrace"}, {"version", "t"}}}, {"entries", entries}}}};
+  return json{
+      {"log",
+       {{"version", "1.2"}, {"creator", {{"name", "regtrace"}, {"version", "t"}}}, {"entries", entries}}}};
 }
 
 }  // namespace
@@ -99,11 +106,15 @@ TEST_CASE("to_har_entry: request, response and timings of a manifest GET", "[cap
 
   auto const& request = e["request"];
   CHECK(request["method"] == "GET");
-  CHECK(request["url"] == "https://registry.example.com:5000/v2/library/alpine/manifests/3.19?ns=docker.io&flag");
+  CHECK(request["url"] ==
+        "https://registry.example.com:5000/v2/library/alpine/manifests/3.19?ns=docker.io&flag");
   CHECK(request["headers"].size() == 3);
-  CHECK(request["headers"][1] == json{{"name", "Accept"}, {"value", "application/vnd.oci.image.index.v1+json"}});
-  CHECK(request["queryString"] == json::parse(R"([{"name":"ns","value":"docker.io"},{"name":"flag","value":""}])"));
-  CHECK(request["cookies"] == json::parse(R"([{"name":"session","value":"abc"},{"name":"theme","value":"dark"}])"));
+  CHECK(request["headers"][1] ==
+        json{{"name", "Accept"}, {"value", "application/vnd.oci.image.index.v1+json"}});
+  CHECK(request["queryString"] ==
+        json::parse(R"([{"name":"ns","value":"docker.io"},{"name":"flag","value":""}])"));
+  CHECK(request["cookies"] ==
+        json::parse(R"([{"name":"session","value":"abc"},{"name":"theme","value":"dark"}])"));
   CHECK(request["headersSize"] == -1);
   CHECK(request["bodySize"] == 0);
   CHECK_FALSE(request.contains("postData"));
@@ -121,7 +132,9 @@ TEST_CASE("to_har_entry: request, response and timings of a manifest GET", "[cap
   CHECK(response["content"]["size"] == x.response_body.bytes);
   CHECK_FALSE(response["content"].contains("comment"));
 
-  CHECK(e["timings"] == json::parse(R"({"blocked":0.5,"dns":1.25,"connect":10.0,"ssl":7.5,"send":0.25,"wait":20.0,"receive":3.0})"));
+  CHECK(e["timings"] ==
+        json::parse(
+            R"({"blocked":0.5,"dns":1.25,"connect":10.0,"ssl":7.5,"send":0.25,"wait":20.0,"receive":3.0})"));
 }
 
 TEST_CASE("to_har_entry: the _regtrace object", "[capture][har]") {
@@ -219,7 +232,8 @@ TEST_CASE("har_file is valid JSON after every append, one entry per line", "[cap
   CHECK(json::parse(test::slurp(path))["log"]["entries"].empty());
   CHECK(har12_problems(json::parse(test::slurp(path))).empty());
 
-  std::vector<exchange> const samples{test::manifest_get(), test::broken_blob_get(), test::token_post(), test::refused()};
+  std::vector<exchange> const samples{test::manifest_get(), test::broken_blob_get(), test::token_post(),
+                                      test::refused()};
   for (std::size_t i = 0; i < samples.size(); ++i) {
     REQUIRE(file.append(to_har_entry(samples[i])));
     auto const text = test::slurp(path);
@@ -283,7 +297,8 @@ TEST_CASE("har_file names the path it cannot create", "[capture][har]") {
     FAIL("no exception");
   } catch (std::runtime_error const& e) {
     std::string const what = e.what();
-    CHECK(what.starts_with("cannot create trace file /nonexistent-regtrace-dir/trace.har: No such file or directory."));
+    CHECK(what.starts_with(
+        "cannot create trace file /nonexistent-regtrace-dir/trace.har: No such file or directory."));
     CHECK(what.find("--har") != std::string::npos);
   }
 }

@@ -11,8 +11,9 @@
 using namespace regtrace::capture;
 
 TEST_CASE("phases round-trip through their names", "[capture][failure]") {
-  for (auto p : {phase::accept, phase::connect_request, phase::client_tls, phase::resolve, phase::upstream_connect,
-                 phase::upstream_tls, phase::request_relay, phase::response_relay, phase::capture}) {
+  for (auto p :
+       {phase::accept, phase::connect_request, phase::client_tls, phase::resolve, phase::upstream_connect,
+        phase::upstream_tls, phase::request_relay, phase::response_relay, phase::capture}) {
     auto const name = to_string(p);
     CHECK(name != "unknown");
     CHECK(phase_from_string(name) == p);
@@ -35,15 +36,17 @@ TEST_CASE("regtrace errors have their own category and a sentence each", "[captu
 }
 
 TEST_CASE("make_failure keeps category name, value and message", "[capture][failure]") {
-  auto const own = make_failure(phase::response_relay, make_error_code(errc::upstream_closed), "reading body");
+  auto const own =
+      make_failure(phase::response_relay, make_error_code(errc::upstream_closed), "reading body");
   CHECK(own.where == phase::response_relay);
   CHECK(own.code_category == "regtrace");
   CHECK(own.code_value == static_cast<int>(errc::upstream_closed));
   CHECK(own.message == make_error_code(errc::upstream_closed).message());
   CHECK(own.detail == "reading body");
 
-  auto const sys = make_failure(phase::upstream_connect,
-                                boost::system::errc::make_error_code(boost::system::errc::connection_refused), "");
+  auto const sys =
+      make_failure(phase::upstream_connect,
+                   boost::system::errc::make_error_code(boost::system::errc::connection_refused), "");
   CHECK(sys.code_category == "generic");
   CHECK(sys.code_value == ECONNREFUSED);
   CHECK(sys.message == "Connection refused");
@@ -74,7 +77,8 @@ TEST_CASE("url omits the scheme's default port and brackets IPv6 hosts", "[captu
 
 TEST_CASE("total_ms sums the non-negative timings and leaves ssl out", "[capture][exchange]") {
   exchange x;
-  x.timings = timings_ms{.blocked = -1, .dns = 2, .connect = 10, .ssl = 7, .send = 1, .wait = 20, .receive = 3};
+  x.timings =
+      timings_ms{.blocked = -1, .dns = 2, .connect = 10, .ssl = 7, .send = 1, .wait = 20, .receive = 3};
   CHECK(x.total_ms() == Approx(36));
   x.timings = timings_ms{};
   CHECK(x.total_ms() == 0);
@@ -90,7 +94,8 @@ TEST_CASE("find_header is case-insensitive and returns the first match", "[captu
 }
 
 TEST_CASE("entry kinds round-trip through their names", "[capture][exchange]") {
-  for (auto k : {entry_kind::exchange, entry_kind::tunnel, entry_kind::connect_failed, entry_kind::client_tls_rejected}) {
+  for (auto k : {entry_kind::exchange, entry_kind::tunnel, entry_kind::connect_failed,
+                 entry_kind::client_tls_rejected}) {
     CHECK(entry_kind_from_string(to_string(k)) == k);
   }
   CHECK(to_string(entry_kind::client_tls_rejected) == "client_tls_rejected");
@@ -106,7 +111,8 @@ TEST_CASE("body_recorder hashes chunked input like one-shot input", "[capture][b
   std::string payload;
   for (int i = 0; i < 1000; ++i) payload += static_cast<char>(i * 7 % 256);
   body_recorder recorder(false, 64);
-  for (std::size_t at = 0; at < payload.size(); at += 3) recorder.observe(std::string_view(payload).substr(at, 3));
+  for (std::size_t at = 0; at < payload.size(); at += 3)
+    recorder.observe(std::string_view(payload).substr(at, 3));
   auto const record = recorder.finish(true);
   CHECK(record.bytes == payload.size());
   CHECK(record.sha256 == sha256_hex(payload));
@@ -149,7 +155,8 @@ TEST_CASE("body_recorder keeps text up to the limit", "[capture][body]") {
   SECTION("over the limit, fed in 3-byte pieces") {
     std::string const payload = "abcdefghijklmnopqrstuvwxy";
     body_recorder recorder(true, 10);
-    for (std::size_t at = 0; at < payload.size(); at += 3) recorder.observe(std::string_view(payload).substr(at, 3));
+    for (std::size_t at = 0; at < payload.size(); at += 3)
+      recorder.observe(std::string_view(payload).substr(at, 3));
     auto const record = recorder.finish(false);
     CHECK(record.text == "abcdefghij");
     CHECK(record.text_truncated);
@@ -169,10 +176,11 @@ TEST_CASE("a moved-from body_recorder is harmless", "[capture][body]") {
 }
 
 TEST_CASE("is_text_media_type recognises text, JSON, XML and forms", "[capture][body]") {
-  for (auto type : {"application/json", "Application/JSON; charset=utf-8", "application/vnd.oci.image.manifest.v1+json",
-                    "application/vnd.docker.distribution.manifest.v2+json", "application/xml", "application/atom+xml",
-                    "text/html; charset=UTF-8", "TEXT/plain", "application/x-www-form-urlencoded",
-                    "application/javascript", " application/json "}) {
+  for (auto type :
+       {"application/json", "Application/JSON; charset=utf-8", "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json", "application/xml", "application/atom+xml",
+        "text/html; charset=UTF-8", "TEXT/plain", "application/x-www-form-urlencoded",
+        "application/javascript", " application/json "}) {
     INFO(type);
     CHECK(is_text_media_type(type));
   }

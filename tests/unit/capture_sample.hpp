@@ -4,18 +4,19 @@
 #include "capture/body_recorder.hpp"
 #include "capture/exchange.hpp"
 
+#include <unistd.h>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 #include <string>
 
 namespace regtrace::capture::test {
 
 inline std::chrono::system_clock::time_point sample_time(int extra_ms = 0) {
   using namespace std::chrono;
-  return sys_days{year{2026} / 11 / 27} + hours{21} + minutes{56} + seconds{37} + milliseconds{123 + extra_ms};
+  return sys_days{year{2026} / 11 / 27} + hours{21} + minutes{56} + seconds{37} +
+         milliseconds{123 + extra_ms};
 }
 
 inline body_record text_body(std::string text) {
@@ -49,7 +50,8 @@ inline exchange manifest_get() {
                         {"Docker-Content-Digest", "sha256:0123"},
                         {"Set-Cookie", "sid=1; Path=/; HttpOnly"}};
   x.response_body = text_body(R"({"schemaVersion":2,"note":"a \"quoted\" } brace ] and \\ backslash"})");
-  x.timings = timings_ms{.blocked = 0.5, .dns = 1.25, .connect = 10, .ssl = 7.5, .send = 0.25, .wait = 20, .receive = 3};
+  x.timings = timings_ms{
+      .blocked = 0.5, .dns = 1.25, .connect = 10, .ssl = 7.5, .send = 0.25, .wait = 20, .receive = 3};
   x.server_ip = "10.0.0.5";
   x.client_tls.emplace();
   x.client_tls->version = "TLSv1.3";
@@ -85,7 +87,8 @@ inline exchange broken_blob_get() {
   x.response_body.bytes = 65536;
   x.response_body.sha256 = sha256_hex("pretend");
   x.response_body.complete = false;
-  x.failure = make_failure(phase::response_relay, make_error_code(errc::upstream_closed), "reading body\nchunk 3");
+  x.failure =
+      make_failure(phase::response_relay, make_error_code(errc::upstream_closed), "reading body\nchunk 3");
   return x;
 }
 
@@ -116,7 +119,8 @@ inline exchange refused() {
   x.method = "HEAD";
   x.host = "registry.example.com";
   x.target = "/v2/";
-  x.timings = timings_ms{.blocked = -1, .dns = 2, .connect = -1, .ssl = -1, .send = -5, .wait = 0, .receive = 0};
+  x.timings =
+      timings_ms{.blocked = -1, .dns = 2, .connect = -1, .ssl = -1, .send = -5, .wait = 0, .receive = 0};
   x.failure = make_failure(phase::upstream_connect,
                            boost::system::errc::make_error_code(boost::system::errc::connection_refused),
                            "connecting to 10.0.0.5:443");

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -17,6 +19,7 @@ TEST_CASE("trace_sink writes every record submitted from four threads", "[captur
   auto const dir = test::scratch_dir("sink");
   std::atomic<int> written_callbacks{0};
   std::atomic<int> problems{0};
+  std::atomic<int> accepted{0};  // Catch2 2.13 assertions are not thread-safe: count, check after join
   constexpr int per_thread = 50;
   {
     trace_sink sink(trace_sink_options{
@@ -28,17 +31,18 @@ TEST_CASE("trace_sink writes every record submitted from four threads", "[captur
     });
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
-      threads.emplace_back([&sink, t] {
+      threads.emplace_back([&sink, &accepted, t] {
         for (int i = 0; i < per_thread; ++i) {
           auto x = test::manifest_get();
           x.connection_id = static_cast<std::uint64_t>(t + 1);
           x.request_index = static_cast<std::uint64_t>(i + 1);
           x.request_headers.push_back({"Authorization", "Bearer secret-token"});
-          CHECK(sink.submit(std::move(x)));
+          if (sink.submit(std::move(x))) ++accepted;
         }
       });
     }
     for (auto& thread : threads) thread.join();
+    CHECK(accepted == 4 * per_thread);
     sink.close();
     sink.close();  // idempotent
     auto const stats = sink.stats();
@@ -82,6 +86,45 @@ TEST_CASE("trace_sink counts a record submitted after close and says so in the t
   CHECK(doc["log"]["entries"].size() == 1);
   CHECK(doc["log"]["_regtrace"]["dropped_records"] == 2);
   CHECK(doc["log"]["_regtrace"]["failed_records"] == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("trace_sink drops instead of blocking when its queue is full, and counts it", "[capture][sink]") {
+  auto const dir = test::scratch_dir("sink-full");
+  // The writer is held inside on_written for the first record, so the queue (capacity 1) cannot drain.
+  std::promise<void> writer_busy;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::atomic<int> written{0};
+  std::mutex problems_mutex;
+  std::vector<std::string> problems;
+  trace_sink_options options;
+  options.har_path = dir / "trace.har";
+  options.queue_capacity = 1;
+  options.on_written = [&](exchange const&) {
+    if (++written == 1) {
+      writer_busy.set_value();
+      released.wait();
+    }
+  };
+  options.on_problem = [&](std::string const& sentence) {
+    std::lock_guard lock(problems_mutex);
+    problems.push_back(sentence);
+  };
+  trace_sink sink(std::move(options));
+  REQUIRE(sink.submit(test::manifest_get()));
+  writer_busy.get_future().wait();
+  CHECK(sink.submit(test::token_post()));     // fills the queue
+  CHECK_FALSE(sink.submit(test::refused()));  // dropped, without waiting
+  CHECK(sink.stats().dropped == 1);
+  release.set_value();
+  sink.close();
+  CHECK(sink.stats().written == 2);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].starts_with("1 record was dropped"));
+  auto const doc = nlohmann::json::parse(test::slurp(dir / "trace.har"));
+  CHECK(doc["log"]["entries"].size() == 2);
+  CHECK(doc["log"]["_regtrace"]["dropped_records"] == 1);
   std::filesystem::remove_all(dir);
 }
 
