@@ -35,9 +35,37 @@ bool one_of(std::string_view key, std::string_view const (&names)[N]) {
 }
 
 // A marker is never redacted again: that is what makes redact() idempotent.
+// In URLs and form bodies the marker is percent-encoded, so the URL stays valid for HAR viewers and
+// decodes to the same marker (and fingerprint) as in headers.
+constexpr std::string_view encoded_marker_prefix = "%3Credacted%20";
+
 bool is_marker(std::string_view value) {
-  return value.starts_with(marker_prefix) && value.find('>') == value.size() - 1;
+  return (value.starts_with(marker_prefix) && value.find('>') == value.size() - 1) ||
+         (value.starts_with(encoded_marker_prefix) && value.ends_with("%3E"));
 }
+
+// Percent-encodes every marker found in text (and nothing else: a query's own ':' stays as sent).
+std::string encode_markers(std::string_view text) {
+  std::string out;
+  for (;;) {
+    auto const begin = text.find(marker_prefix);
+    auto const end = begin == std::string_view::npos ? begin : text.find('>', begin);
+    if (end == std::string_view::npos) return out.append(text);
+    out.append(text.substr(0, begin));
+    for (char c : text.substr(begin, end + 1 - begin)) {
+      switch (c) {
+        case '<': out += "%3C"; break;
+        case '>': out += "%3E"; break;
+        case ' ': out += "%20"; break;
+        case ':': out += "%3A"; break;
+        default: out += c;
+      }
+    }
+    text.remove_prefix(end + 1);
+  }
+}
+
+std::string encoded_marker(std::string_view secret) { return encode_markers(redaction_marker(secret)); }
 
 std::string fingerprint(std::string_view secret) {
   return sha256_hex(secret).substr(0, 8);
@@ -225,19 +253,20 @@ std::string redact_params(std::string_view query, bool storage_target, bool plus
       for (std::string_view encoded : {"%2F", "%2f"}) slash = std::min(slash, raw.find(encoded));
       auto const key_id = raw.substr(0, slash);
       if (key_id.empty() || is_marker(key_id)) continue;
-      replacement = redaction_marker(percent_decode(key_id, plus_is_space)) + std::string(raw.substr(slash));
+      replacement = encoded_marker(percent_decode(key_id, plus_is_space)) + std::string(raw.substr(slash));
     } else if (one_of(key, secret_query_keys)) {
-      replacement = redaction_marker(percent_decode(raw, plus_is_space));
+      replacement = encoded_marker(percent_decode(raw, plus_is_space));
     } else if (one_of(key, kept_query_keys)) {
       continue;
     } else if (storage_target) {
       // Catalog §5: unknown storage parameters are redacted by default, only known non-secrets stay.
       if (one_of(key, kept_storage_keys) || (key.size() > 9 && iequals(key.substr(0, 9), "response-")))
         continue;
-      replacement = redaction_marker(percent_decode(raw, plus_is_space));
+      replacement = encoded_marker(percent_decode(raw, plus_is_space));
     } else {
       replacement = redact_text(raw);
       if (replacement == raw) continue;
+      replacement = encode_markers(replacement);
     }
     auto const begin = static_cast<std::size_t>(raw.data() - query.data());
     out.append(query.substr(copied, begin - copied));

@@ -49,6 +49,19 @@ exchange redacted(exchange x) {
 
 }  // namespace
 
+// In URLs and form bodies the marker is percent-encoded so the URL stays valid (HAR viewers).
+std::string url_marker(std::string_view secret) {
+  std::string out;
+  for (char c : redaction_marker(secret)) {
+    if (c == '<') out += "%3C";
+    else if (c == '>') out += "%3E";
+    else if (c == ' ') out += "%20";
+    else if (c == ':') out += "%3A";
+    else out += c;
+  }
+  return out;
+}
+
 TEST_CASE("redaction_marker carries the first 8 hex digits of SHA-256", "[redaction]") {
   CHECK(redaction_marker("abc") == "<redacted sha256:ba7816bf>");
   CHECK(redaction_marker("abc") == "<redacted sha256:" + sha256_hex("abc").substr(0, 8) + ">");
@@ -148,14 +161,14 @@ TEST_CASE("token request query keeps registry parameters byte for byte", "[redac
 
 TEST_CASE("secret query parameters go everywhere, case-insensitively", "[redaction]") {
   CHECK(redact_query("access_token=abc&ACCESS_TOKEN=def&password=p%40ss&scope=x", false) ==
-        "access_token=" + redaction_marker("abc") + "&ACCESS_TOKEN=" + redaction_marker("def") +
-            "&password=" + redaction_marker("p@ss") + "&scope=x");
+        "access_token=" + url_marker("abc") + "&ACCESS_TOKEN=" + url_marker("def") +
+            "&password=" + url_marker("p@ss") + "&scope=x");
   auto const upload = redacted(make_exchange(
       "PUT", "registry.local", "/v2/app/blobs/uploads/0d5f?_state=c2VjcmV0LXN0YXRl&digest=sha256%3A6c3c"));
-  CHECK(upload.target == "/v2/app/blobs/uploads/0d5f?_state=" + redaction_marker("c2VjcmV0LXN0YXRl") +
+  CHECK(upload.target == "/v2/app/blobs/uploads/0d5f?_state=" + url_marker("c2VjcmV0LXN0YXRl") +
                              "&digest=sha256%3A6c3c");
   // A JWT in an unknown parameter is still found (catalog §5, "JWTs anywhere").
-  CHECK(redact_query(std::string("jwt=") + jwt, false) == "jwt=" + redaction_marker(jwt));
+  CHECK(redact_query(std::string("jwt=") + jwt, false) == "jwt=" + url_marker(jwt));
 }
 
 TEST_CASE("S3 pre-signed request: signature and session token go, the credential scope stays",
@@ -174,9 +187,9 @@ TEST_CASE("S3 pre-signed request: signature and session token go, the credential
        {"X-Amz-Algorithm=AWS4-HMAC-SHA256&", "%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&",
         "X-Amz-Date=20240101T000000Z&", "X-Amz-Expires=3600&", "X-Amz-SignedHeaders=host&"})
     CHECK(r.target.find(kept) != std::string::npos);
-  CHECK(r.target.find("X-Amz-Credential=" + redaction_marker("AKIAIOSFODNN7EXAMPLE") + "%2F20240101") !=
+  CHECK(r.target.find("X-Amz-Credential=" + url_marker("AKIAIOSFODNN7EXAMPLE") + "%2F20240101") !=
         std::string::npos);
-  CHECK(r.target.find("x-id=" + redaction_marker("GetObject")) != std::string::npos);
+  CHECK(r.target.find("x-id=" + url_marker("GetObject")) != std::string::npos);
 }
 
 TEST_CASE("Location redirects to storage are redacted with the storage rules", "[redaction]") {
@@ -189,8 +202,8 @@ TEST_CASE("Location redirects to storage are redacted with the storage rules", "
                            "sig=AbC%2BdEfSecret%3D&sp=r&spr=https&sr=b&sv=2018-03-28&skoid=oid-secret"}};
     auto const location = header(redacted(x).response_headers, "Location");
     CHECK(location == "https://myacr.westeurope.data.azurecr.io/abc/data?se=2024-01-01T00%3A10%3A00Z&sig=" +
-                          redaction_marker("AbC+dEfSecret=") +
-                          "&sp=r&spr=https&sr=b&sv=2018-03-28&skoid=" + redaction_marker("oid-secret"));
+                          url_marker("AbC+dEfSecret=") +
+                          "&sp=r&spr=https&sr=b&sv=2018-03-28&skoid=" + url_marker("oid-secret"));
   }
   SECTION("CloudFront keeps Expires, drops Signature, Key-Pair-Id and Policy") {
     x.response_headers = {{"Location",
@@ -221,14 +234,14 @@ TEST_CASE("Location redirects to storage are redacted with the storage rules", "
   SECTION("a redirect to an unknown host loses every query value but the known non-secrets") {
     x.response_headers = {{"Location", "https://cdn.example.net/blob?tk=opaque123&expires=1&hint=abc"}};
     CHECK(header(redacted(x).response_headers, "Location") ==
-          "https://cdn.example.net/blob?tk=" + redaction_marker("opaque123") +
-              "&expires=1&hint=" + redaction_marker("abc"));
+          "https://cdn.example.net/blob?tk=" + url_marker("opaque123") +
+              "&expires=1&hint=" + url_marker("abc"));
   }
   SECTION("an upload Location keeps its shape, only _state goes") {
     x.status = 202;
     x.response_headers = {{"Location", "/v2/app/blobs/uploads/0d5f?_state=c3RhdGU&digest=sha256%3A6c"}};
     CHECK(header(redacted(x).response_headers, "Location") ==
-          "/v2/app/blobs/uploads/0d5f?_state=" + redaction_marker("c3RhdGU") + "&digest=sha256%3A6c");
+          "/v2/app/blobs/uploads/0d5f?_state=" + url_marker("c3RhdGU") + "&digest=sha256%3A6c");
   }
 }
 
@@ -243,7 +256,7 @@ TEST_CASE("form token requests keep the grant and drop the secrets", "[redaction
   CHECK(r.request_body.text.find("hunter2") == std::string::npos);
   CHECK(r.request_body.text ==
         "grant_type=password&service=registry.docker.io&client_id=docker&username=alice&password=" +
-            redaction_marker("hunter2!") + "&access_type=offline&scope=repository%3Alibrary%2Falpine%3Apull");
+            url_marker("hunter2!") + "&access_type=offline&scope=repository%3Alibrary%2Falpine%3Apull");
 
   set_body(x.request_body,
            std::string("grant_type=access_token&service=myacr.azurecr.io&tenant=t&access_token=") + jwt +
@@ -251,7 +264,7 @@ TEST_CASE("form token requests keep the grant and drop the secrets", "[redaction
   auto const acr = redacted(x);
   for (auto const* secret : {jwt, "rt-opaque", "client_secret=cs", "assertion=as", "c0de"})
     CHECK(acr.request_body.text.find(secret) == std::string::npos);
-  CHECK(acr.request_body.text.find("access_token=" + redaction_marker(jwt)) != std::string::npos);
+  CHECK(acr.request_body.text.find("access_token=" + url_marker(jwt)) != std::string::npos);
 }
 
 TEST_CASE("JSON token responses lose their tokens and keep the rest", "[redaction]") {
@@ -335,7 +348,7 @@ TEST_CASE("redact_text finds JWTs, Bearer and Basic credentials and URL password
 
 TEST_CASE("redact_url keeps the user and drops the password", "[redaction]") {
   CHECK(redact_url("https://bob:pa%40ss@proxy.example:3128/x?sig=s", false) ==
-        "https://bob:" + redaction_marker("pa@ss") + "@proxy.example:3128/x?sig=" + redaction_marker("s"));
+        "https://bob:" + redaction_marker("pa@ss") + "@proxy.example:3128/x?sig=" + url_marker("s"));
   CHECK(redact_url("https://registry.local/v2/?n=1#frag", true) == "https://registry.local/v2/?n=1#frag");
   CHECK(redact_url("/plain/path", false) == "/plain/path");
 }
