@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <limits>
 
 namespace regtrace::proxy {
 
@@ -29,20 +30,27 @@ std::filesystem::path default_har_path(std::filesystem::path const& dir) {
 }
 
 std::size_t parse_byte_size(std::string const& text) {
+  auto const refuse = [&] {
+    return std::invalid_argument("\"" + text + "\" is not a size; use bytes or a suffix such as 64k, 1m, 2g");
+  };
+  // stoull would accept "-1" as 2^64-1: only digits may start a size.
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text.front()))) throw refuse();
   std::size_t used = 0;
   unsigned long long value = 0;
   try {
     value = std::stoull(text, &used);
   } catch (std::exception const&) {
-    throw std::invalid_argument("\"" + text + "\" is not a size; use bytes or a suffix such as 64k, 1m, 2g");
+    throw refuse();
   }
   std::string suffix = text.substr(used);
   for (auto& c : suffix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (suffix == "" || suffix == "b") return value;
-  if (suffix == "k" || suffix == "kb" || suffix == "kib") return value << 10;
-  if (suffix == "m" || suffix == "mb" || suffix == "mib") return value << 20;
-  if (suffix == "g" || suffix == "gb" || suffix == "gib") return value << 30;
-  throw std::invalid_argument("\"" + text + "\" is not a size; use bytes or a suffix such as 64k, 1m, 2g");
+  int shift = -1;
+  if (suffix == "" || suffix == "b") shift = 0;
+  if (suffix == "k" || suffix == "kb" || suffix == "kib") shift = 10;
+  if (suffix == "m" || suffix == "mb" || suffix == "mib") shift = 20;
+  if (suffix == "g" || suffix == "gb" || suffix == "gib") shift = 30;
+  if (shift < 0 || value > (std::numeric_limits<std::size_t>::max() >> shift)) throw refuse();
+  return static_cast<std::size_t>(value) << shift;
 }
 
 namespace {

@@ -48,6 +48,7 @@ std::optional<std::pair<std::string_view, std::string_view>> split_host_port(std
 }  // namespace
 
 bool is_ip_literal(std::string_view host) {
+  if (host.find('\0') != std::string_view::npos) return false;  // inet_pton would stop reading there
   std::string text(host);
   unsigned char buffer[16];
   return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;

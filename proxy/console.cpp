@@ -8,7 +8,8 @@ std::string format_bytes(std::uint64_t bytes) {
   static constexpr char const* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);
   int unit = 0;
-  while (value >= 1024 && unit < 4) {
+  // 1023.95 KiB would print as "1024.0 KiB": move up a unit once the rounded value reaches 1024.
+  while (value >= 1023.95 && unit < 4) {
     value /= 1024;
     ++unit;
   }
@@ -23,7 +24,7 @@ std::string format_bytes(std::uint64_t bytes) {
 std::string format_duration_ms(double ms) {
   char text[32];
   if (ms < 0) return "-";
-  if (ms < 1000)
+  if (ms < 999.5)
     std::snprintf(text, sizeof text, "%.0f ms", ms);
   else
     std::snprintf(text, sizeof text, "%.1f s", ms / 1000);
@@ -52,8 +53,14 @@ std::string shorten_target(std::string_view target, std::size_t max_width) {
   }
   if (had_query) out.append("?…");
   if (out.size() > max_width) {
-    auto keep = (max_width - 3) / 2;
-    out = out.substr(0, keep) + "..." + out.substr(out.size() - keep);
+    // Cut on UTF-8 character boundaries (the "…" above is three bytes), keeping both ends.
+    auto const is_continuation = [&](std::size_t i) { return (static_cast<unsigned char>(out[i]) & 0xC0) == 0x80; };
+    std::size_t keep = max_width > 3 ? (max_width - 3) / 2 : 0;
+    std::size_t head = keep;
+    while (head > 0 && is_continuation(head)) --head;
+    std::size_t tail = out.size() - keep;
+    while (tail < out.size() && is_continuation(tail)) ++tail;
+    out = out.substr(0, head) + "..." + out.substr(tail);
   }
   return out;
 }

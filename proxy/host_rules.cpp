@@ -55,6 +55,7 @@ bool proxy_auth_matches(proxy_config const& config, std::string_view header) {
   constexpr std::string_view scheme = "basic ";
   if (header.size() <= scheme.size() || strncasecmp(header.data(), scheme.data(), scheme.size()) != 0) return false;
   auto presented = header.substr(scheme.size());
+  presented.remove_prefix(std::min(presented.find_first_not_of(' '), presented.size()));  // RFC 9110 §11.4: 1*SP
   std::string expected(4 * ((config.proxy_auth.size() + 2) / 3) + 1, '\0');
   auto length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()),
                                 reinterpret_cast<unsigned char const*>(config.proxy_auth.data()),
