@@ -170,7 +170,7 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
 
 }  // namespace
 
-net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context) {
+net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context, std::size_t worker) {
   auto& ctx = *context;
   ++ctx.open_connections;
   beast::error_code ec;
@@ -179,7 +179,7 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
   client_side client{any_stream(beast::tcp_stream(std::move(socket))), beast::flat_buffer{},
                      ctx.next_connection_id.fetch_add(1) + 1,
                      ec ? std::string{} : remote.address().to_string() + ":" + std::to_string(remote.port()),
-                     std::nullopt};
+                     std::nullopt, ctx.pools[worker].get()};
   std::vector<char> chunk(ctx.config.relay_chunk_bytes);
   std::optional<authority> tunnel;  // set once a CONNECT was terminated here
 

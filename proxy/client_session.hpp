@@ -11,7 +11,7 @@ namespace regtrace::proxy {
 struct proxy_context;
 
 /// Serves one client connection: CONNECT (intercepted or tunnelled) or absolute-form plain HTTP.
-/// Spawned on the connection's strand; never throws.
-net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context);
+/// Spawned on the io_context of worker `worker`, whose thread alone runs it; never throws.
+net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context, std::size_t worker);
 
 }  // namespace regtrace::proxy

@@ -166,13 +166,13 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   // A pooled connection may have been closed by the registry just as we reused it. A request without
   // a body that got no response byte is safe to send once more on a fresh connection (RFC 9110 §9.2.2).
   for (int attempt = 0;; ++attempt) {
-    upstream = attempt == 0 ? context.pool.take(target) : nullptr;
+    upstream = attempt == 0 ? client.pool->take(target) : nullptr;
     record.upstream_reused = upstream != nullptr;
     bool const may_retry = record.upstream_reused && !request_has_body;
     if (upstream) {
       record.timings.dns = record.timings.connect = record.timings.ssl = -1;
     } else {
-      auto opened = co_await open_upstream(target, config, context.upstream_tls, context.pool.next_id());
+      auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id);
       record.timings.dns = opened.timings.dns;
       record.timings.connect = opened.timings.connect;
       record.timings.ssl = opened.timings.ssl;
@@ -311,7 +311,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     co_return false;
   }
   if (upstream_keep_alive && !close_delimited && !body_refused && response->is_done())
-    context.pool.give_back(target, std::move(upstream));
+    client.pool->give_back(target, std::move(upstream));
   co_return keep_client;
 }
 

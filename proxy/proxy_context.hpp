@@ -29,10 +29,11 @@ struct proxy_context {
   std::shared_ptr<tls::cert_cache> certificates;   ///< thread-safe
   net::ssl::context client_tls;                    ///< client-facing; certificates set per connection
   net::ssl::context upstream_tls;                  ///< verification per --upstream-ca / --insecure-upstream
-  upstream_pool pool{config};                      ///< thread-safe
+  std::vector<std::unique_ptr<upstream_pool>> pools;  ///< one per worker; set up before serving
   capture::trace_sink* sink = nullptr;             ///< thread-safe submit()
   std::shared_ptr<spdlog::logger> log;             ///< thread-safe
   std::atomic<std::uint64_t> next_connection_id{0};
+  std::atomic<std::uint64_t> next_upstream_id{0};
   std::atomic<std::uint64_t> open_connections{0};
   std::atomic<std::int64_t> in_flight{0};  ///< requests read and not yet recorded; stop() waits for them
 };

@@ -48,7 +48,7 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
                                 proxy_context& context) {
   auto const& config = context.config;
   upstream_target target{"tcp", destination.host, destination.port};
-  auto opened = co_await open_upstream(target, config, context.upstream_tls, context.pool.next_id());
+  auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id);
   record.timings.dns = opened.timings.dns;
   record.timings.connect = opened.timings.connect;
   if (opened.failure) {

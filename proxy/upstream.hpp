@@ -45,7 +45,9 @@ struct connect_result {
   std::optional<capture::tls_leg> failed_tls;  ///< what was learnt of a failed handshake
 };
 
-/// Idle upstream connections by target. Thread-safe; the mutex is never held across co_await.
+/// Idle upstream connections by target, for the connections of one worker (one io_context and
+/// thread), so pooled sockets stay on the thread that serves them. The mutex is never held across
+/// co_await.
 class upstream_pool {
  public:
   explicit upstream_pool(proxy_config const& config) : config_(config) {}
@@ -57,13 +59,11 @@ class upstream_pool {
   /// Closes every idle connection (shutdown).
   void clear();
 
-  std::uint64_t next_id() { return next_id_.fetch_add(1) + 1; }
 
  private:
   proxy_config const& config_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::deque<std::unique_ptr<upstream_connection>>> idle_;
-  std::atomic<std::uint64_t> next_id_{0};
 };
 
 /// Opens a new connection to target: resolve (or --resolve), TCP connect, and TLS for https.

@@ -109,7 +109,8 @@ TEST_CASE("a 307 is passed through untouched, never followed, and its signature 
 }
 
 TEST_CASE("keep-alive on both legs; upstream connections are reused across client connections", "[relay]") {
-  world w;
+  // Pools are per worker (a socket stays on its thread): one worker makes the reuse deterministic.
+  world w([](proxy::proxy_config& config) { config.threads = 1; });
   {
     auto client = w.tunnel();
     CHECK(client->request("GET", "/blob/5").status == 200);
