@@ -5,8 +5,10 @@
 
 #include "capture/body_recorder.hpp"
 #include "proxy/any_stream.hpp"
+#include "proxy/idle_watch.hpp"
 
 #include <chrono>
+#include <memory>
 #include <span>
 
 namespace regtrace::proxy {
@@ -35,11 +37,30 @@ net::awaitable<relay_outcome> relay_body(any_stream& source, beast::flat_buffer&
                                          http::serializer<IsRequest, http::buffer_body>& serializer,
                                          std::span<char> chunk, capture::body_recorder& recorder,
                                          std::chrono::seconds idle) {
+  // A body of one chunk keeps the streams' own per-operation timeouts; a longer one (or one of
+  // unknown length) gets one idle watch for the whole transfer.
+  auto const length = parser.content_length();
+  std::shared_ptr<idle_watch> watch;
+  if (!length || *length > chunk.size()) watch = start_idle_watch(source.tcp(), sink.tcp(), idle);
+  auto const before = [&](any_stream& stream) {
+    if (watch)
+      watch->last_progress = std::chrono::steady_clock::now();
+    else
+      stream.tcp().expires_after(idle);
+  };
+  auto const ended = [&](relay_outcome outcome) {
+    if (watch) {
+      stop_idle_watch(*watch);
+      if (watch->fired) outcome.ec = beast::error::timeout;
+    }
+    return outcome;
+  };
+
   auto& body = parser.get().body();
   while (!parser.is_done()) {
     body.data = chunk.data();
     body.size = chunk.size();
-    source.tcp().expires_after(idle);
+    before(source);
     auto [read_ec, read_n] = co_await http::async_read(source, source_buffer, parser, use_nothrow);
     if (read_ec == http::error::need_buffer) read_ec = {};
 
@@ -50,24 +71,24 @@ net::awaitable<relay_outcome> relay_body(any_stream& source, beast::flat_buffer&
       body.data = chunk.data();
       body.size = filled;
       body.more = !parser.is_done() || read_ec;
-      sink.tcp().expires_after(idle);
+      before(sink);
       auto [write_ec, write_n] = co_await http::async_write(sink, serializer, use_nothrow);
       if (write_ec == http::error::need_buffer) write_ec = {};
-      if (write_ec) co_return relay_outcome{write_ec, false};
+      if (write_ec) co_return ended(relay_outcome{write_ec, false});
     }
-    if (read_ec) co_return relay_outcome{read_ec, true};
+    if (read_ec) co_return ended(relay_outcome{read_ec, true});
   }
   // The final empty write ends a chunked body ("0\r\n\r\n") or completes an empty one.
   if (!serializer.is_done()) {
     body.data = nullptr;
     body.size = 0;
     body.more = false;
-    sink.tcp().expires_after(idle);
+    before(sink);
     auto [write_ec, write_n] = co_await http::async_write(sink, serializer, use_nothrow);
     if (write_ec == http::error::need_buffer) write_ec = {};
-    if (write_ec) co_return relay_outcome{write_ec, false};
+    if (write_ec) co_return ended(relay_outcome{write_ec, false});
   }
-  co_return relay_outcome{};
+  co_return ended(relay_outcome{});
 }
 
 }  // namespace regtrace::proxy

@@ -241,6 +241,22 @@ bool is_valid_repository_name(std::string_view name) {
   return true;
 }
 
+namespace {
+
+// Off the registry API paths a request is pre-signed storage (catalog §7.1: query evidence first,
+// host hints second), a token request, or other.
+void classify_off_api(std::string_view method, std::string_view host, std::string_view path, std::string_view query,
+                      std::vector<query_param> const& params, classification& out) {
+  if (is_presigned_storage_query(query) || is_storage_host(host)) {
+    out.kind = request_kind::storage;
+  } else if (is_token_request(method, path, params)) {
+    out.kind = request_kind::token;
+    out.repository = repository_from_scope(params);
+  }
+}
+
+}  // namespace
+
 classification classify(std::string_view method, std::string_view host, std::string_view target) {
   // Absolute-form targets (a plain-HTTP proxy request, a Location value) carry their own authority.
   for (std::string_view scheme : {"https://", "http://"}) {
@@ -264,14 +280,8 @@ classification classify(std::string_view method, std::string_view host, std::str
   auto v2 = path.find("/v2/");
   if (v2 == std::string_view::npos && path.ends_with("/v2")) v2 = path.size() - 3;
   if (v2 == std::string_view::npos) {
-    // Catalog §7.1: query evidence first, host hints second; only off the registry API paths, because
-    // a registry may itself sit on a storage-like host.
-    if (is_presigned_storage_query(query) || is_storage_host(host)) {
-      out.kind = request_kind::storage;
-    } else if (is_token_request(method, path, params)) {
-      out.kind = request_kind::token;
-      out.repository = repository_from_scope(params);
-    }
+    // Only off the registry API paths: a registry may itself sit on a storage-like host.
+    classify_off_api(method, host, path, query, params, out);
     return out;
   }
   std::string_view const rest = v2 + 4 <= path.size() ? path.substr(v2 + 4) : std::string_view{};
@@ -283,12 +293,7 @@ classification classify(std::string_view method, std::string_view host, std::str
     // Storage layouts reuse "/v2/" (distribution's own ".../docker/registry/v2/blobs/sha256/ab/<hex>/data"
     // behind a pre-signed or CDN URL); they only count once no registry endpoint shape matched.
     out = {};
-    if (is_presigned_storage_query(query) || is_storage_host(host)) {
-      out.kind = request_kind::storage;
-    } else if (is_token_request(method, path, params)) {
-      out.kind = request_kind::token;
-      out.repository = repository_from_scope(params);
-    }
+    classify_off_api(method, host, path, query, params, out);
   }
   return out;
 }
