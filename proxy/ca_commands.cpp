@@ -13,7 +13,7 @@ namespace {
 
 std::shared_ptr<tls::authority const> load_existing(std::filesystem::path const& ca_dir) {
   auto loaded = tls::authority::load(ca_dir);
-  if (!loaded) throw std::runtime_error(loaded.error().message + " Create it with: regtrace ca init");
+  if (!loaded) throw std::runtime_error(loaded.error().message);  // the sentence already says how to create one
   return loaded.value();
 }
 

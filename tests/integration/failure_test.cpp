@@ -155,3 +155,27 @@ TEST_CASE("the trace is a complete HAR after every exchange, before the proxy st
     CHECK(read.exchanges.size() == static_cast<std::size_t>(i));
   }
 }
+
+TEST_CASE("an upstream that goes quiet mid-body is cut at the idle timeout; the client sees the cut", "[failure][timeout]") {
+  world w([](proxy::proxy_config& config) { config.idle_timeout = std::chrono::seconds(1); });
+  auto client = w.tunnel();
+  CHECK_THROWS(client->request("GET", "/stall/1000000"));  // the body ends short, without close_notify
+
+  auto entries = w.proxy.stop_and_read();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].status == 200);
+  CHECK(entries[0].response_body.bytes == 100 * 1024);
+  CHECK_FALSE(entries[0].response_body.complete);
+  REQUIRE(entries[0].failure);
+  CHECK(entries[0].failure->where == capture::phase::response_relay);
+  CHECK(entries[0].failure->code_category == "boost.beast");  // beast::error::timeout
+  CHECK(entries[0].failure->detail.find("upstream") != std::string::npos);
+}
+
+TEST_CASE("an upstream that never answers gets 504 naming the phase", "[failure][timeout]") {
+  world w([](proxy::proxy_config& config) { config.idle_timeout = std::chrono::seconds(1); });
+  auto client = w.tunnel();
+  auto answer = client->request("GET", "/silent");
+  CHECK(answer.status == 504);
+  CHECK(nlohmann::json::parse(answer.body)["regtrace"]["phase"] == "response_relay");
+}

@@ -2,6 +2,7 @@
 #include "tests/support/test_support.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -155,6 +156,27 @@ void serve(Stream& stream, fake_upstream::state& state) {
     } else if (target == "/close-delimited") {
       std::string raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nhello, closed world";
       net::write(stream, net::buffer(raw), ec);
+      return;
+    } else if (target.starts_with("/stall/")) {
+      // Promises N bytes, sends 100 KiB, then goes quiet until the peer gives up.
+      std::uint64_t size = std::stoull(target.substr(7));
+      http::response<http::buffer_body> response{http::status::ok, 11};
+      response.set(http::field::content_type, "application/octet-stream");
+      response.content_length(size);
+      http::response_serializer<http::buffer_body> serializer{response};
+      http::write_header(stream, serializer, ec);
+      std::vector<char> part(100 * 1024);
+      fill_pattern(0, {part.data(), part.size()});
+      response.body().data = part.data();
+      response.body().size = part.size();
+      response.body().more = true;
+      http::write(stream, serializer, ec);
+      char byte;
+      net::read(stream, net::buffer(&byte, 1), ec);  // returns when the proxy closes the connection
+      return;
+    } else if (target == "/silent") {
+      char byte;
+      net::read(stream, net::buffer(&byte, 1), ec);  // never answers
       return;
     } else if (target == "/headers") {
       nlohmann::json names = nlohmann::json::array();

@@ -66,6 +66,8 @@ test_pki make_test_pki(std::filesystem::path const& dir, std::string const& host
 ///   GET /redirect          307 to https://storage.test/blob?sig=secret&se=2030
 ///   GET /close-delimited   HTTP/1.1 200 with no length, body ended by closing the connection
 ///   GET /headers           200, JSON echo of the request header names it received
+///   GET /stall/N           promises N bytes, sends 100 KiB, then stays silent
+///   GET /silent            never answers
 ///   anything else          404 {"errors":[{"code":"NAME_UNKNOWN"}]}
 class fake_upstream {
  public:
