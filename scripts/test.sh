@@ -8,3 +8,14 @@ build_dir="${BUILD_DIR:-$root/build}"
 "$root/scripts/install-deps.sh" test
 BUILD_DIR="$build_dir" "$root/scripts/build.sh"
 ctest --test-dir "$build_dir" --output-on-failure
+
+# The unit and integration tests once more under AddressSanitizer and UBSan (STYLE.md habits).
+# Optimised lightly (-O1) so the build stays a few minutes on 2 cores. REGTRACE_SANITIZE=0 skips it.
+if [[ ${REGTRACE_SANITIZE:-1} != 0 ]]; then
+  sanitize_dir="$build_dir-sanitize"
+  cmake -S "$root" -B "$sanitize_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+    -DREGTRACE_SANITIZE=ON
+  ninja -C "$sanitize_dir" -j"$(nproc)" regtrace_tls_tests regtrace_capture_tests regtrace_proxy_tests \
+    regtrace_integration_tests
+  ctest --test-dir "$sanitize_dir" -R '^(unit|integration)' --output-on-failure
+fi
