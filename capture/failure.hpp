@@ -30,18 +30,18 @@ std::optional<phase> phase_from_string(std::string_view name);
 
 /// regtrace's own error conditions; system, asio and ssl errors keep their own categories.
 enum class errc {
-  malformed_request = 1,       ///< request line or header the parser refused
-  header_too_large,            ///< request or response header over the limit (431)
-  bad_connect_target,          ///< CONNECT authority that is not host:port
-  proxy_auth_required,         ///< --proxy-auth set and the client did not match it
-  client_rejected_certificate, ///< the client sent a TLS alert during our handshake
-  client_tls_failed,           ///< any other client-side handshake failure
-  upstream_unverified,         ///< upstream certificate failed verification
-  upstream_closed,             ///< upstream closed before a complete response
-  upstream_timeout,            ///< idle timeout while waiting on the upstream
-  client_timeout,              ///< idle timeout while waiting on the client
-  unsupported_upgrade,         ///< 101 Switching Protocols / Upgrade: not relayed
-  replay_no_match,             ///< replay found no recorded answer (SPEC §6)
+  malformed_request = 1,        ///< request line or header the parser refused
+  header_too_large,             ///< request or response header over the limit (431)
+  bad_connect_target,           ///< CONNECT authority that is not host:port
+  proxy_auth_required,          ///< --proxy-auth set and the client did not match it
+  client_rejected_certificate,  ///< the client sent a TLS alert during our handshake
+  client_tls_failed,            ///< any other client-side handshake failure
+  upstream_unverified,          ///< upstream certificate failed verification
+  upstream_closed,              ///< upstream closed before a complete response
+  upstream_timeout,             ///< idle timeout while waiting on the upstream
+  client_timeout,               ///< idle timeout while waiting on the client
+  unsupported_upgrade,          ///< 101 Switching Protocols / Upgrade: not relayed
+  replay_no_match,              ///< replay found no recorded answer (SPEC §6)
 };
 
 /// The category of errc ("regtrace").
@@ -55,8 +55,8 @@ struct failure_record {
   phase where = phase::capture;
   std::string code_category;  ///< "regtrace", "system", "asio.ssl", "beast.http", ...
   int code_value = 0;
-  std::string message;        ///< error_code message, e.g. "Connection refused"
-  std::string detail;         ///< what regtrace was doing, plus OpenSSL's queue or the TLS alert
+  std::string message;  ///< error_code message, e.g. "Connection refused"
+  std::string detail;   ///< what regtrace was doing, plus OpenSSL's queue or the TLS alert
 };
 
 /// Builds the record from an error code (category name and value kept for rules to compare).

@@ -12,12 +12,12 @@
 namespace regtrace::capture {
 
 struct har_read_result {
-  std::vector<exchange> exchanges;  ///< every complete entry, in file order
+  std::vector<exchange> exchanges;    ///< every complete entry, in file order
   std::vector<std::string> warnings;  ///< sentences, e.g. "entry 7 has no response; kept the request"
-  std::string creator;              ///< log.creator.name
-  bool truncated = false;           ///< the file ended mid-way (crash); complete entries still returned
-  bool ok = true;                   ///< false when nothing usable was found; error says why
-  std::string error;                ///< sentence naming the position: "not a HAR: ... at byte 1234"
+  std::string creator;                ///< log.creator.name
+  bool truncated = false;             ///< the file ended mid-way (crash); complete entries still returned
+  bool ok = true;                     ///< false when nothing usable was found; error says why
+  std::string error;                  ///< sentence naming the position: "not a HAR: ... at byte 1234"
 };
 
 /// Parses HAR text. Never throws.

@@ -45,7 +45,7 @@ class har_file {
   std::FILE* file_ = nullptr;
   long entries_end_ = 0;  ///< file offset just after the last entry: where the tail starts
   std::uint64_t entries_ = 0;
-  std::string extras_;    ///< serialised extras members, "" or ",\"_findings\":[...]"
+  std::string extras_;  ///< serialised extras members, "" or ",\"_findings\":[...]"
   std::string last_error_;
 };
 

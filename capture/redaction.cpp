@@ -54,18 +54,29 @@ std::string encode_markers(std::string_view text) {
     out.append(text.substr(0, begin));
     for (char c : text.substr(begin, end + 1 - begin)) {
       switch (c) {
-        case '<': out += "%3C"; break;
-        case '>': out += "%3E"; break;
-        case ' ': out += "%20"; break;
-        case ':': out += "%3A"; break;
-        default: out += c;
+        case '<':
+          out += "%3C";
+          break;
+        case '>':
+          out += "%3E";
+          break;
+        case ' ':
+          out += "%20";
+          break;
+        case ':':
+          out += "%3A";
+          break;
+        default:
+          out += c;
       }
     }
     text.remove_prefix(end + 1);
   }
 }
 
-std::string encoded_marker(std::string_view secret) { return encode_markers(redaction_marker(secret)); }
+std::string encoded_marker(std::string_view secret) {
+  return encode_markers(redaction_marker(secret));
+}
 
 std::string fingerprint(std::string_view secret) {
   return sha256_hex(secret).substr(0, 8);

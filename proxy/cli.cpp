@@ -14,7 +14,8 @@
 namespace regtrace::proxy {
 
 std::filesystem::path default_ca_dir() {
-  if (char const* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "regtrace";
+  if (char const* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    return std::filesystem::path(xdg) / "regtrace";
   if (char const* home = std::getenv("HOME"); home && *home)
     return std::filesystem::path(home) / ".local" / "share" / "regtrace";
   return std::filesystem::current_path() / ".regtrace";
@@ -79,22 +80,28 @@ struct proxy_options {
 proxy_config build_proxy_config(proxy_options const& o) {
   proxy_config config;
   auto listen = parse_connect_authority(o.listen);
-  if (!listen && o.listen.find(':') == std::string::npos) listen = parse_connect_authority("127.0.0.1:" + o.listen);
+  if (!listen && o.listen.find(':') == std::string::npos)
+    listen = parse_connect_authority("127.0.0.1:" + o.listen);
   if (!listen && o.listen.ends_with(":0")) listen = authority{o.listen.substr(0, o.listen.size() - 2), 0};
-  if (!listen) throw std::invalid_argument("--listen \"" + o.listen + "\" is not HOST:PORT (for example 127.0.0.1:8888)");
+  if (!listen)
+    throw std::invalid_argument("--listen \"" + o.listen +
+                                "\" is not HOST:PORT (for example 127.0.0.1:8888)");
   config.listen_host = listen->host == "localhost" ? "127.0.0.1" : listen->host;
   config.listen_port = listen->port;
   if (!is_loopback(config.listen_host) && !o.allow_remote)
-    throw std::invalid_argument("--listen " + o.listen +
-                                " would accept connections from other machines; add --allow-remote with --proxy-auth USER:PASS");
+    throw std::invalid_argument(
+        "--listen " + o.listen +
+        " would accept connections from other machines; add --allow-remote with --proxy-auth USER:PASS");
   if (o.allow_remote && o.proxy_auth.empty())
-    throw std::invalid_argument("--allow-remote needs --proxy-auth USER:PASS, so that only your clients use the proxy");
+    throw std::invalid_argument(
+        "--allow-remote needs --proxy-auth USER:PASS, so that only your clients use the proxy");
   if (!o.proxy_auth.empty() && o.proxy_auth.find(':') == std::string::npos)
     throw std::invalid_argument("--proxy-auth must be USER:PASS");
   config.allow_remote = o.allow_remote;
   config.proxy_auth = o.proxy_auth;
 
-  if (!o.har.empty() && !o.out_dir.empty()) throw std::invalid_argument("use either --har FILE or --out DIR, not both");
+  if (!o.har.empty() && !o.out_dir.empty())
+    throw std::invalid_argument("use either --har FILE or --out DIR, not both");
   if (!o.out_dir.empty()) std::filesystem::create_directories(o.out_dir);
   config.har_path = o.har.empty() ? default_har_path(o.out_dir) : std::filesystem::path(o.har);
   config.ca_dir = o.ca_dir.empty() ? default_ca_dir() : std::filesystem::path(o.ca_dir);
@@ -104,7 +111,9 @@ proxy_config build_proxy_config(proxy_options const& o) {
   config.insecure_upstream = o.insecure_upstream;
   for (auto const& rule : o.resolve) {
     auto parsed = parse_resolve_rule(rule);
-    if (!parsed) throw std::invalid_argument("--resolve \"" + rule + "\" is not HOST:PORT:ADDRESS (for example registry.test:5443:127.0.0.1)");
+    if (!parsed)
+      throw std::invalid_argument("--resolve \"" + rule +
+                                  "\" is not HOST:PORT:ADDRESS (for example registry.test:5443:127.0.0.1)");
     config.resolve_rules.push_back(*parsed);
   }
   config.body_limit_bytes = parse_byte_size(o.body_limit);
@@ -127,16 +136,21 @@ int run_command_line(int argc, char** argv) {
   proxy->add_option("--listen", po.listen, "Address to listen on, HOST:PORT")->capture_default_str();
   proxy->add_option("--har", po.har, "Write the trace to this HAR file");
   proxy->add_option("--out", po.out_dir, "Write a timestamped trace into this folder");
-  proxy->add_option("--ca-dir", po.ca_dir, "Folder of regtrace's CA (ca.crt, ca.key)")->default_str(default_ca_dir().string());
-  proxy->add_option("--intercept", po.intercept, "Only intercept hosts matching these globs")->expected(1, -1);
-  proxy->add_option("--passthrough", po.passthrough, "Tunnel hosts matching these globs untouched")->expected(1, -1);
+  proxy->add_option("--ca-dir", po.ca_dir, "Folder of regtrace's CA (ca.crt, ca.key)")
+      ->default_str(default_ca_dir().string());
+  proxy->add_option("--intercept", po.intercept, "Only intercept hosts matching these globs")
+      ->expected(1, -1);
+  proxy->add_option("--passthrough", po.passthrough, "Tunnel hosts matching these globs untouched")
+      ->expected(1, -1);
   proxy->add_option("--upstream-ca", po.upstream_ca, "Extra CA certificates (PEM) to trust upstream");
-  proxy->add_flag("--insecure-upstream", po.insecure_upstream, "Do not verify upstream certificates (marked on every entry)");
+  proxy->add_flag("--insecure-upstream", po.insecure_upstream,
+                  "Do not verify upstream certificates (marked on every entry)");
   proxy->add_option("--resolve", po.resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
   proxy->add_option("--body-limit", po.body_limit, "Keep text bodies up to this size")->capture_default_str();
   proxy->add_flag("--no-redact", po.no_redact, "Keep credentials and signatures in the trace");
   proxy->add_option("--keylog", po.keylog, "Append TLS keys to this file (NSS key log, for Wireshark)");
-  proxy->add_flag("--allow-remote", po.allow_remote, "Accept connections from other machines (needs --proxy-auth)");
+  proxy->add_flag("--allow-remote", po.allow_remote,
+                  "Accept connections from other machines (needs --proxy-auth)");
   proxy->add_option("--proxy-auth", po.proxy_auth, "Require these proxy credentials, USER:PASS");
   proxy->add_option("--threads", po.threads, "Worker threads (default: one per core)");
   proxy->add_flag("-v,--verbose", po.verbose, "More detail on the console");
@@ -157,7 +171,8 @@ int run_command_line(int argc, char** argv) {
   std::string registry;
   std::string certs_dir = "/etc/docker/certs.d";
   bool dry_run = false;
-  auto* ca_trust = ca->add_subcommand("docker-trust", "Install the CA as /etc/docker/certs.d/HOST[:PORT]/ca.crt");
+  auto* ca_trust =
+      ca->add_subcommand("docker-trust", "Install the CA as /etc/docker/certs.d/HOST[:PORT]/ca.crt");
   ca_trust->add_option("registry", registry, "Registry HOST[:PORT] as used in image names")->required();
   ca_trust->add_option("--certs-dir", certs_dir, "Docker's certs.d folder")->capture_default_str();
   ca_trust->add_flag("--dry-run", dry_run, "Print what would be done");

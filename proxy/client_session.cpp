@@ -60,7 +60,8 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
   if (ec == http::error::header_limit) {
     status = http::status::request_header_fields_too_large;
     code = capture::errc::header_too_large;
-    sentence = "the request header is larger than " + std::to_string(context.config.header_limit_bytes) + " bytes";
+    sentence =
+        "the request header is larger than " + std::to_string(context.config.header_limit_bytes) + " bytes";
   } else if (ec == beast::error::timeout) {
     status = http::status::request_timeout;
     code = capture::errc::client_timeout;
@@ -72,7 +73,8 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
   if (record.host.empty()) record.host = context.config.listen_host;
   if (!client.tls) record.port = context.config.listen_port;
   auto where = client.tls ? capture::phase::request_relay : capture::phase::connect_request;
-  record.failure = capture::make_failure(where, code, ec.message() + "; received: \"" + excerpt(client.buffer) + "\"");
+  record.failure =
+      capture::make_failure(where, code, ec.message() + "; received: \"" + excerpt(client.buffer) + "\"");
   co_await respond_generated(client, record, status, sentence, context.config);
   context.sink->submit(std::move(record));
   co_return false;
@@ -100,8 +102,8 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
   record.host = destination->host;
   record.port = destination->port;
   if (!proxy_auth_matches(config, parser.get()[http::field::proxy_authorization])) {
-    record.failure = capture::make_failure(capture::phase::connect_request, capture::errc::proxy_auth_required,
-                                           "CONNECT " + requested);
+    record.failure = capture::make_failure(capture::phase::connect_request,
+                                           capture::errc::proxy_auth_required, "CONNECT " + requested);
     co_await respond_generated(client, record, http::status::proxy_authentication_required,
                                "regtrace requires proxy credentials (--proxy-auth)", config,
                                proxy_auth_challenge());
@@ -124,14 +126,15 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
 
   static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
   client.stream.tcp().expires_after(config.idle_timeout);
-  auto [write_ec, written] = co_await net::async_write(client.stream.tcp(), net::buffer(established), use_nothrow);
+  auto [write_ec, written] =
+      co_await net::async_write(client.stream.tcp(), net::buffer(established), use_nothrow);
   if (write_ec) co_return std::nullopt;
 
   any_stream::tls_stream tls_stream(std::move(client.stream.tcp()), context.client_tls);
   if (!tls::use_identity(tls_stream.native_handle(), **identity)) {
-    record.failure = capture::make_failure(capture::phase::client_tls, capture::errc::client_tls_failed,
-                                           "could not use the certificate minted for " + destination->host + ": " +
-                                               tls::drain_openssl_errors());
+    record.failure = capture::make_failure(
+        capture::phase::client_tls, capture::errc::client_tls_failed,
+        "could not use the certificate minted for " + destination->host + ": " + tls::drain_openssl_errors());
     context.sink->submit(std::move(record));
     co_return std::nullopt;
   }
@@ -170,16 +173,19 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
 
 }  // namespace
 
-net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context, std::size_t worker) {
+net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context,
+                                  std::size_t worker) {
   auto& ctx = *context;
   ++ctx.open_connections;
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   auto remote = socket.remote_endpoint(ec);
-  client_side client{any_stream(beast::tcp_stream(std::move(socket))), beast::flat_buffer{},
+  client_side client{any_stream(beast::tcp_stream(std::move(socket))),
+                     beast::flat_buffer{},
                      ctx.next_connection_id.fetch_add(1) + 1,
                      ec ? std::string{} : remote.address().to_string() + ":" + std::to_string(remote.port()),
-                     std::nullopt, ctx.pools[worker].get()};
+                     std::nullopt,
+                     ctx.pools[worker].get()};
   std::vector<char> chunk(ctx.config.relay_chunk_bytes);
   std::optional<authority> tunnel;  // set once a CONNECT was terminated here
 
@@ -211,8 +217,9 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
       record.port = absolute->destination.port;
       record.target = absolute->origin_form;
       if (!proxy_auth_matches(ctx.config, parser.get()[http::field::proxy_authorization])) {
-        record.failure = capture::make_failure(capture::phase::connect_request, capture::errc::proxy_auth_required,
-                                               record.method + " " + record.url());
+        record.failure =
+            capture::make_failure(capture::phase::connect_request, capture::errc::proxy_auth_required,
+                                  record.method + " " + record.url());
         co_await respond_generated(client, record, http::status::proxy_authentication_required,
                                    "regtrace requires proxy credentials (--proxy-auth)", ctx.config,
                                    proxy_auth_challenge());
@@ -225,11 +232,12 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
       record.scheme = "http";
       record.host = ctx.config.listen_host;
       record.port = ctx.config.listen_port;
-      record.failure = capture::make_failure(capture::phase::connect_request, capture::errc::malformed_request,
-                                             "origin-form request sent to the proxy");
-      co_await respond_generated(client, record, http::status::bad_request,
-                                 "regtrace is a proxy: send CONNECT host:port for HTTPS, or an absolute URL for HTTP",
-                                 ctx.config);
+      record.failure =
+          capture::make_failure(capture::phase::connect_request, capture::errc::malformed_request,
+                                "origin-form request sent to the proxy");
+      co_await respond_generated(
+          client, record, http::status::bad_request,
+          "regtrace is a proxy: send CONNECT host:port for HTTPS, or an absolute URL for HTTP", ctx.config);
       ctx.sink->submit(std::move(record));
       break;
     }

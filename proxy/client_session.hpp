@@ -12,6 +12,7 @@ struct proxy_context;
 
 /// Serves one client connection: CONNECT (intercepted or tunnelled) or absolute-form plain HTTP.
 /// Spawned on the io_context of worker `worker`, whose thread alone runs it; never throws.
-net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context, std::size_t worker);
+net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context,
+                                  std::size_t worker);
 
 }  // namespace regtrace::proxy

@@ -20,29 +20,29 @@ struct resolve_rule {
 
 struct proxy_config {
   std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 8888;              ///< 0 picks a free port (tests)
-  std::filesystem::path har_path;                ///< where the trace goes
-  std::filesystem::path ca_dir;                  ///< ca.crt and ca.key
-  std::vector<std::string> intercept_globs;      ///< when set, only these hosts are intercepted
-  std::vector<std::string> passthrough_globs;    ///< tunnelled untouched, logged as CONNECT entries
+  std::uint16_t listen_port = 8888;            ///< 0 picks a free port (tests)
+  std::filesystem::path har_path;              ///< where the trace goes
+  std::filesystem::path ca_dir;                ///< ca.crt and ca.key
+  std::vector<std::string> intercept_globs;    ///< when set, only these hosts are intercepted
+  std::vector<std::string> passthrough_globs;  ///< tunnelled untouched, logged as CONNECT entries
   std::vector<std::filesystem::path> upstream_ca_files;
   bool insecure_upstream = false;
   std::vector<resolve_rule> resolve_rules;
-  std::size_t body_limit_bytes = 64 * 1024;      ///< text bodies kept up to this size
+  std::size_t body_limit_bytes = 64 * 1024;  ///< text bodies kept up to this size
   bool redact = true;
-  std::filesystem::path keylog_file;             ///< empty: no key log
+  std::filesystem::path keylog_file;  ///< empty: no key log
   bool allow_remote = false;
-  std::string proxy_auth;                        ///< "user:pass"; empty: no proxy authentication
-  unsigned threads = 0;                          ///< 0: one per core
-  std::chrono::seconds idle_timeout{60};         ///< re-armed before every read and write (STYLE rule 7)
-  std::chrono::seconds connect_timeout{30};      ///< resolve + TCP connect + TLS handshake, upstream
-  std::chrono::seconds pool_idle_timeout{15};    ///< idle upstream connections kept this long
+  std::string proxy_auth;                      ///< "user:pass"; empty: no proxy authentication
+  unsigned threads = 0;                        ///< 0: one per core
+  std::chrono::seconds idle_timeout{60};       ///< re-armed before every read and write (STYLE rule 7)
+  std::chrono::seconds connect_timeout{30};    ///< resolve + TCP connect + TLS handshake, upstream
+  std::chrono::seconds pool_idle_timeout{15};  ///< idle upstream connections kept this long
   std::size_t pool_max_idle_per_host = 16;
-  std::size_t relay_chunk_bytes = 64 * 1024;     ///< one fixed chunk per read/write on the relay
-  std::size_t header_limit_bytes = 64 * 1024;    ///< request/response header bound (431 beyond)
+  std::size_t relay_chunk_bytes = 64 * 1024;   ///< one fixed chunk per read/write on the relay
+  std::size_t header_limit_bytes = 64 * 1024;  ///< request/response header bound (431 beyond)
   std::size_t trace_queue_capacity = 4096;
   std::chrono::milliseconds shutdown_grace{3000};  ///< on stop, exchanges in flight get this long to finish
-  bool console_exchanges = true;                 ///< one console line per exchange
+  bool console_exchanges = true;                   ///< one console line per exchange
 };
 
 }  // namespace regtrace::proxy

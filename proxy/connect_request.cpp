@@ -20,8 +20,8 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
 // RFC 3986 reg-name characters we accept in a host; anything else (spaces, '@', '/') is refused so
 // a malformed authority never becomes a DNS query or a certificate name.
 bool is_host_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_';
 }
 
 // Splits "host[:port]" / "[v6][:port]"; port empty when absent.
@@ -66,7 +66,8 @@ std::optional<absolute_target> parse_absolute_target(std::string_view target) {
   auto scheme_end = target.find("://");
   if (scheme_end == std::string_view::npos) return std::nullopt;
   std::string scheme(target.substr(0, scheme_end));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (scheme != "http" && scheme != "https") return std::nullopt;
 
   auto rest = target.substr(scheme_end + 3);

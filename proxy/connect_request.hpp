@@ -21,9 +21,9 @@ std::optional<authority> parse_connect_authority(std::string_view text);
 
 /// An absolute-form target split into its destination and its origin-form rest.
 struct absolute_target {
-  std::string scheme;         ///< "http" or "https", lower-case
-  authority destination;      ///< port defaulted from the scheme
-  std::string origin_form;    ///< path and query byte-for-byte; "/" when the URL has no path
+  std::string scheme;       ///< "http" or "https", lower-case
+  authority destination;    ///< port defaulted from the scheme
+  std::string origin_form;  ///< path and query byte-for-byte; "/" when the URL has no path
   bool operator==(absolute_target const&) const = default;
 };
 

@@ -54,7 +54,9 @@ std::string shorten_target(std::string_view target, std::size_t max_width) {
   if (had_query) out.append("?…");
   if (out.size() > max_width) {
     // Cut on UTF-8 character boundaries (the "…" above is three bytes), keeping both ends.
-    auto const is_continuation = [&](std::size_t i) { return (static_cast<unsigned char>(out[i]) & 0xC0) == 0x80; };
+    auto const is_continuation = [&](std::size_t i) {
+      return (static_cast<unsigned char>(out[i]) & 0xC0) == 0x80;
+    };
     std::size_t keep = max_width > 3 ? (max_width - 3) / 2 : 0;
     std::size_t head = keep;
     while (head > 0 && is_continuation(head)) --head;
@@ -84,8 +86,10 @@ std::string format_exchange_line(capture::exchange const& x) {
               format_bytes(x.response_body.bytes) + " " + format_duration_ms(x.total_ms());
       break;
   }
-  if (x.failure) line += "  ! " + std::string(capture::to_string(x.failure->where)) + ": " + x.failure->detail;
-  if (x.failure && !x.failure->message.empty() && x.failure->detail.find(x.failure->message) == std::string::npos)
+  if (x.failure)
+    line += "  ! " + std::string(capture::to_string(x.failure->where)) + ": " + x.failure->detail;
+  if (x.failure && !x.failure->message.empty() &&
+      x.failure->detail.find(x.failure->message) == std::string::npos)
     line += " (" + x.failure->message + ")";
   for (auto const& id : x.finding_ids) line += " [" + id + "]";
   return line;

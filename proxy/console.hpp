@@ -23,9 +23,9 @@ std::string format_exchange_line(capture::exchange const& x);
 /// Running totals for the closing summary. Updated on the trace writer's thread only.
 struct console_totals {
   std::uint64_t exchanges = 0;
-  std::uint64_t failed = 0;       ///< with a failure record or no response
-  std::uint64_t bytes_up = 0;     ///< request bodies
-  std::uint64_t bytes_down = 0;   ///< response bodies
+  std::uint64_t failed = 0;      ///< with a failure record or no response
+  std::uint64_t bytes_up = 0;    ///< request bodies
+  std::uint64_t bytes_down = 0;  ///< response bodies
   void add(capture::exchange const& x);
 };
 /// "12 exchanges (1 failed), 1.2 MiB sent, 64.0 MiB received".

@@ -67,7 +67,9 @@ bool keeps_text(Fields const& fields) {
          (encoding.empty() || boost::iequals(encoding, "identity"));
 }
 
-std::string version_text(unsigned version) { return version == 10 ? "HTTP/1.0" : "HTTP/1.1"; }
+std::string version_text(unsigned version) {
+  return version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+}
 
 // Reads one response header from the upstream into a fresh parser.
 net::awaitable<beast::error_code> read_response_head(upstream_connection& upstream,
@@ -90,7 +92,9 @@ net::awaitable<relay_outcome> forward_interim(client_side& client, response_pars
   co_return co_await write_header(client.stream, serializer, idle);
 }
 
-bool is_timeout(beast::error_code const& ec) { return ec == beast::error::timeout; }
+bool is_timeout(beast::error_code const& ec) {
+  return ec == beast::error::timeout;
+}
 
 }  // namespace
 
@@ -140,14 +144,16 @@ net::awaitable<void> respond_generated(client_side& client, capture::exchange& r
 }
 
 net::awaitable<bool> relay_exchange(client_side& client, request_parser& request, upstream_target target,
-                                    capture::exchange& record, proxy_context& context, std::span<char> chunk) {
+                                    capture::exchange& record, proxy_context& context,
+                                    std::span<char> chunk) {
   auto const& config = context.config;
   auto const idle = config.idle_timeout;
   auto& message = request.get();
   bool const client_keep_alive = message.keep_alive();
   bool const request_has_body = !request.is_done();
   bool const is_head = message.method() == http::verb::head;
-  bool const expect_continue = request_has_body && boost::iequals(message[http::field::expect], "100-continue");
+  bool const expect_continue =
+      request_has_body && boost::iequals(message[http::field::expect], "100-continue");
   capture::body_recorder request_recorder(keeps_text(message), config.body_limit_bytes);
   strip_hop_by_hop(message);
   if (expect_continue) message.erase(http::field::expect);
@@ -197,9 +203,9 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
       if (may_retry) continue;
       fail_upstream(capture::phase::request_relay, written.ec, "sending the request header upstream");
       record.request_body = request_recorder.finish(!request_has_body);
-      co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(written.ec)),
-                                 "the upstream connection failed while sending the request: " + written.ec.message(),
-                                 config);
+      co_await respond_generated(
+          client, record, status_for_upstream_failure(is_timeout(written.ec)),
+          "the upstream connection failed while sending the request: " + written.ec.message(), config);
       co_return false;
     }
     if (request_has_body) break;
@@ -231,8 +237,8 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   }
 
   if (request_has_body && !body_refused) {
-    auto sent = co_await relay_body<true>(client.stream, client.buffer, request, upstream->stream, *serializer,
-                                          chunk, request_recorder, idle);
+    auto sent = co_await relay_body<true>(client.stream, client.buffer, request, upstream->stream,
+                                          *serializer, chunk, request_recorder, idle);
     record.request_body = request_recorder.finish(static_cast<bool>(sent));
     if (!sent) {
       record.timings.send = ms_between(send_started, clock::now());
@@ -244,7 +250,8 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
       fail_upstream(capture::phase::request_relay, sent.ec, "sending the request body upstream");
       if (co_await read_response_head(*upstream, response, is_head, config)) {
         co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(sent.ec)),
-                                   "the upstream stopped accepting the request body: " + sent.ec.message(), config);
+                                   "the upstream stopped accepting the request body: " + sent.ec.message(),
+                                   config);
         co_return false;
       }
       body_refused = true;
@@ -282,9 +289,10 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
 
   if (record.status == 101) {
     // Registries never switch protocols; relaying an upgraded stream is out of scope.
-    fail_upstream(capture::phase::response_relay, capture::errc::unsupported_upgrade, "101 Switching Protocols");
-    co_await respond_generated(client, record, http::status::bad_gateway, "regtrace does not relay protocol upgrades",
-                               config);
+    fail_upstream(capture::phase::response_relay, capture::errc::unsupported_upgrade,
+                  "101 Switching Protocols");
+    co_await respond_generated(client, record, http::status::bad_gateway,
+                               "regtrace does not relay protocol upgrades", config);
     co_return false;
   }
 
@@ -299,8 +307,8 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   http::response_serializer<http::buffer_body> out{answer};
   auto relayed = co_await write_header(client.stream, out, idle);
   if (relayed && !no_body)
-    relayed = co_await relay_body<false>(upstream->stream, upstream->buffer, *response, client.stream, out, chunk,
-                                         response_recorder, idle);
+    relayed = co_await relay_body<false>(upstream->stream, upstream->buffer, *response, client.stream, out,
+                                         chunk, response_recorder, idle);
   record.response_body = response_recorder.finish(static_cast<bool>(relayed));
   record.timings.receive = ms_between(receive_started, clock::now());
   if (!relayed) {

@@ -16,9 +16,9 @@ struct client_side {
   any_stream stream;
   beast::flat_buffer buffer;
   std::uint64_t connection_id = 0;
-  std::string address;                      ///< "127.0.0.1:51234"
-  std::optional<capture::tls_leg> tls;      ///< after a CONNECT we terminated
-  upstream_pool* pool = nullptr;            ///< the pool of this connection's worker
+  std::string address;                  ///< "127.0.0.1:51234"
+  std::optional<capture::tls_leg> tls;  ///< after a CONNECT we terminated
+  upstream_pool* pool = nullptr;        ///< the pool of this connection's worker
   /// False once an upstream cut a body short: the client then sees the cut too (no close_notify),
   /// as it would without the proxy.
   bool clean_end = true;

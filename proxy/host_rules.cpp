@@ -4,8 +4,8 @@
 
 #include <fnmatch.h>
 
-#include <algorithm>
 #include <strings.h>
+#include <algorithm>
 
 namespace regtrace::proxy {
 
@@ -23,7 +23,8 @@ std::optional<resolve_rule> parse_resolve_rule(std::string_view text) {
   return resolve_rule{parsed->host, parsed->port, std::string(address)};
 }
 
-std::optional<std::string> pinned_address(proxy_config const& config, std::string_view host, std::uint16_t port) {
+std::optional<std::string> pinned_address(proxy_config const& config, std::string_view host,
+                                          std::uint16_t port) {
   for (auto const& rule : config.resolve_rules) {
     if (rule.port == port && rule.host.size() == host.size() &&
         strncasecmp(rule.host.data(), host.data(), host.size()) == 0)
@@ -53,15 +54,18 @@ namespace regtrace::proxy {
 bool proxy_auth_matches(proxy_config const& config, std::string_view header) {
   if (config.proxy_auth.empty()) return true;
   constexpr std::string_view scheme = "basic ";
-  if (header.size() <= scheme.size() || strncasecmp(header.data(), scheme.data(), scheme.size()) != 0) return false;
+  if (header.size() <= scheme.size() || strncasecmp(header.data(), scheme.data(), scheme.size()) != 0)
+    return false;
   auto presented = header.substr(scheme.size());
-  presented.remove_prefix(std::min(presented.find_first_not_of(' '), presented.size()));  // RFC 9110 §11.4: 1*SP
+  presented.remove_prefix(
+      std::min(presented.find_first_not_of(' '), presented.size()));  // RFC 9110 §11.4: 1*SP
   std::string expected(4 * ((config.proxy_auth.size() + 2) / 3) + 1, '\0');
   auto length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()),
                                 reinterpret_cast<unsigned char const*>(config.proxy_auth.data()),
                                 static_cast<int>(config.proxy_auth.size()));
   expected.resize(static_cast<std::size_t>(length));
-  return presented.size() == expected.size() && CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+  return presented.size() == expected.size() &&
+         CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
 }
 
 }  // namespace regtrace::proxy

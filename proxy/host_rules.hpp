@@ -14,7 +14,8 @@ namespace regtrace::proxy {
 std::optional<resolve_rule> parse_resolve_rule(std::string_view text);
 
 /// The address --resolve pins host:port to, if any (host compared case-insensitively).
-std::optional<std::string> pinned_address(proxy_config const& config, std::string_view host, std::uint16_t port);
+std::optional<std::string> pinned_address(proxy_config const& config, std::string_view host,
+                                          std::uint16_t port);
 
 /// True when CONNECT host should be intercepted (TLS terminated and recorded) rather than tunnelled.
 /// --passthrough globs win; with --intercept globs only matching hosts are intercepted.

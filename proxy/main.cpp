@@ -1,4 +1,6 @@
 // argv → configuration → run, nothing else (STYLE layout).
 #include "proxy/cli.hpp"
 
-int main(int argc, char** argv) { return regtrace::proxy::run_command_line(argc, argv); }
+int main(int argc, char** argv) {
+  return regtrace::proxy::run_command_line(argc, argv);
+}

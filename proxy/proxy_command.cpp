@@ -27,20 +27,24 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
       "Point the Docker daemon at regtrace:\n"
       "  1. Trust regtrace's CA for the registry (dockerd re-reads it on every pull):\n"
       "       sudo regtrace ca docker-trust REGISTRY[:PORT]\n"
-      "     which is: sudo mkdir -p /etc/docker/certs.d/REGISTRY[:PORT] && sudo cp %s /etc/docker/certs.d/REGISTRY[:PORT]/ca.crt\n"
+      "     which is: sudo mkdir -p /etc/docker/certs.d/REGISTRY[:PORT] && sudo cp %s "
+      "/etc/docker/certs.d/REGISTRY[:PORT]/ca.crt\n"
       "  2. Give dockerd the proxy in its environment, then restart it (systemd drop-in):\n"
       "       sudo mkdir -p /etc/systemd/system/docker.service.d\n"
-      "       printf '[Service]\\nEnvironment=\"HTTPS_PROXY=%s\" \"HTTP_PROXY=%s\"\\n' | sudo tee /etc/systemd/system/docker.service.d/http-proxy.conf\n"
+      "       printf '[Service]\\nEnvironment=\"HTTPS_PROXY=%s\" \"HTTP_PROXY=%s\"\\n' | sudo tee "
+      "/etc/systemd/system/docker.service.d/http-proxy.conf\n"
       "       sudo systemctl daemon-reload && sudo systemctl restart docker\n"
-      "     Docker Engine 23.0+ can use /etc/docker/daemon.json instead: {\"proxies\": {\"https-proxy\": \"%s\", \"http-proxy\": \"%s\"}}\n"
-      "  Go programs (dockerd, containerd, skopeo) never proxy \"localhost\" or 127.x addresses: give a local\n"
+      "     Docker Engine 23.0+ can use /etc/docker/daemon.json instead: {\"proxies\": {\"https-proxy\": "
+      "\"%s\", \"http-proxy\": \"%s\"}}\n"
+      "  Go programs (dockerd, containerd, skopeo) never proxy \"localhost\" or 127.x addresses: give a "
+      "local\n"
       "  registry a name and map it here with --resolve NAME:PORT:127.0.0.1.\n"
       "Other clients: curl --proxy %s --cacert %s https://REGISTRY/v2/\n"
       "               HTTPS_PROXY=%s skopeo inspect --cert-dir DIR_WITH_CA_CRT docker://REGISTRY/IMAGE\n"
       "Ctrl-C stops regtrace; the trace file is complete after every exchange.\n\n",
-      REGTRACE_VERSION, proxy_url.c_str(), ca.c_str(), ca_created ? " (created now)" : "", trace.string().c_str(),
-      ca.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(),
-      ca.c_str(), proxy_url.c_str());
+      REGTRACE_VERSION, proxy_url.c_str(), ca.c_str(), ca_created ? " (created now)" : "",
+      trace.string().c_str(), ca.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(),
+      proxy_url.c_str(), proxy_url.c_str(), ca.c_str(), proxy_url.c_str());
   std::fflush(stdout);
 }
 
@@ -49,7 +53,9 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
 int run_proxy_command(proxy_config config, int verbosity) {
   auto log = spdlog::stderr_color_mt("regtrace");
   log->set_pattern("%H:%M:%S %^%l%$ %v");
-  log->set_level(verbosity < 0 ? spdlog::level::warn : verbosity > 0 ? spdlog::level::debug : spdlog::level::info);
+  log->set_level(verbosity < 0   ? spdlog::level::warn
+                 : verbosity > 0 ? spdlog::level::debug
+                                 : spdlog::level::info);
 
   // The CA is created here rather than inside the server so the banner can say it was just made.
   bool ca_created = false;
@@ -78,7 +84,8 @@ int run_proxy_command(proxy_config config, int verbosity) {
   };
   auto proxy = server::create(config, log, std::move(hooks));
   if (verbosity >= 0)
-    print_banner(config, proxy->port(), authority.value()->certificate_path(), ca_created, proxy->trace_path());
+    print_banner(config, proxy->port(), authority.value()->certificate_path(), ca_created,
+                 proxy->trace_path());
   else
     std::printf("regtrace: listening on %s:%u, trace %s\n", config.listen_host.c_str(), proxy->port(),
                 proxy->trace_path().string().c_str());
@@ -89,8 +96,8 @@ int run_proxy_command(proxy_config config, int verbosity) {
   sigwait(&stop_signals, &received);
   proxy->stop();
   auto counters = proxy->trace_counters();
-  std::printf("\n%s\nTrace: %s (%llu entries)\n", format_summary(totals).c_str(), proxy->trace_path().string().c_str(),
-              static_cast<unsigned long long>(counters.written));
+  std::printf("\n%s\nTrace: %s (%llu entries)\n", format_summary(totals).c_str(),
+              proxy->trace_path().string().c_str(), static_cast<unsigned long long>(counters.written));
   if (counters.dropped || counters.write_failed)
     std::printf("Warning: %llu exchanges could not be recorded; the trace says so in log._regtrace.\n",
                 static_cast<unsigned long long>(counters.dropped + counters.write_failed));

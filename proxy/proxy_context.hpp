@@ -16,8 +16,9 @@
 namespace regtrace::proxy {
 
 struct proxy_context {
-  proxy_context(proxy_config config_in, std::shared_ptr<tls::cert_cache> certificates_in, net::ssl::context client_in,
-                net::ssl::context upstream_in, capture::trace_sink* sink_in, std::shared_ptr<spdlog::logger> log_in)
+  proxy_context(proxy_config config_in, std::shared_ptr<tls::cert_cache> certificates_in,
+                net::ssl::context client_in, net::ssl::context upstream_in, capture::trace_sink* sink_in,
+                std::shared_ptr<spdlog::logger> log_in)
       : config(std::move(config_in)),
         certificates(std::move(certificates_in)),
         client_tls(std::move(client_in)),
@@ -25,13 +26,13 @@ struct proxy_context {
         sink(sink_in),
         log(std::move(log_in)) {}
 
-  proxy_config config;                             ///< read-only after start-up
-  std::shared_ptr<tls::cert_cache> certificates;   ///< thread-safe
-  net::ssl::context client_tls;                    ///< client-facing; certificates set per connection
-  net::ssl::context upstream_tls;                  ///< verification per --upstream-ca / --insecure-upstream
+  proxy_config config;                            ///< read-only after start-up
+  std::shared_ptr<tls::cert_cache> certificates;  ///< thread-safe
+  net::ssl::context client_tls;                   ///< client-facing; certificates set per connection
+  net::ssl::context upstream_tls;                 ///< verification per --upstream-ca / --insecure-upstream
   std::vector<std::unique_ptr<upstream_pool>> pools;  ///< one per worker; set up before serving
-  capture::trace_sink* sink = nullptr;             ///< thread-safe submit()
-  std::shared_ptr<spdlog::logger> log;             ///< thread-safe
+  capture::trace_sink* sink = nullptr;                ///< thread-safe submit()
+  std::shared_ptr<spdlog::logger> log;                ///< thread-safe
   std::atomic<std::uint64_t> next_connection_id{0};
   std::atomic<std::uint64_t> next_upstream_id{0};
   std::atomic<std::uint64_t> open_connections{0};

@@ -22,7 +22,8 @@ struct relay_outcome {
 
 /// Writes the message header through the serializer.
 template <bool IsRequest>
-net::awaitable<relay_outcome> write_header(any_stream& sink, http::serializer<IsRequest, http::buffer_body>& serializer,
+net::awaitable<relay_outcome> write_header(any_stream& sink,
+                                           http::serializer<IsRequest, http::buffer_body>& serializer,
                                            std::chrono::seconds idle) {
   sink.tcp().expires_after(idle);
   auto [ec, n] = co_await http::async_write_header(sink, serializer, use_nothrow);

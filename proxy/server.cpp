@@ -56,14 +56,15 @@ net::awaitable<void> accept_loop(std::shared_ptr<server::impl> state) {
     }
     auto executor = socket.get_executor();
     auto context = state->context;
-    net::co_spawn(executor, serve_client(std::move(socket), context, index), [context](std::exception_ptr error) {
-      if (!error) return;
-      try {
-        std::rethrow_exception(error);
-      } catch (std::exception const& e) {
-        context->log->error("a connection ended by an unexpected error: {}", e.what());
-      }
-    });
+    net::co_spawn(executor, serve_client(std::move(socket), context, index),
+                  [context](std::exception_ptr error) {
+                    if (!error) return;
+                    try {
+                      std::rethrow_exception(error);
+                    } catch (std::exception const& e) {
+                      context->log->error("a connection ended by an unexpected error: {}", e.what());
+                    }
+                  });
   }
 }
 
@@ -71,9 +72,12 @@ net::awaitable<void> accept_loop(std::shared_ptr<server::impl> state) {
 
 server::server(std::shared_ptr<impl> state) : impl_(std::move(state)) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
-std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdlog::logger> log, server_hooks hooks) {
+std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdlog::logger> log,
+                                       server_hooks hooks) {
   auto authority = tls::authority::load_or_create(config.ca_dir);
   if (!authority) throw std::runtime_error(authority.error().message);
   auto certificates = tls::cert_cache::create(authority.value());
@@ -90,7 +94,8 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   }
 
   auto state = std::make_shared<impl>();
-  auto const worker_count = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  auto const worker_count =
+      config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < worker_count; ++i) state->workers.push_back(std::make_unique<worker>());
   state->acceptor.emplace(state->workers[0]->io);
   beast::error_code ec;
@@ -102,8 +107,9 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   if (!ec) state->acceptor->bind(endpoint, ec);
   if (!ec) state->acceptor->listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::runtime_error("cannot listen on " + config.listen_host + ":" + std::to_string(config.listen_port) +
-                             ": " + ec.message() + ". Is another proxy running there? Choose another address with --listen.");
+    throw std::runtime_error("cannot listen on " + config.listen_host + ":" +
+                             std::to_string(config.listen_port) + ": " + ec.message() +
+                             ". Is another proxy running there? Choose another address with --listen.");
   }
   config.listen_port = state->acceptor->local_endpoint().port();
 
@@ -116,23 +122,31 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
       .on_problem = std::move(hooks.on_problem),
   });
   state->context = std::make_shared<proxy_context>(std::move(config), std::move(certificates.value()),
-                                                   std::move(client_tls), std::move(upstream_tls), state->sink.get(),
-                                                   std::move(log));
+                                                   std::move(client_tls), std::move(upstream_tls),
+                                                   state->sink.get(), std::move(log));
   for (unsigned i = 0; i < worker_count; ++i)
     state->context->pools.push_back(std::make_unique<upstream_pool>(state->context->config));
   return std::unique_ptr<server>(new server(std::move(state)));
 }
 
-std::uint16_t server::port() const { return impl_->context->config.listen_port; }
+std::uint16_t server::port() const {
+  return impl_->context->config.listen_port;
+}
 
-std::filesystem::path const& server::trace_path() const { return impl_->sink->path(); }
+std::filesystem::path const& server::trace_path() const {
+  return impl_->sink->path();
+}
 
-capture::trace_sink::counters server::trace_counters() const { return impl_->sink->stats(); }
+capture::trace_sink::counters server::trace_counters() const {
+  return impl_->sink->stats();
+}
 
 void server::start() {
-  net::co_spawn(impl_->acceptor->get_executor(), accept_loop(impl_), [context = impl_->context](std::exception_ptr error) {
-    if (error) context->log->error("the accept loop ended unexpectedly; no new connections are accepted");
-  });
+  net::co_spawn(
+      impl_->acceptor->get_executor(), accept_loop(impl_),
+      [context = impl_->context](std::exception_ptr error) {
+        if (error) context->log->error("the accept loop ended unexpectedly; no new connections are accepted");
+      });
   for (auto& w : impl_->workers) w->thread = std::thread([io = &w->io] { io->run(); });
 }
 

@@ -17,7 +17,8 @@ double ms_between(clock::time_point from, clock::time_point to) {
 }
 
 // One direction of the tunnel; half-closes the other side when this one ends, so the peer sees EOF.
-net::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes, clock::time_point& last_activity) {
+net::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes,
+                          clock::time_point& last_activity) {
   std::array<char, 16 * 1024> buffer;
   for (;;) {
     auto [read_ec, n] = co_await from.async_read_some(net::buffer(buffer), use_nothrow);

@@ -47,12 +47,14 @@ std::unique_ptr<upstream_connection> upstream_pool::take(upstream_target const& 
   while (!list.empty()) {
     auto connection = std::move(list.back());  // most recently used first: least likely to be closed
     list.pop_back();
-    if (now - connection->idle_since < config_.pool_idle_timeout && still_open(*connection)) return connection;
+    if (now - connection->idle_since < config_.pool_idle_timeout && still_open(*connection))
+      return connection;
   }
   return nullptr;
 }
 
-void upstream_pool::give_back(upstream_target const& target, std::unique_ptr<upstream_connection> connection) {
+void upstream_pool::give_back(upstream_target const& target,
+                              std::unique_ptr<upstream_connection> connection) {
   connection->idle_since = clock::now();
   std::lock_guard lock(mutex_);
   auto& list = idle_[target.key()];
@@ -100,7 +102,8 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
   auto [connect_ec, endpoint] = co_await tcp_stream.async_connect(endpoints, use_nothrow);
   if (connect_ec) {
     result.timings.connect = ms_between(connect_started, clock::now());
-    fail(capture::phase::upstream_connect, connect_ec, "connecting to " + format_authority({target.host, target.port}));
+    fail(capture::phase::upstream_connect, connect_ec,
+         "connecting to " + format_authority({target.host, target.port}));
     co_return result;
   }
   beast::error_code ignored;
@@ -144,8 +147,8 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
     result.failed_tls = std::move(summary);
     co_return result;
   }
-  result.connection = std::make_unique<upstream_connection>(
-      upstream_connection{any_stream(std::move(tls_stream)), beast::flat_buffer{}, id, server_ip, summary, {}});
+  result.connection = std::make_unique<upstream_connection>(upstream_connection{
+      any_stream(std::move(tls_stream)), beast::flat_buffer{}, id, server_ip, summary, {}});
   co_return result;
 }
 

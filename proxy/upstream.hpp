@@ -40,8 +40,8 @@ struct upstream_target {
 struct connect_result {
   std::unique_ptr<upstream_connection> connection;
   std::optional<capture::failure_record> failure;
-  bool timed_out = false;          ///< the failure was a timeout (504 rather than 502)
-  capture::timings_ms timings;     ///< dns, connect, ssl filled in
+  bool timed_out = false;                      ///< the failure was a timeout (504 rather than 502)
+  capture::timings_ms timings;                 ///< dns, connect, ssl filled in
   std::optional<capture::tls_leg> failed_tls;  ///< what was learnt of a failed handshake
 };
 
@@ -58,7 +58,6 @@ class upstream_pool {
   void give_back(upstream_target const& target, std::unique_ptr<upstream_connection> connection);
   /// Closes every idle connection (shutdown).
   void clear();
-
 
  private:
   proxy_config const& config_;

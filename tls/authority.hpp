@@ -18,7 +18,7 @@ class authority {
   /// Loads ca.crt/ca.key from dir; creates dir (0700) and a new ECDSA P-256 CA (10 years,
   /// CN "regtrace CA <hostname> <date>") when they do not exist. created is set when it made one.
   static result<std::shared_ptr<authority const>> load_or_create(std::filesystem::path const& dir,
-                                                                  bool* created = nullptr);
+                                                                 bool* created = nullptr);
   /// Loads an existing CA; an error sentence naming the files when missing or unreadable.
   static result<std::shared_ptr<authority const>> load(std::filesystem::path const& dir);
 

@@ -245,8 +245,8 @@ namespace {
 
 // Off the registry API paths a request is pre-signed storage (catalog §7.1: query evidence first,
 // host hints second), a token request, or other.
-void classify_off_api(std::string_view method, std::string_view host, std::string_view path, std::string_view query,
-                      std::vector<query_param> const& params, classification& out) {
+void classify_off_api(std::string_view method, std::string_view host, std::string_view path,
+                      std::string_view query, std::vector<query_param> const& params, classification& out) {
   if (is_presigned_storage_query(query) || is_storage_host(host)) {
     out.kind = request_kind::storage;
   } else if (is_token_request(method, path, params)) {

@@ -93,12 +93,14 @@ TEST_CASE("a client that rejects regtrace's certificate is an entry, not a loss"
   CHECK(entries[0].failure->detail.find("alert") != std::string::npos);
 }
 
-TEST_CASE("malformed and oversized requests are answered and recorded; other clients are served", "[failure]") {
+TEST_CASE("malformed and oversized requests are answered and recorded; other clients are served",
+          "[failure]") {
   world w;
   auto garbage = proxy_client(w.proxy.port()).raw_exchange("GARBAGE\r\n\r\n");
   CHECK(garbage.starts_with("HTTP/1.1 400"));
 
-  std::string huge = "CONNECT " + w.authority() + " HTTP/1.1\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\n\r\n";
+  std::string huge =
+      "CONNECT " + w.authority() + " HTTP/1.1\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\n\r\n";
   auto oversized = proxy_client(w.proxy.port()).raw_exchange(huge);
   CHECK(oversized.starts_with("HTTP/1.1 431"));
 
@@ -131,8 +133,8 @@ TEST_CASE("--proxy-auth refuses clients without the credentials", "[failure]") {
   world w([](proxy::proxy_config& config) { config.proxy_auth = "user:secret"; });
   CHECK(proxy_client(w.proxy.port()).send_connect(w.authority()) == 407);
   // base64("user:secret")
-  CHECK(proxy_client(w.proxy.port()).send_connect(w.authority(), "Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n") ==
-        200);
+  CHECK(proxy_client(w.proxy.port())
+            .send_connect(w.authority(), "Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n") == 200);
   auto entries = w.proxy.stop_and_read();
   REQUIRE(!entries.empty());
   CHECK(entries[0].status == 407);
@@ -156,7 +158,8 @@ TEST_CASE("the trace is a complete HAR after every exchange, before the proxy st
   }
 }
 
-TEST_CASE("an upstream that goes quiet mid-body is cut at the idle timeout; the client sees the cut", "[failure][timeout]") {
+TEST_CASE("an upstream that goes quiet mid-body is cut at the idle timeout; the client sees the cut",
+          "[failure][timeout]") {
   world w([](proxy::proxy_config& config) { config.idle_timeout = std::chrono::seconds(1); });
   auto client = w.tunnel();
   CHECK_THROWS(client->request("GET", "/stall/1000000"));  // the body ends short, without close_notify

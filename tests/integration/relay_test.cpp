@@ -157,8 +157,11 @@ TEST_CASE("hop-by-hop headers stay on their leg; the others go through in order"
   world w;
   auto client = w.tunnel();
   auto echoed = client->request("GET", "/headers",
-                                {{"X-First", "1"}, {"Connection", "keep-alive, X-Drop"}, {"X-Drop", "gone"},
-                                 {"Keep-Alive", "timeout=5"}, {"X-Last", "2"}});
+                                {{"X-First", "1"},
+                                 {"Connection", "keep-alive, X-Drop"},
+                                 {"X-Drop", "gone"},
+                                 {"Keep-Alive", "timeout=5"},
+                                 {"X-Last", "2"}});
   REQUIRE(echoed.status == 200);
   std::vector<std::string> names = nlohmann::json::parse(echoed.body);
   CHECK(std::find(names.begin(), names.end(), "X-Drop") == names.end());

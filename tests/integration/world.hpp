@@ -36,8 +36,8 @@ struct world {
 };
 
 /// The first entry whose target is `target` (and method, when given).
-inline capture::exchange const& entry_for(std::vector<capture::exchange> const& entries, std::string const& target,
-                                          std::string const& method = "") {
+inline capture::exchange const& entry_for(std::vector<capture::exchange> const& entries,
+                                          std::string const& target, std::string const& method = "") {
   auto found = std::find_if(entries.begin(), entries.end(), [&](auto const& x) {
     return x.target == target && (method.empty() || x.method == method);
   });

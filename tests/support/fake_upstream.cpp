@@ -119,8 +119,8 @@ void serve(Stream& stream, fake_upstream::state& state) {
       if (range.starts_with("bytes=")) {
         offset = std::stoull(std::string(range.substr(6)));
         response.result(http::status::partial_content);
-        response.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" + std::to_string(size - 1) +
-                                                     "/" + std::to_string(size));
+        response.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" +
+                                                     std::to_string(size - 1) + "/" + std::to_string(size));
       }
       response.content_length(size - offset);
       if (head) {
@@ -154,7 +154,8 @@ void serve(Stream& stream, fake_upstream::state& state) {
       write_string(stream, http::status::temporary_redirect, "", ec,
                    {{"Location", "https://storage.test/blob?sig=secret&se=2030"}});
     } else if (target == "/close-delimited") {
-      std::string raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nhello, closed world";
+      std::string raw =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nhello, closed world";
       net::write(stream, net::buffer(raw), ec);
       return;
     } else if (target.starts_with("/stall/")) {
@@ -183,8 +184,8 @@ void serve(Stream& stream, fake_upstream::state& state) {
       for (auto const& field : request) names.push_back(std::string(field.name_string()));
       write_string(stream, http::status::ok, names.dump(), ec);
     } else {
-      write_string(stream, http::status::not_found, R"({"errors":[{"code":"NAME_UNKNOWN","message":"unknown"}]})", ec,
-                   {}, head);
+      write_string(stream, http::status::not_found,
+                   R"({"errors":[{"code":"NAME_UNKNOWN","message":"unknown"}]})", ec, {}, head);
     }
     if (ec || !request.keep_alive()) return;
   }
@@ -243,8 +244,12 @@ fake_upstream::~fake_upstream() {
   for (auto& thread : threads) thread.join();
 }
 
-std::size_t fake_upstream::connections() const { return state_->connections; }
-std::size_t fake_upstream::requests() const { return state_->requests; }
+std::size_t fake_upstream::connections() const {
+  return state_->connections;
+}
+std::size_t fake_upstream::requests() const {
+  return state_->requests;
+}
 
 std::vector<std::string> fake_upstream::last_request_header_names() const {
   std::lock_guard lock(state_->mutex);

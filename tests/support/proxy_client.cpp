@@ -28,7 +28,8 @@ namespace {
 
 template <class Stream>
 client_response exchange(Stream& stream, beast::flat_buffer& buffer, std::string const& method,
-                         std::string const& target, std::vector<std::pair<std::string, std::string>> const& headers,
+                         std::string const& target,
+                         std::vector<std::pair<std::string, std::string>> const& headers,
                          std::uint64_t upload_bytes, bool chunked_upload) {
   http::request<http::buffer_body> request{http::string_to_verb(method), target, 11};
   for (auto const& [name, value] : headers) request.set(name, value);
@@ -106,7 +107,8 @@ proxy_client::proxy_client(std::uint16_t proxy_port) : state_(std::make_unique<s
 proxy_client::~proxy_client() = default;
 
 int proxy_client::send_connect(std::string const& authority, std::string const& extra_headers) {
-  std::string request = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n" + extra_headers + "\r\n";
+  std::string request =
+      "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n" + extra_headers + "\r\n";
   net::write(state_->socket, net::buffer(request));
   http::response_parser<http::empty_body> parser;
   parser.skip(true);  // a 2xx answer to CONNECT has no body; the tunnel follows

@@ -50,7 +50,9 @@ std::string pattern_sha256(std::uint64_t size) {
 sha256_stream::sha256_stream() : ctx_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
 }
-sha256_stream::~sha256_stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+sha256_stream::~sha256_stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
 void sha256_stream::update(std::string_view data) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
 }
@@ -99,7 +101,9 @@ proxy_fixture::proxy_fixture(std::function<void(proxy::proxy_config&)> adjust) {
   server_->start();
 }
 
-proxy_fixture::~proxy_fixture() { server_->stop(); }
+proxy_fixture::~proxy_fixture() {
+  server_->stop();
+}
 
 std::vector<capture::exchange> proxy_fixture::stop_and_read() {
   server_->stop();

@@ -53,11 +53,16 @@ exchange redacted(exchange x) {
 std::string url_marker(std::string_view secret) {
   std::string out;
   for (char c : redaction_marker(secret)) {
-    if (c == '<') out += "%3C";
-    else if (c == '>') out += "%3E";
-    else if (c == ' ') out += "%20";
-    else if (c == ':') out += "%3A";
-    else out += c;
+    if (c == '<')
+      out += "%3C";
+    else if (c == '>')
+      out += "%3E";
+    else if (c == ' ')
+      out += "%20";
+    else if (c == ':')
+      out += "%3A";
+    else
+      out += c;
   }
   return out;
 }
@@ -165,8 +170,8 @@ TEST_CASE("secret query parameters go everywhere, case-insensitively", "[redacti
             "&password=" + url_marker("p@ss") + "&scope=x");
   auto const upload = redacted(make_exchange(
       "PUT", "registry.local", "/v2/app/blobs/uploads/0d5f?_state=c2VjcmV0LXN0YXRl&digest=sha256%3A6c3c"));
-  CHECK(upload.target == "/v2/app/blobs/uploads/0d5f?_state=" + url_marker("c2VjcmV0LXN0YXRl") +
-                             "&digest=sha256%3A6c3c");
+  CHECK(upload.target ==
+        "/v2/app/blobs/uploads/0d5f?_state=" + url_marker("c2VjcmV0LXN0YXRl") + "&digest=sha256%3A6c3c");
   // A JWT in an unknown parameter is still found (catalog §5, "JWTs anywhere").
   CHECK(redact_query(std::string("jwt=") + jwt, false) == "jwt=" + url_marker(jwt));
 }

@@ -80,17 +80,17 @@ TEST_CASE("parse_byte_size refuses what is not a size with a sentence", "[proxy]
   }
 }
 
-// Regression (found by these tests): std::stoull accepts a leading '-' and negates in unsigned arithmetic, so parse_byte_size("-1")
-// returns 18446744073709551615 (and "-64k" returns 2^64 - 65536) instead of throwing; "--body-limit -1"
-// silently means "keep every text body whole".
+// Regression (found by these tests): std::stoull accepts a leading '-' and negates in unsigned arithmetic, so
+// parse_byte_size("-1") returns 18446744073709551615 (and "-64k" returns 2^64 - 65536) instead of throwing;
+// "--body-limit -1" silently means "keep every text body whole".
 TEST_CASE("parse_byte_size refuses negative sizes", "[proxy][cli]") {
   CHECK_THROWS_AS(parse_byte_size("-1"), std::invalid_argument);
   CHECK_THROWS_AS(parse_byte_size("-64k"), std::invalid_argument);
 }
 
-// Regression (found by these tests): the suffix is applied with an unchecked shift, so parse_byte_size("17179869184g") (2^34 GiB)
-// returns 0 instead of throwing std::invalid_argument. (A bare number too large for unsigned long long
-// is already refused, because stoull's out_of_range is caught.)
+// Regression (found by these tests): the suffix is applied with an unchecked shift, so
+// parse_byte_size("17179869184g") (2^34 GiB) returns 0 instead of throwing std::invalid_argument. (A bare
+// number too large for unsigned long long is already refused, because stoull's out_of_range is caught.)
 TEST_CASE("parse_byte_size refuses sizes that overflow", "[proxy][cli]") {
   CHECK_THROWS_AS(parse_byte_size("17179869184g"), std::invalid_argument);
   CHECK_THROWS_AS(parse_byte_size("99999999999999999999"), std::invalid_argument);

@@ -27,7 +27,8 @@ TEST_CASE("parse_connect_authority accepts names, IPv4 and bracketed IPv6", "[pr
   CHECK(v4->port == 80);
 }
 
-TEST_CASE("parse_connect_authority keeps the host's spelling and the whole port range", "[proxy][connect_request]") {
+TEST_CASE("parse_connect_authority keeps the host's spelling and the whole port range",
+          "[proxy][connect_request]") {
   auto const mixed = parse_connect_authority("Registry-1.Docker.IO:443");
   REQUIRE(mixed.has_value());
   CHECK(mixed->host == "Registry-1.Docker.IO");
@@ -48,29 +49,24 @@ TEST_CASE("parse_connect_authority keeps the host's spelling and the whole port 
 
 TEST_CASE("parse_connect_authority refuses malformed authorities", "[proxy][connect_request]") {
   auto const text = GENERATE(as<std::string>{},
-                             "registry.test",         // no port: CONNECT has no default
-                             "registry.test:0",       // port 0
-                             "registry.test:65536",   // out of range
-                             "registry.test:99999",
-                             "registry.test:-1",
-                             "registry.test:+443",
-                             "host:",                 // empty port
-                             ":443",                  // empty host
+                             "registry.test",        // no port: CONNECT has no default
+                             "registry.test:0",      // port 0
+                             "registry.test:65536",  // out of range
+                             "registry.test:99999", "registry.test:-1", "registry.test:+443",
+                             "host:",  // empty port
+                             ":443",   // empty host
                              "",
-                             "a b:1",                 // space in host
-                             "user@host:1",           // userinfo
+                             "a b:1",        // space in host
+                             "user@host:1",  // userinfo
                              "host/x:1",
-                             "[::1]",                 // bracketed, no port
+                             "[::1]",  // bracketed, no port
                              "[::1]:",
-                             "[notip]:1",             // brackets around a name
-                             "[1.2.3.4]:1",           // brackets are for IPv6 only
-                             "[::1:443",              // unclosed bracket
-                             "::1:443",               // IPv6 without brackets
-                             "registry.test:443x",    // trailing garbage
-                             "registry.test:443 ",
-                             "registry.test:443/",
-                             "[::1]:443x",
-                             "[::1]x:443");
+                             "[notip]:1",           // brackets around a name
+                             "[1.2.3.4]:1",         // brackets are for IPv6 only
+                             "[::1:443",            // unclosed bracket
+                             "::1:443",             // IPv6 without brackets
+                             "registry.test:443x",  // trailing garbage
+                             "registry.test:443 ", "registry.test:443/", "[::1]:443x", "[::1]x:443");
   CAPTURE(text);
   CHECK_FALSE(parse_connect_authority(text).has_value());
 }
@@ -109,7 +105,8 @@ TEST_CASE("parse_absolute_target takes bracketed IPv6 hosts", "[proxy][connect_r
   CHECK(without_port->destination.port == 443);
 }
 
-TEST_CASE("parse_absolute_target keeps the query byte-for-byte and drops the fragment", "[proxy][connect_request]") {
+TEST_CASE("parse_absolute_target keeps the query byte-for-byte and drops the fragment",
+          "[proxy][connect_request]") {
   // Registries sign and compare query strings (token scopes, S3 redirects): no re-encoding.
   auto const query = parse_absolute_target(
       "http://auth.test/token?scope=repository%3Aapp%2Fweb%3Apull&service=a+b&empty=&flag");
@@ -171,30 +168,19 @@ TEST_CASE("parse_absolute_target compares the scheme case-insensitively", "[prox
 
 TEST_CASE("parse_absolute_target refuses userinfo, other schemes, other forms and bad authorities",
           "[proxy][connect_request]") {
-  auto const text = GENERATE(as<std::string>{},
-                             "http://user@registry.test/v2/",        // userinfo
-                             "http://user:pass@registry.test/v2/",
-                             "https://user:pass@[::1]:443/",
-                             "ftp://registry.test/file",             // other schemes
-                             "ws://registry.test/",
-                             "httpx://registry.test/",
-                             "file:///etc/passwd",
-                             "/v2/",                                 // origin-form
-                             "/redirect?to=http://registry.test/",
-                             "*",                                    // asterisk-form
-                             "registry.test:443",                    // authority-form
-                             "http:/registry.test/",
-                             "http://",
-                             "http:///v2/",
-                             "http://:80/",
-                             "http://registry.test:/v2/",
-                             "http://registry.test:0/",
-                             "http://registry.test:65536/",
-                             "http://registry.test:80x/",
-                             "http://a b/",
-                             "http://[::1/x",
-                             "http://[notip]/x",
-                             "http://::1/x");
+  auto const text =
+      GENERATE(as<std::string>{},
+               "http://user@registry.test/v2/",  // userinfo
+               "http://user:pass@registry.test/v2/", "https://user:pass@[::1]:443/",
+               "ftp://registry.test/file",  // other schemes
+               "ws://registry.test/", "httpx://registry.test/", "file:///etc/passwd",
+               "/v2/",  // origin-form
+               "/redirect?to=http://registry.test/",
+               "*",                  // asterisk-form
+               "registry.test:443",  // authority-form
+               "http:/registry.test/", "http://", "http:///v2/", "http://:80/", "http://registry.test:/v2/",
+               "http://registry.test:0/", "http://registry.test:65536/", "http://registry.test:80x/",
+               "http://a b/", "http://[::1/x", "http://[notip]/x", "http://::1/x");
   CAPTURE(text);
   CHECK_FALSE(parse_absolute_target(text).has_value());
 }
@@ -240,9 +226,9 @@ TEST_CASE("is_ip_literal knows IPv4 and IPv6 literals without brackets", "[proxy
   CHECK_FALSE(is_ip_literal(" 1.2.3.4"));
 }
 
-// Regression (found by these tests): is_ip_literal copies the view into a std::string and hands c_str() to inet_pton, so anything
-// after an embedded NUL is ignored: "1.2.3.4\0junk" counts as a literal, and parse_connect_authority
-// then accepts "[::1\0junk]:443" with the NUL and "junk" kept in authority::host.
+// Regression (found by these tests): is_ip_literal copies the view into a std::string and hands c_str() to
+// inet_pton, so anything after an embedded NUL is ignored: "1.2.3.4\0junk" counts as a literal, and
+// parse_connect_authority then accepts "[::1\0junk]:443" with the NUL and "junk" kept in authority::host.
 TEST_CASE("is_ip_literal refuses text after an embedded NUL", "[proxy][connect_request]") {
   CHECK_FALSE(is_ip_literal("1.2.3.4\0junk"sv));
   CHECK_FALSE(is_ip_literal("::1\0junk"sv));

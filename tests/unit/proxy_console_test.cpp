@@ -62,7 +62,8 @@ TEST_CASE("format_bytes uses binary units with one decimal", "[proxy][console]")
   CHECK(format_bytes(std::uint64_t{2048} * 1024 * 1024 * mib) == "2048.0 TiB");
 }
 
-// Regression (found by these tests): a size just below a unit boundary stays in the smaller unit and is then rounded up by
+// Regression (found by these tests): a size just below a unit boundary stays in the smaller unit and is then
+// rounded up by
 // "%.1f": format_bytes(1048575) gives "1024.0 KiB" instead of "1.0 MiB" (likewise 1073741823 →
 // "1024.0 MiB").
 TEST_CASE("format_bytes never prints 1024.0 of a unit", "[proxy][console]") {
@@ -70,7 +71,8 @@ TEST_CASE("format_bytes never prints 1024.0 of a unit", "[proxy][console]") {
   CHECK(format_bytes(1024 * mib - 1) == "1.0 GiB");
 }
 
-TEST_CASE("format_duration_ms prints ms below a second, seconds above, '-' when unknown", "[proxy][console]") {
+TEST_CASE("format_duration_ms prints ms below a second, seconds above, '-' when unknown",
+          "[proxy][console]") {
   CHECK(format_duration_ms(-1) == "-");
   CHECK(format_duration_ms(0) == "0 ms");
   CHECK(format_duration_ms(812) == "812 ms");
@@ -80,8 +82,8 @@ TEST_CASE("format_duration_ms prints ms below a second, seconds above, '-' when 
   CHECK(format_duration_ms(125000) == "125.0 s");
 }
 
-// Regression (found by these tests): durations in [999.5, 1000) ms are rounded by "%.0f" after the unit is chosen:
-// format_duration_ms(999.7) gives "1000 ms" instead of "1.0 s".
+// Regression (found by these tests): durations in [999.5, 1000) ms are rounded by "%.0f" after the unit is
+// chosen: format_duration_ms(999.7) gives "1000 ms" instead of "1.0 s".
 TEST_CASE("format_duration_ms never prints 1000 ms", "[proxy][console]") {
   CHECK(format_duration_ms(999.7) == "1.0 s");
 }
@@ -128,8 +130,8 @@ TEST_CASE("shorten_target elides long paths in the middle", "[proxy][console]") 
   CHECK(shorten_target(exactly_64 + "q").size() <= 64);
 }
 
-// Regression (found by these tests): the middle elision counts and cuts bytes, so it can split the multi-byte "…" that the digest
-// shortening itself inserted. "/v2/blobs/sha256:<64 hex>/" + 60 × 'x' becomes
+// Regression (found by these tests): the middle elision counts and cuts bytes, so it can split the multi-byte
+// "…" that the digest shortening itself inserted. "/v2/blobs/sha256:<64 hex>/" + 60 × 'x' becomes
 // "/v2/blobs/sha256:1a2b3c4d5e6f\xE2...xxxx…" at the default width: the prefix ends in the first
 // byte of "…", which is not valid UTF-8 on the console. (The same happens to any non-ASCII byte
 // sequence in a long target.)
@@ -140,9 +142,10 @@ TEST_CASE("shorten_target output stays valid UTF-8", "[proxy][console]") {
   CHECK(shortened.size() <= 64);
 }
 
-// Regression (found by these tests): with max_width below 3 (the length of "..."), (max_width - 3) / 2 wraps around in size_t and
-// out.substr(out.size() - keep) throws std::out_of_range: shorten_target("/abcdef", 2) throws instead
-// of returning something at most 2 bytes wide. Only reachable by a caller passing a tiny width.
+// Regression (found by these tests): with max_width below 3 (the length of "..."), (max_width - 3) / 2 wraps
+// around in size_t and out.substr(out.size() - keep) throws std::out_of_range: shorten_target("/abcdef", 2)
+// throws instead of returning something at most 2 bytes wide. Only reachable by a caller passing a tiny
+// width.
 TEST_CASE("shorten_target does not throw for widths smaller than the ellipsis", "[proxy][console]") {
   CHECK_NOTHROW(shorten_target("/abcdef", 2));
   CHECK_NOTHROW(shorten_target("/abcdef", 0));
@@ -150,7 +153,8 @@ TEST_CASE("shorten_target does not throw for widths smaller than the ellipsis", 
 
 TEST_CASE("format_exchange_line prints one line per exchange", "[proxy][console]") {
   CHECK(format_exchange_line(blob_get()) ==
-        "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f" + ellipsis + " 200 64.0 MiB 812 ms");
+        "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f" + ellipsis +
+            " 200 64.0 MiB 812 ms");
 
   auto default_port = blob_get();
   default_port.port = 443;
@@ -170,9 +174,10 @@ TEST_CASE("format_exchange_line appends the failure's phase and detail", "[proxy
   auto x = blob_get();
   x.status = 0;
   x.response_body.bytes = 0;
-  x.failure = capture::make_failure(
-      capture::phase::upstream_connect,
-      boost::system::errc::make_error_code(boost::system::errc::connection_refused), "connecting to 127.0.0.1:5443");
+  x.failure =
+      capture::make_failure(capture::phase::upstream_connect,
+                            boost::system::errc::make_error_code(boost::system::errc::connection_refused),
+                            "connecting to 127.0.0.1:5443");
   auto const line = format_exchange_line(x);
   CAPTURE(line);
   CHECK(line.starts_with("[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f"));
@@ -203,7 +208,8 @@ TEST_CASE("format_exchange_line shows a passthrough tunnel with bytes both ways"
   x.response_body.bytes = 3 * mib / 2;
   x.timings.connect = 400;
   x.timings.receive = 3000;
-  CHECK(format_exchange_line(x) == "[c5 r1] CONNECT registry-1.docker.io tunnel 2.0 KiB up, 1.5 MiB down 3.4 s");
+  CHECK(format_exchange_line(x) ==
+        "[c5 r1] CONNECT registry-1.docker.io tunnel 2.0 KiB up, 1.5 MiB down 3.4 s");
 }
 
 TEST_CASE("format_exchange_line shows a refused client handshake", "[proxy][console]") {
@@ -223,9 +229,9 @@ TEST_CASE("format_exchange_line shows a refused client handshake", "[proxy][cons
 
   x.kind = capture::entry_kind::connect_failed;
   x.status = 502;
-  x.failure = capture::make_failure(capture::phase::resolve,
-                                    boost::system::errc::make_error_code(boost::system::errc::host_unreachable),
-                                    "resolving registry.test");
+  x.failure = capture::make_failure(
+      capture::phase::resolve, boost::system::errc::make_error_code(boost::system::errc::host_unreachable),
+      "resolving registry.test");
   auto const failed = format_exchange_line(x);
   CAPTURE(failed);
   CHECK(failed.starts_with("[c7 r0] CONNECT registry.test:5443 502"));
@@ -236,8 +242,8 @@ TEST_CASE("format_exchange_line shows a refused client handshake", "[proxy][cons
 TEST_CASE("format_exchange_line appends finding ids in brackets", "[proxy][console]") {
   auto x = blob_get();
   x.finding_ids = {"AUTH-001", "BLOB-003"};
-  CHECK(format_exchange_line(x) == "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f" + ellipsis +
-                                       " 200 64.0 MiB 812 ms [AUTH-001] [BLOB-003]");
+  CHECK(format_exchange_line(x) == "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f" +
+                                       ellipsis + " 200 64.0 MiB 812 ms [AUTH-001] [BLOB-003]");
 
   x.failure = capture::make_failure(capture::phase::response_relay,
                                     capture::make_error_code(capture::errc::upstream_closed), "reading body");
@@ -267,8 +273,8 @@ TEST_CASE("console_totals counts exchanges, failures and bytes each way", "[prox
   auto with_failure = blob_get();
   with_failure.status = 502;
   with_failure.response_body.bytes = 0;
-  with_failure.failure = capture::make_failure(capture::phase::upstream_tls,
-                                               capture::make_error_code(capture::errc::upstream_unverified), "");
+  with_failure.failure = capture::make_failure(
+      capture::phase::upstream_tls, capture::make_error_code(capture::errc::upstream_unverified), "");
   totals.add(with_failure);
 
   auto no_response = blob_get();

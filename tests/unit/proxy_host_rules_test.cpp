@@ -41,23 +41,16 @@ TEST_CASE("parse_resolve_rule reads curl's HOST:PORT:ADDR", "[proxy][host_rules]
 }
 
 TEST_CASE("parse_resolve_rule refuses malformed rules", "[proxy][host_rules]") {
-  auto const text = GENERATE(as<std::string>{},
-                             "",
-                             "registry.test",                   // missing parts
-                             "registry.test:5443",
-                             "registry.test:5443:",
-                             ":5443:127.0.0.1",
-                             "registry.test::127.0.0.1",
-                             "registry.test:5443:localhost",     // not an IP address
-                             "registry.test:5443:registry.other",
-                             "registry.test:5443:[notip]",
-                             "registry.test:5443:[::1",
-                             "registry.test:5443:1.2.3",
-                             "registry.test:0:127.0.0.1",        // bad ports
-                             "registry.test:65536:127.0.0.1",
-                             "registry.test:https:127.0.0.1",
-                             "registry.test:54x:127.0.0.1",
-                             "a b:5443:127.0.0.1");              // bad host
+  auto const text = GENERATE(
+      as<std::string>{}, "",
+      "registry.test",  // missing parts
+      "registry.test:5443", "registry.test:5443:", ":5443:127.0.0.1", "registry.test::127.0.0.1",
+      "registry.test:5443:localhost",  // not an IP address
+      "registry.test:5443:registry.other", "registry.test:5443:[notip]", "registry.test:5443:[::1",
+      "registry.test:5443:1.2.3",
+      "registry.test:0:127.0.0.1",  // bad ports
+      "registry.test:65536:127.0.0.1", "registry.test:https:127.0.0.1", "registry.test:54x:127.0.0.1",
+      "a b:5443:127.0.0.1");  // bad host
   CAPTURE(text);
   CHECK_FALSE(parse_resolve_rule(text).has_value());
 }
@@ -111,7 +104,8 @@ TEST_CASE("should_intercept: the intercept list restricts, passthrough wins", "[
 
   proxy_config passthrough_only;
   passthrough_only.passthrough_globs = {"*.amazonaws.com"};
-  CHECK_FALSE(should_intercept(passthrough_only, "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com"));
+  CHECK_FALSE(
+      should_intercept(passthrough_only, "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com"));
   CHECK(should_intercept(passthrough_only, "registry.test"));
 }
 
@@ -147,9 +141,9 @@ TEST_CASE("proxy_auth_matches checks Basic credentials", "[proxy][host_rules]") 
   CHECK(proxy_auth_matches(config, "basic dXNlcjpwYXNz"));
   CHECK(proxy_auth_matches(config, "BASIC dXNlcjpwYXNz"));
 
-  CHECK_FALSE(proxy_auth_matches(config, "Basic dXNlcjpwYXNy"));          // user:pasr
-  CHECK_FALSE(proxy_auth_matches(config, "Basic dXNlcjpwYXNzeA=="));      // user:passx
-  CHECK_FALSE(proxy_auth_matches(config, "Basic dXNlcjpwYXN"));           // truncated
+  CHECK_FALSE(proxy_auth_matches(config, "Basic dXNlcjpwYXNy"));      // user:pasr
+  CHECK_FALSE(proxy_auth_matches(config, "Basic dXNlcjpwYXNzeA=="));  // user:passx
+  CHECK_FALSE(proxy_auth_matches(config, "Basic dXNlcjpwYXN"));       // truncated
   CHECK_FALSE(proxy_auth_matches(config, "Basic dXNlcjpwYXNzdXNlcjpwYXNz"));
   CHECK_FALSE(proxy_auth_matches(config, "Basic dXNlcjpwYXNz "));
   CHECK_FALSE(proxy_auth_matches(config, "Bearer dXNlcjpwYXNz"));
@@ -172,9 +166,9 @@ TEST_CASE("proxy_auth_matches handles credentials whose base64 needs padding", "
   CHECK(proxy_auth_matches(config, "Basic YWI6Y2Q="));
 }
 
-// Regression (found by these tests): RFC 9110 §11.4 writes credentials = auth-scheme [ 1*SP ( token68 / ... ) ],
-// so more than one space may separate "Basic" from the token; proxy_auth_matches compares everything
-// after exactly "basic " and refuses "Basic  dXNlcjpwYXNz" (two spaces).
+// Regression (found by these tests): RFC 9110 §11.4 writes credentials = auth-scheme [ 1*SP ( token68 / ... )
+// ], so more than one space may separate "Basic" from the token; proxy_auth_matches compares everything after
+// exactly "basic " and refuses "Basic  dXNlcjpwYXNz" (two spaces).
 TEST_CASE("proxy_auth_matches allows several spaces after the scheme", "[proxy][host_rules]") {
   proxy_config config;
   config.proxy_auth = "user:pass";
