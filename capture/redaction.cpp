@@ -1,9 +1,8 @@
 #include "capture/redaction.hpp"
 
 #include "capture/body_recorder.hpp"
+#include "capture/redaction_detail.hpp"
 #include "capture/registry/classifier.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -13,35 +12,39 @@
 namespace regtrace::capture {
 namespace {
 
+using detail::iequals;
+using detail::is_marker;
+using detail::one_of;
+using detail::redact_json;
+using detail::userinfo_password;
 using registry::percent_decode;
 
 constexpr std::string_view marker_prefix = "<redacted ";
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
-bool icontains(std::string_view haystack, std::string_view needle) {
-  return !std::ranges::search(haystack, needle, [](char x, char y) {
-            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-          }).empty();
-}
-
-template <std::size_t N>
-bool one_of(std::string_view key, std::string_view const (&names)[N]) {
-  return std::ranges::any_of(names, [&](std::string_view name) { return iequals(key, name); });
-}
 
 // A marker is never redacted again: that is what makes redact() idempotent.
 // In URLs and form bodies the marker is percent-encoded, so the URL stays valid for HAR viewers and
 // decodes to the same marker (and fingerprint) as in headers.
 constexpr std::string_view encoded_marker_prefix = "%3Credacted%20";
 
-bool is_marker(std::string_view value) {
+}  // namespace
+
+bool detail::iequals(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+bool detail::is_marker(std::string_view value) {
   return (value.starts_with(marker_prefix) && value.find('>') == value.size() - 1) ||
          (value.starts_with(encoded_marker_prefix) && value.ends_with("%3E"));
+}
+
+namespace {
+
+bool icontains(std::string_view haystack, std::string_view needle) {
+  return !std::ranges::search(haystack, needle, [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+          }).empty();
 }
 
 // Percent-encodes every marker found in text (and nothing else: a query's own ':' stays as sent).
@@ -104,77 +107,7 @@ constexpr std::string_view kept_storage_keys[] = {
     "se", "sp", "sv", "sr", "st", "spr", "Expires", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Algorithm",
     "X-Amz-SignedHeaders", "X-Goog-Algorithm", "X-Goog-Date", "X-Goog-Expires", "X-Goog-SignedHeaders",
     "rscc", "rscd", "rsce", "rscl", "rsct"};
-// Catalog §5, token response and docker config rows.
-constexpr std::string_view secret_json_keys[] = {
-    "token", "access_token", "refresh_token", "id_token", "password", "identitytoken", "registrytoken",
-    "auth"};
 // clang-format on
-
-bool is_b64url_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-}
-
-// RFC 9110 §11.2 token68, the credential syntax of Bearer and Basic.
-bool is_token68_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~' ||
-         c == '+' || c == '/';
-}
-
-std::size_t b64url_run(std::string_view text, std::size_t pos) {
-  while (pos < text.size() && is_b64url_char(text[pos])) ++pos;
-  return pos;
-}
-
-// eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]* at pos: returns the end, or nullopt and where the
-// scan may resume (no JWT can start before it, so the scan stays linear).
-std::optional<std::size_t> jwt_end(std::string_view text, std::size_t pos, std::size_t& resume) {
-  auto const e1 = b64url_run(text, pos + 3);
-  resume = std::max(e1, pos + 1);
-  if (e1 == pos + 3 || e1 >= text.size() || text[e1] != '.') return std::nullopt;
-  auto const e2 = b64url_run(text, e1 + 1);
-  if (e2 == e1 + 1 || e2 >= text.size() || text[e2] != '.') return std::nullopt;
-  return b64url_run(text, e2 + 1);
-}
-
-// "Bearer x"/"Basic x" at pos (pos is at a word start): the credential's span, or nullopt. Auth-params
-// (`Bearer realm="..."`, `error="invalid_token"`) and English words ("Basic authentication") are not
-// credentials, so challenges and prose survive.
-std::optional<std::pair<std::size_t, std::size_t>> scheme_credential(std::string_view text, std::size_t pos) {
-  std::size_t word = 0;
-  if (iequals(text.substr(pos, 6), "bearer"))
-    word = 6;
-  else if (iequals(text.substr(pos, 5), "basic"))
-    word = 5;
-  else
-    return std::nullopt;
-  auto begin = pos + word;
-  if (begin >= text.size() || (text[begin] != ' ' && text[begin] != '\t')) return std::nullopt;
-  while (begin < text.size() && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
-  auto end = begin;
-  while (end < text.size() && is_token68_char(text[end])) ++end;
-  if (end == begin) return std::nullopt;
-  auto const letters_end = end;
-  while (end < text.size() && text[end] == '=') ++end;
-  if (end < text.size() && (is_token68_char(text[end]) || text[end] == '"')) return std::nullopt;
-  bool word_like = end == letters_end;
-  for (auto i = begin; i < letters_end && word_like; ++i)
-    word_like = i == begin ? std::isalpha(static_cast<unsigned char>(text[i])) != 0
-                           : std::islower(static_cast<unsigned char>(text[i])) != 0;
-  if (word_like) return std::nullopt;
-  return std::pair{begin, end};
-}
-
-// The password of "scheme://user:password@host" when the "://" is at pos. The authority stops at
-// '<' too, so an already redacted password ("user:<redacted ...>@") is not found again.
-std::optional<std::pair<std::size_t, std::size_t>> userinfo_password(std::string_view text, std::size_t pos) {
-  auto const begin = pos + 3;
-  auto const end = std::min(text.find_first_of("/?# \t\r\n\"'<>", begin), text.size());
-  auto const at = text.substr(begin, end - begin).rfind('@');
-  if (at == std::string_view::npos) return std::nullopt;
-  auto const colon = text.substr(begin, at).find(':');
-  if (colon == std::string_view::npos || colon + 1 == at) return std::nullopt;
-  return std::pair{begin + colon + 1, begin + at};
-}
 
 // Standard or URL-safe alphabet, padding optional (clients differ).
 std::optional<std::string> decode_base64(std::string_view text) {
@@ -288,90 +221,6 @@ std::string redact_params(std::string_view query, bool storage_target, bool plus
   return out;
 }
 
-// Where the closing quote of a JSON string starting at pos is (npos if the preview ends first).
-std::size_t json_string_end(std::string_view text, std::size_t pos) {
-  for (; pos < text.size(); ++pos) {
-    if (text[pos] == '\\')
-      ++pos;
-    else if (text[pos] == '"')
-      return pos;
-  }
-  return std::string_view::npos;
-}
-
-// A JSON preview cut at the body limit does not parse: redact `"token": "..."` pairs by scanning.
-// A value the cut left open is redacted to the end, so no prefix of a token survives.
-std::string redact_json_scan(std::string_view text) {
-  std::string out;
-  std::size_t copied = 0;
-  std::size_t pos = 0;
-  while ((pos = text.find('"', pos)) != std::string_view::npos) {
-    auto const key_end = json_string_end(text, pos + 1);
-    if (key_end == std::string_view::npos) break;
-    auto const key = text.substr(pos + 1, key_end - pos - 1);
-    auto p = text.find_first_not_of(" \t\r\n", key_end + 1);
-    if (p == std::string_view::npos || text[p] != ':') {
-      pos = key_end + 1;
-      continue;
-    }
-    p = text.find_first_not_of(" \t\r\n", p + 1);
-    if (p == std::string_view::npos || text[p] != '"') {
-      pos = p == std::string_view::npos ? text.size() : p;
-      continue;
-    }
-    auto const value_end = std::min(json_string_end(text, p + 1), text.size());
-    auto const value = text.substr(p + 1, value_end - p - 1);
-    if (one_of(key, secret_json_keys) && !value.empty() && !is_marker(value)) {
-      out.append(text.substr(copied, p + 1 - copied));
-      out += redaction_marker(value);
-      copied = value_end;
-    }
-    pos = value_end + 1;
-  }
-  if (copied < text.size()) out.append(text.substr(copied));
-  return out;
-}
-
-// Deeper documents are left to the scanner: nlohmann's dump() recurses, a hostile body must not
-// exhaust the stack.
-constexpr int max_json_depth = 64;
-
-bool redact_json_value(nlohmann::ordered_json& value, int depth, bool& changed) {
-  if (depth > max_json_depth) return false;
-  if (value.is_object()) {
-    for (auto& [key, member] : value.items()) {
-      if (member.is_string() && one_of(key, secret_json_keys)) {
-        auto const& secret = member.get_ref<std::string const&>();
-        if (secret.empty() || is_marker(secret)) continue;
-        member = redaction_marker(secret);
-        changed = true;
-      } else if (!redact_json_value(member, depth + 1, changed)) {
-        return false;
-      }
-    }
-  } else if (value.is_array()) {
-    for (auto& element : value)
-      if (!redact_json_value(element, depth + 1, changed)) return false;
-  } else if (value.is_string()) {
-    auto redacted = redact_text(value.get_ref<std::string const&>());
-    if (redacted != value.get_ref<std::string const&>()) {
-      value = std::move(redacted);
-      changed = true;
-    }
-  }
-  return true;
-}
-
-std::string redact_json(std::string_view text) {
-  auto document = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (document.is_discarded()) return redact_json_scan(text);
-  bool changed = false;
-  if (!redact_json_value(document, 0, changed)) return redact_json_scan(text);
-  // Unchanged documents keep their bytes: the body hash and any diff against the wire stay meaningful.
-  if (!changed) return std::string(text);
-  return document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
 void redact_body(body_record& body, header_list const& headers) {
   if (body.text.empty()) return;
   auto const* content_type = find_header(headers, "Content-Type");
@@ -458,49 +307,6 @@ std::string redact_url(std::string_view url, bool storage_target) {
   out.append(url.substr(copied, question + 1 - copied));
   out += redact_query(url.substr(question + 1, fragment - question - 1), storage_target);
   return out.append(url.substr(fragment));
-}
-
-std::string redact_text(std::string_view text) {
-  // A hand-written scan: std::regex recurses per character and overflows the stack on MiB bodies.
-  std::string out;
-  std::size_t copied = 0;
-  auto replace = [&](std::size_t begin, std::size_t end) {
-    out.append(text.substr(copied, begin - copied));
-    out += redaction_marker(text.substr(begin, end - begin));
-    copied = end;
-  };
-  std::size_t i = 0;
-  while (i < text.size()) {
-    char const c = text[i];
-    if (c == 'e' && text.substr(i, 3) == "eyJ") {
-      std::size_t resume = i + 1;
-      if (auto end = jwt_end(text, i, resume)) {
-        replace(i, *end);
-        i = *end;
-      } else {
-        i = resume;
-      }
-      continue;
-    }
-    bool const word_start = i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1]));
-    if ((c == 'B' || c == 'b') && word_start) {
-      if (auto credential = scheme_credential(text, i)) {
-        replace(credential->first, credential->second);
-        i = credential->second;
-        continue;
-      }
-    }
-    if (c == ':' && text.substr(i, 3) == "://") {
-      if (auto password = userinfo_password(text, i)) {
-        replace(password->first, password->second);
-        i = password->second;
-        continue;
-      }
-    }
-    ++i;
-  }
-  if (copied == 0) return std::string(text);
-  return out.append(text.substr(copied));
 }
 
 void redact(exchange& x) {
