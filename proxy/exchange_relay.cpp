@@ -96,6 +96,16 @@ bool is_timeout(beast::error_code const& ec) {
   return ec == beast::error::timeout;
 }
 
+// Records why the exchange failed and, nothing having been relayed to the client yet, answers it
+// with 502 or 504 naming the phase (SPEC §3).
+net::awaitable<void> answer_upstream_failure(client_side& client, capture::exchange& record,
+                                             capture::phase where, beast::error_code ec, std::string doing,
+                                             std::string sentence, proxy_config const& config) {
+  record.failure = capture::make_failure(where, ec, std::move(doing));
+  co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(ec)),
+                             sentence + ": " + ec.message(), config);
+}
+
 }  // namespace
 
 http::status status_for_upstream_failure(bool timed_out) {
@@ -201,21 +211,20 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     auto written = co_await write_header(upstream->stream, *serializer, idle);
     if (!written) {
       if (may_retry) continue;
-      fail_upstream(capture::phase::request_relay, written.ec, "sending the request header upstream");
       record.request_body = request_recorder.finish(!request_has_body);
-      co_await respond_generated(
-          client, record, status_for_upstream_failure(is_timeout(written.ec)),
-          "the upstream connection failed while sending the request: " + written.ec.message(), config);
+      co_await answer_upstream_failure(client, record, capture::phase::request_relay, written.ec,
+                                       "sending the request header upstream",
+                                       "the upstream connection failed while sending the request", config);
       co_return false;
     }
     if (request_has_body) break;
     if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
       if (may_retry) continue;
-      fail_upstream(capture::phase::response_relay, ec, "waiting for the response header");
       record.request_body = request_recorder.finish(true);
       record.timings.send = ms_between(send_started, clock::now());
-      co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(ec)),
-                                 "the upstream did not answer: " + ec.message(), config);
+      co_await answer_upstream_failure(client, record, capture::phase::response_relay, ec,
+                                       "waiting for the response header", "the upstream did not answer",
+                                       config);
       co_return false;
     }
     break;
@@ -266,10 +275,10 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   for (;;) {
     if (!response) {
       if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
-        fail_upstream(capture::phase::response_relay, ec, "waiting for the response header");
         record.timings.wait = ms_between(wait_started, clock::now());
-        co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(ec)),
-                                   "the upstream did not answer: " + ec.message(), config);
+        co_await answer_upstream_failure(client, record, capture::phase::response_relay, ec,
+                                         "waiting for the response header", "the upstream did not answer",
+                                         config);
         co_return false;
       }
     }
