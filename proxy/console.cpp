@@ -95,6 +95,19 @@ std::string format_exchange_line(capture::exchange const& x) {
   return line;
 }
 
+std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
+                                 double seconds) {
+  bool const default_port = (x.scheme == "https" && x.port == 443) || (x.scheme == "http" && x.port == 80);
+  std::string line = "[c" + std::to_string(x.connection_id) + " r" + std::to_string(x.request_index) + "] " +
+                     x.method + " " + x.host + (default_port ? "" : ":" + std::to_string(x.port)) + " " +
+                     shorten_target(x.target) + " " + format_bytes(bytes);
+  if (total > 0) line += " of " + format_bytes(total) + " (" + std::to_string(bytes * 100 / total) + "%)";
+  char rate[32];
+  std::snprintf(rate, sizeof rate, ", %.1f MB/s",
+                seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0);
+  return line + rate;
+}
+
 void console_totals::add(capture::exchange const& x) {
   ++exchanges;
   if (x.failure || x.status == 0) ++failed;

@@ -20,6 +20,12 @@ std::string shorten_target(std::string_view target, std::size_t max_width = 64);
 /// failure phase and message (and finding IDs) appended when there are any.
 std::string format_exchange_line(capture::exchange const& x);
 
+/// "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f… 512.0 MiB of 1.0 GiB (50%),
+/// 340.2 MB/s": a transfer still running (SPEC §2, transfers longer than a second). total is 0 when
+/// the length is not known (chunked, close-delimited).
+std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
+                                 double seconds);
+
 /// Running totals for the closing summary. Updated on the trace writer's thread only.
 struct console_totals {
   std::uint64_t exchanges = 0;

@@ -1,12 +1,15 @@
 #include "proxy/exchange_relay.hpp"
 
 #include "capture/body_recorder.hpp"
+#include "proxy/console.hpp"
 #include "proxy/relay.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/write.hpp>
+
+#include <cstdio>
 
 namespace regtrace::proxy {
 namespace {
@@ -94,6 +97,17 @@ net::awaitable<relay_outcome> forward_interim(client_side& client, response_pars
 
 bool is_timeout(beast::error_code const& ec) {
   return ec == beast::error::timeout;
+}
+
+// Long transfers print a progress line about once a second (SPEC §2), unless the console is quiet.
+progress_callback progress_of(capture::exchange const& record, boost::optional<std::uint64_t> total,
+                              bool enabled) {
+  if (!enabled) return {};
+  return [&record, total = total.value_or(0), started = clock::now()](std::uint64_t bytes) {
+    auto const seconds = std::chrono::duration<double>(clock::now() - started).count();
+    std::printf("%s\n", format_progress_line(record, bytes, total, seconds).c_str());
+    std::fflush(stdout);
+  };
 }
 
 // Records why the exchange failed and, nothing having been relayed to the client yet, answers it
@@ -246,8 +260,9 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   }
 
   if (request_has_body && !body_refused) {
+    auto const progress = progress_of(record, request.content_length(), config.console_exchanges);
     auto sent = co_await relay_body<true>(client.stream, client.buffer, request, upstream->stream,
-                                          *serializer, chunk, request_recorder, idle);
+                                          *serializer, chunk, request_recorder, idle, progress);
     record.request_body = request_recorder.finish(static_cast<bool>(sent));
     if (!sent) {
       record.timings.send = ms_between(send_started, clock::now());
@@ -315,9 +330,10 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
 
   http::response_serializer<http::buffer_body> out{answer};
   auto relayed = co_await write_header(client.stream, out, idle);
+  auto const progress = progress_of(record, response->content_length(), config.console_exchanges);
   if (relayed && !no_body)
     relayed = co_await relay_body<false>(upstream->stream, upstream->buffer, *response, client.stream, out,
-                                         chunk, response_recorder, idle);
+                                         chunk, response_recorder, idle, progress);
   record.response_body = response_recorder.finish(static_cast<bool>(relayed));
   record.timings.receive = ms_between(receive_started, clock::now());
   if (!relayed) {

@@ -8,6 +8,8 @@
 #include "proxy/idle_watch.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -30,6 +32,9 @@ net::awaitable<relay_outcome> write_header(any_stream& sink,
   co_return relay_outcome{ec, false};
 }
 
+/// Told the bytes relayed so far, about once a second, while a long body is relayed.
+using progress_callback = std::function<void(std::uint64_t bytes)>;
+
 /// Relays the body of a message whose header was read by parser and written by serializer.
 /// These helpers are awaited directly by their caller, whose frame owns every referenced object.
 template <bool IsRequest>
@@ -37,17 +42,25 @@ net::awaitable<relay_outcome> relay_body(any_stream& source, beast::flat_buffer&
                                          http::parser<IsRequest, http::buffer_body>& parser, any_stream& sink,
                                          http::serializer<IsRequest, http::buffer_body>& serializer,
                                          std::span<char> chunk, capture::body_recorder& recorder,
-                                         std::chrono::seconds idle) {
+                                         std::chrono::seconds idle, progress_callback const& progress = {}) {
   // A body of one chunk keeps the streams' own per-operation timeouts; a longer one (or one of
   // unknown length) gets one idle watch for the whole transfer.
   auto const length = parser.content_length();
   std::shared_ptr<idle_watch> watch;
   if (!length || *length > chunk.size()) watch = start_idle_watch(source.tcp(), sink.tcp(), idle);
+  std::uint64_t relayed = 0;
+  auto next_report = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   auto const before = [&](any_stream& stream) {
-    if (watch)
-      watch->last_progress = std::chrono::steady_clock::now();
-    else
+    if (!watch) {
       stream.tcp().expires_after(idle);
+      return;
+    }
+    auto const now = std::chrono::steady_clock::now();
+    watch->last_progress = now;
+    if (progress && now >= next_report) {
+      progress(relayed);
+      next_report = now + std::chrono::seconds(1);
+    }
   };
   auto const ended = [&](relay_outcome outcome) {
     if (watch) {
@@ -67,6 +80,7 @@ net::awaitable<relay_outcome> relay_body(any_stream& source, beast::flat_buffer&
 
     // Bytes that arrived before a failure are still the peer's bytes: pass them on first.
     auto filled = chunk.size() - body.size;
+    relayed += filled;
     if (filled > 0 || !read_ec) {
       recorder.observe({chunk.data(), filled});
       body.data = chunk.data();

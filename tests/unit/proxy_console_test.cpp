@@ -288,3 +288,20 @@ TEST_CASE("console_totals counts exchanges, failures and bytes each way", "[prox
   CHECK(totals.bytes_down == 64 * mib);
   CHECK(format_summary(totals) == "4 exchanges (2 failed), 1.5 MiB sent, 64.0 MiB received");
 }
+
+TEST_CASE("format_progress_line shows bytes, share of the total and rate", "[proxy][console]") {
+  regtrace::capture::exchange x;
+  x.connection_id = 3;
+  x.request_index = 1;
+  x.method = "GET";
+  x.host = "registry.test";
+  x.port = 5443;
+  x.target = "/v2/app/blobs/sha256:" + std::string(64, 'a');
+  auto line = regtrace::proxy::format_progress_line(x, 512ull << 20, 1ull << 30, 2.0);
+  CHECK(line.starts_with("[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:aaaaaaaaaaaa"));
+  CHECK(line.find("512.0 MiB of 1.0 GiB (50%)") != std::string::npos);
+  CHECK(line.ends_with(", 268.4 MB/s"));
+  auto unknown = regtrace::proxy::format_progress_line(x, 1024, 0, 1.0);
+  CHECK(unknown.find(" of ") == std::string::npos);
+  CHECK(unknown.find("1.0 KiB") != std::string::npos);
+}
