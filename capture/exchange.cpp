@@ -1,4 +1,5 @@
 #include "capture/exchange.hpp"
+#include "capture/ascii.hpp"
 
 #include <array>
 #include <utility>
@@ -12,18 +13,6 @@ constexpr std::array<std::pair<entry_kind, std::string_view>, 4> kind_names{{
     {entry_kind::connect_failed, "connect_failed"},
     {entry_kind::client_tls_rejected, "client_tls_rejected"},
 }};
-
-constexpr char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -41,19 +30,17 @@ std::optional<entry_kind> entry_kind_from_string(std::string_view name) {
   return std::nullopt;
 }
 
-std::string exchange::url() const {
-  std::string out = scheme;
-  out += "://";
+std::string exchange::authority() const {
   // RFC 3986 §3.2.2: an IPv6 literal is written in brackets.
   bool const ipv6 = host.find(':') != std::string::npos && !host.starts_with('[');
-  if (ipv6) out += '[';
-  out += host;
-  if (ipv6) out += ']';
+  std::string out = ipv6 ? "[" + host + "]" : host;
   bool const default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
-  if (!default_port) {
-    out += ':';
-    out += std::to_string(port);
-  }
+  if (!default_port) out += ":" + std::to_string(port);
+  return out;
+}
+
+std::string exchange::url() const {
+  std::string out = scheme + "://" + authority();
   // A CONNECT or asterisk-form target is not a path; such entries get the root path.
   if (target.starts_with('/')) {
     out += target;

@@ -103,6 +103,8 @@ struct exchange {
   std::optional<failure_record> failure;
   std::vector<std::string> finding_ids;  ///< catalog IDs, filled by diagnostics
 
+  /// "host[:port]", IPv6 literals in brackets, port omitted when it is the scheme's default.
+  std::string authority() const;
   /// "https://host[:port]/target", port omitted when it is the scheme's default.
   std::string url() const;
   /// Total time of the exchange in ms: the sum of the non-negative timings (HAR "time").

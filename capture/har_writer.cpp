@@ -1,4 +1,5 @@
 #include "capture/har_writer.hpp"
+#include "capture/ascii.hpp"
 
 #include "capture/registry/classifier.hpp"
 
@@ -16,15 +17,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 /// "2026-11-27T21:56:37.123Z" (HAR 1.2: ISO 8601 with milliseconds).

@@ -12,7 +12,6 @@
 namespace regtrace::capture {
 namespace {
 
-using detail::iequals;
 using detail::is_marker;
 using detail::one_of;
 using detail::redact_json;
@@ -27,12 +26,6 @@ constexpr std::string_view marker_prefix = "<redacted ";
 constexpr std::string_view encoded_marker_prefix = "%3Credacted%20";
 
 }  // namespace
-
-bool detail::iequals(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
 
 bool detail::is_marker(std::string_view value) {
   return (value.starts_with(marker_prefix) && value.find('>') == value.size() - 1) ||

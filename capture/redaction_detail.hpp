@@ -2,6 +2,8 @@
 // Internals shared by the redaction sources (redaction.cpp, redaction_text.cpp, redaction_json.cpp);
 // not part of the capture API.
 
+#include "capture/ascii.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <optional>
@@ -10,9 +12,6 @@
 #include <utility>
 
 namespace regtrace::capture::detail {
-
-/// ASCII case-insensitive equality of a and b.
-bool iequals(std::string_view a, std::string_view b);
 
 /// Whether key equals one of names, ignoring ASCII case.
 template <std::size_t N>

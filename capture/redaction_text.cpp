@@ -10,7 +10,6 @@
 namespace regtrace::capture {
 namespace {
 
-using detail::iequals;
 using detail::userinfo_password;
 
 bool is_b64url_char(char c) {

@@ -124,10 +124,9 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
     co_return std::nullopt;
   }
 
-  static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
   client.stream.tcp().expires_after(config.idle_timeout);
   auto [write_ec, written] =
-      co_await net::async_write(client.stream.tcp(), net::buffer(established), use_nothrow);
+      co_await net::async_write(client.stream.tcp(), net::buffer(connect_established), use_nothrow);
   if (write_ec) co_return std::nullopt;
 
   any_stream::tls_stream tls_stream(std::move(client.stream.tcp()), context.client_tls);
@@ -142,13 +141,7 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
   // Bytes already read behind the CONNECT are the start of the ClientHello.
   auto [handshake_ec, used] =
       co_await tls_stream.async_handshake(net::ssl::stream_base::server, client.buffer.data(), use_nothrow);
-  auto summary = tls::describe(tls_stream.native_handle(), false);
-  capture::tls_leg leg;
-  leg.version = summary.version;
-  leg.cipher = summary.cipher;
-  leg.alpn = summary.alpn;
-  leg.sni = summary.sni;
-  leg.session_resumed = summary.resumed;
+  auto leg = to_tls_leg(tls::describe(tls_stream.native_handle(), false));
   if (handshake_ec) {
     // A client that does not trust regtrace's CA says so with an alert (catalog A-03): an entry, not a loss.
     record.kind = capture::entry_kind::client_tls_rejected;

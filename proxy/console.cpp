@@ -69,8 +69,7 @@ std::string shorten_target(std::string_view target, std::size_t max_width) {
 
 std::string format_exchange_line(capture::exchange const& x) {
   std::string line = "[c" + std::to_string(x.connection_id) + " r" + std::to_string(x.request_index) + "] ";
-  bool const default_port = (x.scheme == "https" && x.port == 443) || (x.scheme == "http" && x.port == 80);
-  std::string host = x.host + (default_port ? "" : ":" + std::to_string(x.port));
+  std::string const host = x.authority();
   switch (x.kind) {
     case capture::entry_kind::tunnel:
       line += "CONNECT " + host + " tunnel " + format_bytes(x.request_body.bytes) + " up, " +
@@ -97,10 +96,9 @@ std::string format_exchange_line(capture::exchange const& x) {
 
 std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
                                  double seconds) {
-  bool const default_port = (x.scheme == "https" && x.port == 443) || (x.scheme == "http" && x.port == 80);
   std::string line = "[c" + std::to_string(x.connection_id) + " r" + std::to_string(x.request_index) + "] " +
-                     x.method + " " + x.host + (default_port ? "" : ":" + std::to_string(x.port)) + " " +
-                     shorten_target(x.target) + " " + format_bytes(bytes);
+                     x.method + " " + x.authority() + " " + shorten_target(x.target) + " " +
+                     format_bytes(bytes);
   if (total > 0) line += " of " + format_bytes(total) + " (" + std::to_string(bytes * 100 / total) + "%)";
   char rate[32];
   std::snprintf(rate, sizeof rate, ", %.1f MB/s",

@@ -3,6 +3,7 @@
 #include "capture/body_recorder.hpp"
 #include "proxy/console.hpp"
 #include "proxy/relay.hpp"
+#include "proxy/timing.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -14,12 +15,7 @@
 namespace regtrace::proxy {
 namespace {
 
-using clock = std::chrono::steady_clock;
 using response_parser = http::response_parser<http::buffer_body>;
-
-double ms_between(clock::time_point from, clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
 
 std::string trimmed(std::string_view text) {
   auto first = text.find_first_not_of(" \t");
@@ -103,8 +99,8 @@ bool is_timeout(beast::error_code const& ec) {
 progress_callback progress_of(capture::exchange const& record, boost::optional<std::uint64_t> total,
                               bool enabled) {
   if (!enabled) return {};
-  return [&record, total = total.value_or(0), started = clock::now()](std::uint64_t bytes) {
-    auto const seconds = std::chrono::duration<double>(clock::now() - started).count();
+  return [&record, total = total.value_or(0), started = steady_clock::now()](std::uint64_t bytes) {
+    auto const seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
     std::printf("%s\n", format_progress_line(record, bytes, total, seconds).c_str());
     std::fflush(stdout);
   };
@@ -187,7 +183,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   std::unique_ptr<upstream_connection> upstream;
   std::optional<http::request_serializer<http::buffer_body>> serializer;
   std::optional<response_parser> response;
-  auto send_started = clock::now();
+  auto send_started = steady_clock::now();
 
   auto fail_upstream = [&](capture::phase where, beast::error_code ec, std::string doing) {
     record.failure = capture::make_failure(where, ec, std::move(doing));
@@ -220,7 +216,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     record.server_ip = upstream->server_ip;
     record.upstream_tls = upstream->tls;
 
-    send_started = clock::now();
+    send_started = steady_clock::now();
     serializer.emplace(message);
     auto written = co_await write_header(upstream->stream, *serializer, idle);
     if (!written) {
@@ -235,7 +231,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
       if (may_retry) continue;
       record.request_body = request_recorder.finish(true);
-      record.timings.send = ms_between(send_started, clock::now());
+      record.timings.send = ms_between(send_started, steady_clock::now());
       co_await answer_upstream_failure(client, record, capture::phase::response_relay, ec,
                                        "waiting for the response header", "the upstream did not answer",
                                        config);
@@ -265,7 +261,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
                                           *serializer, chunk, request_recorder, idle, progress);
     record.request_body = request_recorder.finish(static_cast<bool>(sent));
     if (!sent) {
-      record.timings.send = ms_between(send_started, clock::now());
+      record.timings.send = ms_between(send_started, steady_clock::now());
       if (sent.source_failed) {
         fail_upstream(capture::phase::request_relay, sent.ec, "reading the request body from the client");
         co_return false;
@@ -283,14 +279,14 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   } else {
     record.request_body = request_recorder.finish(!request_has_body);
   }
-  auto wait_started = clock::now();
+  auto wait_started = steady_clock::now();
   record.timings.send = ms_between(send_started, wait_started);
 
   // The final response, relaying any interim ones before it.
   for (;;) {
     if (!response) {
       if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
-        record.timings.wait = ms_between(wait_started, clock::now());
+        record.timings.wait = ms_between(wait_started, steady_clock::now());
         co_await answer_upstream_failure(client, record, capture::phase::response_relay, ec,
                                          "waiting for the response header", "the upstream did not answer",
                                          config);
@@ -303,7 +299,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     response.reset();
   }
 
-  auto receive_started = clock::now();
+  auto receive_started = steady_clock::now();
   record.timings.wait = ms_between(wait_started, receive_started);
   auto& answer = response->get();
   record.status = answer.result_int();
@@ -335,7 +331,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     relayed = co_await relay_body<false>(upstream->stream, upstream->buffer, *response, client.stream, out,
                                          chunk, response_recorder, idle, progress);
   record.response_body = response_recorder.finish(static_cast<bool>(relayed));
-  record.timings.receive = ms_between(receive_started, clock::now());
+  record.timings.receive = ms_between(receive_started, steady_clock::now());
   if (!relayed) {
     if (relayed.source_failed) client.clean_end = false;
     fail_upstream(capture::phase::response_relay, relayed.ec,

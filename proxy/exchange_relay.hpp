@@ -26,6 +26,9 @@ struct client_side {
 
 using request_parser = http::request_parser<http::buffer_body>;
 
+/// regtrace's answer to a CONNECT it serves, intercepted or tunnelled (RFC 9110 §9.3.6).
+inline constexpr std::string_view connect_established = "HTTP/1.1 200 Connection established\r\n\r\n";
+
 /// A parser with regtrace's limits: bodies unbounded (they stream), headers bounded (431).
 void apply_limits(request_parser& parser, proxy_config const& config);
 

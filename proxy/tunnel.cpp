@@ -1,5 +1,7 @@
 #include "proxy/tunnel.hpp"
 
+#include "proxy/timing.hpp"
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -9,21 +11,16 @@
 namespace regtrace::proxy {
 namespace {
 
-using clock = std::chrono::steady_clock;
 using namespace net::experimental::awaitable_operators;
-
-double ms_between(clock::time_point from, clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
 
 // One direction of the tunnel; half-closes the other side when this one ends, so the peer sees EOF.
 net::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& bytes,
-                          clock::time_point& last_activity) {
+                          steady_clock::time_point& last_activity) {
   std::array<char, 16 * 1024> buffer;
   for (;;) {
     auto [read_ec, n] = co_await from.async_read_some(net::buffer(buffer), use_nothrow);
     if (read_ec) break;
-    last_activity = clock::now();
+    last_activity = steady_clock::now();
     bytes += n;
     auto [write_ec, written] = co_await net::async_write(to, net::buffer(buffer.data(), n), use_nothrow);
     if (write_ec) break;
@@ -34,12 +31,12 @@ net::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::uint64_t& byt
 
 // Ends the tunnel when neither direction has moved a byte for `idle` (a tunnel may be quiet in one
 // direction for long, so per-operation timeouts would cut healthy transfers).
-net::awaitable<void> watchdog(clock::time_point& last_activity, std::chrono::seconds idle) {
+net::awaitable<void> watchdog(steady_clock::time_point& last_activity, std::chrono::seconds idle) {
   net::steady_timer timer(co_await net::this_coro::executor);
   for (;;) {
     timer.expires_after(std::chrono::seconds(1));
     auto [ec] = co_await timer.async_wait(use_nothrow);
-    if (ec || clock::now() - last_activity > idle) co_return;
+    if (ec || steady_clock::now() - last_activity > idle) co_return;
   }
 }
 
@@ -67,24 +64,23 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
   record.status = 200;
   record.reason = "Connection established";
 
-  static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
   auto& client_socket = client.stream.tcp().socket();
   auto& upstream_socket = upstream->stream.tcp().socket();
-  auto [ec, n] = co_await net::async_write(client_socket, net::buffer(established), use_nothrow);
+  auto [ec, n] = co_await net::async_write(client_socket, net::buffer(connect_established), use_nothrow);
   // Bytes the client sent right behind the CONNECT belong to the tunnel.
   if (!ec && client.buffer.size() > 0) {
     record.request_body.bytes += client.buffer.size();
     std::tie(ec, n) = co_await net::async_write(upstream_socket, client.buffer.data(), use_nothrow);
     client.buffer.consume(client.buffer.size());
   }
-  auto started = clock::now();
+  auto started = steady_clock::now();
   auto last_activity = started;
   if (!ec) {
     co_await ((pump(client_socket, upstream_socket, record.request_body.bytes, last_activity) &&
                pump(upstream_socket, client_socket, record.response_body.bytes, last_activity)) ||
               watchdog(last_activity, config.idle_timeout));
   }
-  record.timings.receive = ms_between(started, clock::now());
+  record.timings.receive = ms_between(started, steady_clock::now());
   context.sink->submit(std::move(record));
 }
 

@@ -2,20 +2,14 @@
 
 #include "proxy/connect_request.hpp"
 #include "proxy/host_rules.hpp"
+#include "proxy/timing.hpp"
 #include "tls/contexts.hpp"
 
 #include <sys/socket.h>
 
 namespace regtrace::proxy {
-namespace {
 
-using clock = std::chrono::steady_clock;
-
-double ms_between(clock::time_point from, clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-capture::tls_leg to_leg(tls::session_summary const& s) {
+capture::tls_leg to_tls_leg(tls::session_summary const& s) {
   return {.version = s.version,
           .cipher = s.cipher,
           .alpn = s.alpn,
@@ -25,6 +19,8 @@ capture::tls_leg to_leg(tls::session_summary const& s) {
           .verify_error = s.verify_error,
           .peer_chain = s.peer_chain};
 }
+
+namespace {
 
 // A pooled connection may have been closed by the server while idle. A non-blocking peek tells:
 // 0 bytes is the FIN, data is a close_notify or garbage; either way the connection is not reusable.
@@ -43,7 +39,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(upstream_target const& 
   auto found = idle_.find(target.key());
   if (found == idle_.end()) return nullptr;
   auto& list = found->second;
-  auto now = clock::now();
+  auto now = steady_clock::now();
   while (!list.empty()) {
     auto connection = std::move(list.back());  // most recently used first: least likely to be closed
     list.pop_back();
@@ -55,7 +51,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(upstream_target const& 
 
 void upstream_pool::give_back(upstream_target const& target,
                               std::unique_ptr<upstream_connection> connection) {
-  connection->idle_since = clock::now();
+  connection->idle_since = steady_clock::now();
   std::lock_guard lock(mutex_);
   auto& list = idle_[target.key()];
   list.push_back(std::move(connection));
@@ -77,7 +73,7 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
   };
 
   // Resolve: --resolve pins win, as in curl, so tests and node pinning never touch DNS.
-  auto started = clock::now();
+  auto started = steady_clock::now();
   tcp::resolver::results_type endpoints;
   if (auto pinned = pinned_address(config, target.host, target.port)) {
     beast::error_code ec;
@@ -88,7 +84,7 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
   } else {
     tcp::resolver resolver(executor);
     auto [ec, found] = co_await resolver.async_resolve(target.host, std::to_string(target.port), use_nothrow);
-    result.timings.dns = ms_between(started, clock::now());
+    result.timings.dns = ms_between(started, steady_clock::now());
     if (ec) {
       fail(capture::phase::resolve, ec, "resolving " + target.host);
       co_return result;
@@ -96,12 +92,12 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
     endpoints = std::move(found);
   }
 
-  auto connect_started = clock::now();
+  auto connect_started = steady_clock::now();
   beast::tcp_stream tcp_stream(executor);
   tcp_stream.expires_after(config.connect_timeout);
   auto [connect_ec, endpoint] = co_await tcp_stream.async_connect(endpoints, use_nothrow);
   if (connect_ec) {
-    result.timings.connect = ms_between(connect_started, clock::now());
+    result.timings.connect = ms_between(connect_started, steady_clock::now());
     fail(capture::phase::upstream_connect, connect_ec,
          "connecting to " + format_authority({target.host, target.port}));
     co_return result;
@@ -111,13 +107,13 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
   auto server_ip = endpoint.address().to_string();
 
   if (target.scheme != "https") {
-    result.timings.connect = ms_between(connect_started, clock::now());
+    result.timings.connect = ms_between(connect_started, steady_clock::now());
     result.connection = std::make_unique<upstream_connection>(
         upstream_connection{any_stream(std::move(tcp_stream)), beast::flat_buffer{}, id, server_ip, {}, {}});
     co_return result;
   }
 
-  auto tls_started = clock::now();
+  auto tls_started = steady_clock::now();
   any_stream::tls_stream tls_stream(std::move(tcp_stream), upstream_tls);
   // Without the host check, verification would accept any trusted certificate: refuse instead.
   if (!tls::prepare_upstream(tls_stream.native_handle(), target.host)) {
@@ -127,10 +123,10 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
   }
   beast::get_lowest_layer(tls_stream).expires_after(config.connect_timeout);
   auto [handshake_ec] = co_await tls_stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
-  auto now = clock::now();
+  auto now = steady_clock::now();
   result.timings.ssl = ms_between(tls_started, now);
   result.timings.connect = ms_between(connect_started, now);  // HAR: connect includes ssl
-  auto summary = to_leg(tls::describe(tls_stream.native_handle(), true));
+  auto summary = to_tls_leg(tls::describe(tls_stream.native_handle(), true));
   if (handshake_ec) {
     std::string detail = "TLS handshake with " + target.host;
     if (handshake_ec.category() == net::error::get_ssl_category()) {

@@ -7,6 +7,7 @@
 #include "capture/exchange.hpp"
 #include "proxy/any_stream.hpp"
 #include "proxy/config.hpp"
+#include "tls/contexts.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -64,6 +65,9 @@ class upstream_pool {
   std::mutex mutex_;
   std::unordered_map<std::string, std::deque<std::unique_ptr<upstream_connection>>> idle_;
 };
+
+/// The trace's record of a TLS leg, from what tls/ learnt of the session.
+capture::tls_leg to_tls_leg(tls::session_summary const& summary);
 
 /// Opens a new connection to target: resolve (or --resolve), TCP connect, and TLS for https.
 /// upstream_tls is the context for TLS (verification per configuration). Never throws.
