@@ -1,10 +1,13 @@
 #include "capture/trace_sink.hpp"
 
+#include "capture/har_reader.hpp"
 #include "capture/har_writer.hpp"
 #include "capture/redaction.hpp"
+#include "capture/registry/rules.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <optional>
 
 namespace regtrace::capture {
@@ -29,6 +32,7 @@ std::string dropped_sentence(std::uint64_t n) {
 
 trace_sink::trace_sink(trace_sink_options options)
     : options_(std::move(options)), file_(std::make_unique<har_file>(options_.har_path)) {
+  if (options_.diagnose) diagnostics_ = std::make_unique<registry::live_diagnostics>();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -80,6 +84,7 @@ void trace_sink::close() {
     // Records dropped after the writer's last look at the counters.
     late_drops = counters_.dropped - reported_.dropped;
     report_counters(counters_);
+    if (options_.diagnose) final_diagnosis();
   }
   if (late_drops > 0) notify(options_.on_problem, dropped_sentence(late_drops));
 }
@@ -91,12 +96,31 @@ trace_sink::counters trace_sink::stats() const {
 
 void trace_sink::report_counters(counters now) noexcept {
   if (now.dropped == reported_.dropped && now.write_failed == reported_.write_failed) return;
+  if (write_extras(now)) reported_ = now;
+}
+
+bool trace_sink::write_extras(counters now) noexcept {
   try {
+    auto findings = nlohmann::json::array();
+    for (auto const& f : findings_) findings.push_back(registry::to_json(f));
     nlohmann::json const extras{
+        {"_findings", std::move(findings)},
         {"_regtrace", {{"dropped_records", now.dropped}, {"failed_records", now.write_failed}}}};
-    if (file_->set_log_extras(extras)) reported_ = now;
+    return file_->set_log_extras(extras);
   } catch (...) {
-    // Out of memory: the counters stay unreported and are retried on the next change.
+    // Out of memory: the extras stay as they were and are retried on the next change.
+    return false;
+  }
+}
+
+void trace_sink::final_diagnosis() noexcept {
+  try {
+    auto trace = read_har_file(options_.har_path);
+    if (!trace.ok) return;  // the live findings stay
+    findings_ = registry::diagnose(trace.exchanges);
+    write_extras(counters_);
+  } catch (...) {
+    // Out of memory: the live findings stay in the trace.
   }
 }
 
@@ -121,8 +145,19 @@ void trace_sink::run() {
 
     bool written = false;
     std::string problem;
+    std::vector<registry::finding> fresh;
     try {
       if (options_.redact) redact(*next);
+      if (diagnostics_) {
+        // Diagnosed after redaction, exactly as `regtrace report` will see the entry on disk.
+        fresh = diagnostics_->add(*next, file_->entries());
+        std::size_t const index = file_->entries();
+        for (auto const& f : fresh)
+          for (auto const& e : f.evidence)
+            if (e.entry == index && std::find(next->finding_ids.begin(), next->finding_ids.end(), f.id) ==
+                                        next->finding_ids.end())
+              next->finding_ids.push_back(f.id);
+      }
       written = file_->append(to_har_entry(*next));
       if (!written) problem = file_->last_error();
     } catch (std::exception const& e) {
@@ -135,6 +170,12 @@ void trace_sink::run() {
     }
     if (written) {
       notify(options_.on_written, *next);
+      if (!fresh.empty()) {
+        findings_.insert(findings_.end(), fresh.begin(), fresh.end());
+        registry::sort_by_severity(findings_);
+        write_extras(seen);
+        notify(options_.on_findings, *next, fresh);
+      }
     } else {
       notify(options_.on_problem, problem);
       report_counters(seen);

@@ -4,6 +4,7 @@
 // counts it, and the count is written into the trace.
 
 #include "capture/exchange.hpp"
+#include "capture/registry/finding.hpp"
 
 #include <condition_variable>
 #include <cstdint>
@@ -13,10 +14,14 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace regtrace::capture {
 
 class har_file;
+namespace registry {
+class live_diagnostics;
+}
 
 struct trace_sink_options {
   std::filesystem::path har_path;
@@ -27,6 +32,12 @@ struct trace_sink_options {
   /// Called on the writer thread when a record cannot be written or was dropped; a sentence. A record
   /// submitted after close() is reported on the submitting thread, since the writer is gone.
   std::function<void(std::string const&)> on_problem;
+  /// Run the rules on each record as it is written (SPEC §5): its finding IDs go into the entry,
+  /// the findings into log._findings, and on_findings hears of each new one.
+  bool diagnose = true;
+  /// Called on the writer thread, after on_written, with the findings a record completed (most severe
+  /// first). May be empty.
+  std::function<void(exchange const&, std::vector<registry::finding> const&)> on_findings;
 };
 
 /// Thread-safe: submit() from any thread; close() once, from the owner.
@@ -56,6 +67,11 @@ class trace_sink {
   /// Writes the dropped/failed counts into the trace when they changed. Caller owns the file: the
   /// writer thread, or anyone holding mutex_ once the writer has stopped.
   void report_counters(counters now) noexcept;
+  /// Rewrites the log-level extras: findings and counters. Caller owns the file, as above.
+  bool write_extras(counters now) noexcept;
+  /// Diagnoses the whole file once the writer has stopped, so log._findings ends as `regtrace report`
+  /// would say (the live window sees only recent entries).
+  void final_diagnosis() noexcept;
 
   trace_sink_options options_;
   std::unique_ptr<har_file> file_;
@@ -64,6 +80,8 @@ class trace_sink {
   std::deque<exchange> queue_;
   counters counters_;
   counters reported_;  ///< what the trace's extras say; touched only by whoever owns the file
+  std::unique_ptr<registry::live_diagnostics> diagnostics_;  ///< writer thread only
+  std::vector<registry::finding> findings_;  ///< what log._findings says; owned like reported_
   bool closing_ = false;
   bool stopped_ = false;  ///< the writer thread has been joined; the file belongs to mutex_ holders
   std::thread thread_;

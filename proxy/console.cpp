@@ -1,5 +1,7 @@
 #include "proxy/console.hpp"
 
+#include <cctype>
+
 #include <cstdio>
 
 namespace regtrace::proxy {
@@ -113,9 +115,35 @@ void console_totals::add(capture::exchange const& x) {
   bytes_down += x.response_body.bytes;
 }
 
+void console_totals::add(capture::registry::finding const& f) {
+  ++findings[static_cast<std::size_t>(f.level)];
+}
+
+std::string format_finding_line(capture::registry::finding const& f) {
+  std::string level(capture::registry::to_string(f.level));
+  for (auto& c : level) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string line = "  !! " + f.id + " " + level + " " + f.name + ": " + f.title;
+  if (!f.evidence.empty()) line += " [entry " + std::to_string(f.evidence.front().entry + 1) + "]";
+  if (!f.remediation.empty()) {
+    // The first sentence of the fix is enough on a console line; the report has the rest.
+    auto end = f.remediation.find(". ");
+    line += " Fix: " + f.remediation.substr(0, end == std::string::npos ? std::string::npos : end + 1);
+  }
+  return line;
+}
+
 std::string format_summary(console_totals const& totals) {
-  return std::to_string(totals.exchanges) + " exchanges (" + std::to_string(totals.failed) + " failed), " +
-         format_bytes(totals.bytes_up) + " sent, " + format_bytes(totals.bytes_down) + " received";
+  std::string line = std::to_string(totals.exchanges) + " exchanges (" + std::to_string(totals.failed) +
+                     " failed), " + format_bytes(totals.bytes_up) + " sent, " + format_bytes(totals.bytes_down) +
+                     " received";
+  static constexpr char const* names[] = {"info", "warning", "error", "critical"};
+  std::string counts;
+  for (int level = 3; level >= 0; --level) {
+    if (totals.findings[level] == 0) continue;
+    if (!counts.empty()) counts += ", ";
+    counts += std::to_string(totals.findings[level]) + " " + names[level];
+  }
+  return line + "; findings: " + (counts.empty() ? std::string("none") : counts);
 }
 
 }  // namespace regtrace::proxy

@@ -3,6 +3,7 @@
 // Pure formatting, unit-tested; printing happens on the trace writer's thread.
 
 #include "capture/exchange.hpp"
+#include "capture/registry/finding.hpp"
 
 #include <cstdint>
 #include <string>
@@ -26,13 +27,19 @@ std::string format_exchange_line(capture::exchange const& x);
 std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
                                  double seconds);
 
+/// "  !! D-01 CRITICAL  the client sent its credentials to the storage redirect target ... → fix: ...":
+/// a finding as it happens, with its catalog ID and one line of explanation (SPEC §2, §5).
+std::string format_finding_line(capture::registry::finding const& f);
+
 /// Running totals for the closing summary. Updated on the trace writer's thread only.
 struct console_totals {
   std::uint64_t exchanges = 0;
   std::uint64_t failed = 0;      ///< with a failure record or no response
   std::uint64_t bytes_up = 0;    ///< request bodies
   std::uint64_t bytes_down = 0;  ///< response bodies
+  std::uint64_t findings[4] = {};  ///< live findings by severity (info, warning, error, critical)
   void add(capture::exchange const& x);
+  void add(capture::registry::finding const& f);
 };
 /// "12 exchanges (1 failed), 1.2 MiB sent, 64.0 MiB received".
 std::string format_summary(console_totals const& totals);

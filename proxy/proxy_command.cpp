@@ -81,6 +81,15 @@ int run_proxy_command(proxy_config config, int verbosity) {
             std::fflush(stdout);
           },
       .on_problem = [log](std::string const& problem) { log->error("{}", problem); },
+      .on_findings =
+          [&totals, print_exchanges](capture::exchange const& x, std::vector<capture::registry::finding> const& found) {
+            // The exchange line first (even when exchanges are not printed), so a finding has context.
+            if (!print_exchanges && !x.failure) std::printf("%s\n", format_exchange_line(x).c_str());
+            for (auto const& f : found) {
+              totals.add(f);
+              std::printf("%s\n", format_finding_line(f).c_str());
+            }
+          },
   };
   auto proxy = server::create(config, log, std::move(hooks));
   if (verbosity >= 0)

@@ -120,6 +120,7 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
       .queue_capacity = config.trace_queue_capacity,
       .on_written = std::move(hooks.on_exchange),
       .on_problem = std::move(hooks.on_problem),
+      .on_findings = std::move(hooks.on_findings),
   });
   state->context = std::make_shared<proxy_context>(std::move(config), std::move(certificates.value()),
                                                    std::move(client_tls), std::move(upstream_tls),

@@ -3,6 +3,7 @@
 // header, so the command line and tests include it cheaply.
 
 #include "capture/exchange.hpp"
+#include "capture/registry/finding.hpp"
 #include "capture/trace_sink.hpp"
 #include "proxy/config.hpp"
 
@@ -19,6 +20,8 @@ namespace regtrace::proxy {
 struct server_hooks {
   std::function<void(capture::exchange const&)> on_exchange;  ///< after each record is written
   std::function<void(std::string const&)> on_problem;         ///< a record could not be written
+  /// findings an exchange completed (SPEC §5, live diagnostics); called after on_exchange
+  std::function<void(capture::exchange const&, std::vector<capture::registry::finding> const&)> on_findings;
 };
 
 /// A running proxy. create() does everything that can fail at start-up; stop() is idempotent.
