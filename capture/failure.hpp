@@ -42,6 +42,7 @@ enum class errc {
   client_timeout,               ///< idle timeout while waiting on the client
   unsupported_upgrade,          ///< 101 Switching Protocols / Upgrade: not relayed
   replay_no_match,              ///< replay found no recorded answer (SPEC §6)
+  tls_version_too_low,          ///< a peer offered or chose only TLS 1.1 or older (catalog A-05)
 };
 
 /// The category of errc ("regtrace").

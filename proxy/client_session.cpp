@@ -151,7 +151,10 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
     if (handshake_ec.category() == net::error::get_ssl_category()) {
       auto openssl_error = static_cast<unsigned long>(handshake_ec.value());
       if (tls::is_alert_received(openssl_error)) code = capture::errc::client_rejected_certificate;
+      if (tls::is_protocol_version_error(openssl_error)) code = capture::errc::tls_version_too_low;
       if (auto alert = tls::alert_from_error(openssl_error); !alert.empty()) detail += ": " + alert;
+    } else if (handshake_ec == beast::error::timeout) {
+      code = capture::errc::client_timeout;  // catalog A-06: the handshake never completed
     }
     detail += " (" + handshake_ec.message() + ")";
     record.failure = capture::make_failure(capture::phase::client_tls, code, detail);

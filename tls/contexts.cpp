@@ -87,6 +87,10 @@ result<ssl_ctx_ptr> make_upstream_context(upstream_trust const& trust) {
   if (!ctx) return context_error("cannot create the upstream TLS context");
   SSL_CTX* const c = ctx.get();
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+  // Registries require TLS 1.2 (catalog A-05); say so here rather than rely on the system openssl.cnf.
+  if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1) {
+    return context_error("cannot set the minimum TLS version on the upstream TLS context");
+  }
   if (SSL_CTX_set_default_verify_paths(c) != 1) {
     return context_error("cannot load the system CA certificates");
   }
@@ -153,6 +157,20 @@ bool is_alert_received(unsigned long openssl_error) {
   int const reason = ERR_GET_REASON(openssl_error);
   return ERR_GET_LIB(openssl_error) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET &&
          reason <= SSL_AD_REASON_OFFSET + 255;
+}
+
+bool is_protocol_version_error(unsigned long openssl_error) {
+  if (ERR_GET_LIB(openssl_error) != ERR_LIB_SSL) return false;
+  switch (ERR_GET_REASON(openssl_error)) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_WRONG_SSL_VERSION:
+    case SSL_R_NO_PROTOCOLS_AVAILABLE:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string alert_from_error(unsigned long openssl_error) {

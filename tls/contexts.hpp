@@ -54,6 +54,10 @@ std::string alert_from_error(unsigned long openssl_error);
 /// True when the handshake failure reason means the peer sent us an alert.
 bool is_alert_received(unsigned long openssl_error);
 
+/// True when the handshake failed on the protocol version: the peer offered or chose TLS 1.1 or
+/// older, or answered our TLS 1.2+ offer with a protocol_version alert (catalog A-05).
+bool is_protocol_version_error(unsigned long openssl_error);
+
 /// Enables the NSS key log (SSLKEYLOGFILE format) for every session of ctx, appending to file.
 result<void> enable_keylog(SSL_CTX* ctx, std::filesystem::path const& file);
 

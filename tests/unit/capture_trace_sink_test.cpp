@@ -28,6 +28,8 @@ TEST_CASE("trace_sink writes every record submitted from four threads", "[captur
         .queue_capacity = 4096,
         .on_written = [&](exchange const&) { ++written_callbacks; },
         .on_problem = [&](std::string const&) { ++problems; },
+        .diagnose = true,
+        .on_findings = {},
     });
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
@@ -62,7 +64,9 @@ TEST_CASE("trace_sink writes every record submitted from four threads", "[captur
   CHECK(ids.size() == 4 * per_thread);
   // Redaction ran before the disk (SPEC §4).
   CHECK(text.find("secret-token") == std::string::npos);
-  CHECK_FALSE(nlohmann::json::parse(text)["log"].contains("_regtrace"));
+  auto const log = nlohmann::json::parse(text)["log"];
+  CHECK(log["_regtrace"]["dropped_records"] == 0);
+  CHECK(log["_regtrace"]["failed_records"] == 0);
   std::filesystem::remove_all(dir);
 }
 
@@ -133,4 +137,49 @@ TEST_CASE("trace_sink refuses to start without a writable trace", "[capture][sin
   options.har_path = "/nonexistent-regtrace-dir/t.har";
   CHECK_THROWS_WITH(trace_sink(options),
                     Catch::Contains("cannot create trace file /nonexistent-regtrace-dir/t.har"));
+}
+
+TEST_CASE("trace_sink diagnoses live: finding IDs on the entry, log._findings, the callback",
+          "[capture][sink][rules]") {
+  auto const dir = test::scratch_dir("sink-findings");
+  std::vector<std::string> heard;
+  {
+    trace_sink sink(trace_sink_options{
+        .har_path = dir / "trace.har",
+        .redact = true,
+        .queue_capacity = 16,
+        .on_written = {},
+        .on_problem = {},
+        .diagnose = true,
+        .on_findings =
+            [&](exchange const&, std::vector<regtrace::capture::registry::finding> const& found) {
+              for (auto const& f : found) heard.push_back(f.id);  // writer thread; checked after close
+            },
+    });
+    auto healthy = test::manifest_get();
+    healthy.finding_ids.clear();
+    healthy.target = "/v2/";  // a ping: nothing any rule could object to
+    healthy.response_headers = {{"Content-Type", "application/json"}};
+    healthy.response_body = test::text_body("{}");
+    auto html = test::manifest_get();
+    html.finding_ids.clear();
+    html.status = 403;
+    html.response_headers = {{"Content-Type", "text/html"}, {"Server", "waf"}};
+    html.response_body.text = "<html><title>Blocked</title></html>";
+    REQUIRE(sink.submit(healthy));
+    REQUIRE(sink.submit(html));
+    sink.close();
+  }
+  CHECK(heard == std::vector<std::string>{"A-12"});
+  auto const har = nlohmann::json::parse(test::slurp(dir / "trace.har"));
+  auto const& entries = har["log"]["entries"];
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0]["_regtrace"]["findings"].empty());
+  CHECK(entries[1]["_regtrace"]["findings"] == nlohmann::json::array({"A-12"}));
+  auto const& findings = har["log"]["_findings"];
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0]["id"] == "A-12");
+  CHECK(findings[0]["severity"] == "error");
+  CHECK(findings[0]["entries"] == nlohmann::json::array({1}));
+  CHECK(har["log"]["_regtrace"]["dropped_records"] == 0);
 }

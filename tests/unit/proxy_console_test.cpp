@@ -257,7 +257,7 @@ TEST_CASE("format_exchange_line appends finding ids in brackets", "[proxy][conso
 
 TEST_CASE("console_totals counts exchanges, failures and bytes each way", "[proxy][console]") {
   console_totals totals;
-  CHECK(format_summary(totals) == "0 exchanges (0 failed), 0 B sent, 0 B received");
+  CHECK(format_summary(totals) == "0 exchanges (0 failed), 0 B sent, 0 B received; findings: none");
 
   auto ok = blob_get();
   ok.request_body.bytes = 100;
@@ -286,7 +286,30 @@ TEST_CASE("console_totals counts exchanges, failures and bytes each way", "[prox
   CHECK(totals.failed == 2);
   CHECK(totals.bytes_up == 3 * mib / 2);
   CHECK(totals.bytes_down == 64 * mib);
-  CHECK(format_summary(totals) == "4 exchanges (2 failed), 1.5 MiB sent, 64.0 MiB received");
+  CHECK(format_summary(totals) == "4 exchanges (2 failed), 1.5 MiB sent, 64.0 MiB received; findings: none");
+
+  regtrace::capture::registry::finding critical;
+  critical.level = regtrace::capture::registry::severity::critical;
+  auto warning = critical;
+  warning.level = regtrace::capture::registry::severity::warning;
+  totals.add(critical);
+  totals.add(warning);
+  totals.add(warning);
+  CHECK(format_summary(totals).ends_with("; findings: 1 critical, 2 warning"));
+}
+
+TEST_CASE("format_finding_line names the ID, severity, title, entry and the first sentence of the fix",
+          "[proxy][console]") {
+  regtrace::capture::registry::finding f;
+  f.id = "D-01";
+  f.name = "REDIRECT_AUTH_FORWARDED";
+  f.level = regtrace::capture::registry::severity::critical;
+  f.title = "The client sent its credentials to the storage redirect target";
+  f.remediation = "Follow the redirect without Authorization. More detail here.";
+  f.evidence = {{4, "GET ..."}, {5, "GET ..."}};
+  CHECK(regtrace::proxy::format_finding_line(f) ==
+        "  !! D-01 CRITICAL REDIRECT_AUTH_FORWARDED: The client sent its credentials to the storage redirect "
+        "target [entry 5] Fix: Follow the redirect without Authorization.");
 }
 
 TEST_CASE("format_progress_line shows bytes, share of the total and rate", "[proxy][console]") {
