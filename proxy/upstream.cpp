@@ -136,7 +136,6 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
     bool const old_version = handshake_ec.category() == net::error::get_ssl_category() &&
                              tls::is_protocol_version_error(static_cast<unsigned long>(handshake_ec.value()));
     if (old_version) {
-      detail += ": the server offers only TLS 1.1 or older; registries require TLS 1.2 or newer";
       fail(capture::phase::upstream_tls, capture::errc::tls_version_too_low, detail);
     } else if (!summary.verify_error.empty() && summary.verify_error != "ok") {
       detail += ": certificate not trusted (" + summary.verify_error +

@@ -90,8 +90,6 @@ std::string describe(entry_facts const& e) {
   } else if (x.failure) {
     line += "no response (";
     line += to_string(x.failure->where);
-    line += ": ";
-    line += x.failure->message;
     line += ')';
   } else {
     line += "no response";

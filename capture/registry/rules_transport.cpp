@@ -102,23 +102,26 @@ bool failed_in(exchange const& x, phase where) {
   return x.failure && x.failure->where == where;
 }
 
+// The failure's detail (what regtrace was doing, the alert), else its message.
 std::string failure_text(exchange const& x) {
   if (!x.failure) return {};
-  std::string text = x.failure->message;
-  if (!x.failure->detail.empty()) text += " (" + x.failure->detail + ")";
-  return text;
+  return x.failure->detail.empty() ? x.failure->message : x.failure->detail;
 }
 
-// One finding per host for failures that repeat on every connection: the evidence lists them all.
+// One finding per host and phase for failures that repeat on every connection: the evidence lists
+// them all, and the client and upstream legs of one host stay apart.
 struct per_host {
-  std::map<std::string, std::vector<entry_facts const*>> hosts;
-  void add(entry_facts const& e) { hosts[host_of(*e.x)].push_back(&e); }
+  std::map<std::pair<std::string, int>, std::vector<entry_facts const*>> hosts;
+  void add(entry_facts const& e) {
+    int const where = e.x->failure ? static_cast<int>(e.x->failure->where) : -1;
+    hosts[{host_of(*e.x), where}].push_back(&e);
+  }
   template <class Explain>
   void emit(catalog_entry const& entry, std::vector<finding>& out, Explain explain) const {
-    for (auto const& [host, entries] : hosts) {
+    for (auto const& [key, entries] : hosts) {
       std::vector<evidence_item> items;
       for (auto const* e : entries) items.push_back(evidence_of(*e, failure_text(*e->x)));
-      out.push_back(make_finding(entry, explain(host, *entries.front(), entries.size()), std::move(items)));
+      out.push_back(make_finding(entry, explain(key.first, *entries.front(), entries.size()), std::move(items)));
     }
   }
 };
@@ -163,9 +166,9 @@ void connect_and_tls_failures(facts_span trace, std::vector<finding>& out) {
   });
   old_tls.emit(version_too_low, out, [](std::string const& host, entry_facts const& e, std::size_t n) {
     bool const client_side = failed_in(*e.x, phase::client_tls);
-    return std::string(client_side ? "The client offered only TLS 1.1 or older to regtrace for "
-                                   : "The server offered only TLS 1.1 or older to regtrace: ") +
-           host + " (" + times(n) + "): " + failure_text(*e.x) + ".";
+    return (client_side ? "The client offered regtrace only TLS 1.1 or older for " + host
+                        : "The server " + host + " offered regtrace only TLS 1.1 or older") +
+           " (" + times(n) + "): " + failure_text(*e.x) + ".";
   });
   stalled.emit(handshake_stall, out, [](std::string const& host, entry_facts const& e, std::size_t n) {
     return "The client's TLS handshake for " + host + " did not complete within the idle timeout " + times(n) +
