@@ -185,6 +185,7 @@ stop_pid() {
 # by hand) would make the run depend on the machine.
 DOCKER_CLI=/usr/bin/docker
 DOCKERD_BIN=/usr/sbin/dockerd
+# shellcheck disable=SC2034 # used by the test scripts
 CTR_BIN=/usr/bin/ctr
 
 docker_answers() { "$DOCKER_CLI" version >/dev/null 2>&1; }
@@ -197,6 +198,7 @@ start_dockerd() {
   local dir="$1" proxy="$2"
   mkdir -p "$dir/config"
   export DOCKER_HOST="unix://$dir/docker.sock" DOCKER_CONFIG="$dir/config"
+  # shellcheck disable=SC2034 # used by the test scripts
   CONTAINERD_SOCK="$dir/exec/containerd/containerd.sock"
   on_exit "stop_dockerd '$dir'"
   HTTPS_PROXY="$proxy" "$DOCKERD_BIN" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \

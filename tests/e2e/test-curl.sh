@@ -50,13 +50,14 @@ req() {
 # expect NAME CODE: the last request answered CODE.
 expect() { [[ $status == "$2" ]] || fail "$1: expected HTTP $2, got $status ($(head -c 300 "$RUN_DIR/curl/$1.body" 2>/dev/null))"; }
 # header NAME FIELD: a response header of request NAME.
-header() { tr -d '\r' <"$RUN_DIR/curl/$1.headers" | awk -v f="$(tr 'A-Z' 'a-z' <<<"$2"):" 'tolower($1) == f {print $2}' | tail -n1; }
+header() { tr -d '\r' <"$RUN_DIR/curl/$1.headers" | awk -v f="${2,,}:" 'tolower($1) == f {print $2}' | tail -n1; }
 creds=(-u "$user:$password")
 
 log "ping: GET /v2/ without, then with credentials"
 req ping GET /v2/
 expect ping 401
-[[ $(tr 'A-Z' 'a-z' <"$RUN_DIR/curl/ping.headers") == *"www-authenticate: basic realm="* ]] ||
+ping_headers="$(<"$RUN_DIR/curl/ping.headers")"
+[[ ${ping_headers,,} == *"www-authenticate: basic realm="* ]] ||
   fail "the 401 on GET /v2/ has no Basic challenge"
 req ping-auth GET /v2/ "${creds[@]}"
 expect ping-auth 200
