@@ -6,6 +6,7 @@
 
 E2E_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 E2E_PIDS=()
+E2E_EXIT_HOOKS=() # commands (strings) run at exit, last registered first, before E2E_PIDS are stopped
 E2E_READY_SECONDS="${E2E_READY_SECONDS:-60}" # readiness bound, not a performance assertion
 
 log() { echo "== $*" >&2; }
@@ -21,8 +22,14 @@ e2e_init() {
   unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY all_proxy ALL_PROXY
 }
 
+# on_exit CMD: run CMD (one string) when the script exits for any reason. For what the PID list cannot
+# undo: a daemon with children and mounts, a file outside the run folder.
+on_exit() { E2E_EXIT_HOOKS+=("$1"); }
+
 e2e_cleanup() {
-  local rc=$? pid
+  local rc=$? pid i
+  set +e
+  for ((i = ${#E2E_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do eval "${E2E_EXIT_HOOKS[i]}"; done
   for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${E2E_PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -89,9 +96,11 @@ registry_answers() {
 }
 
 # start_registry DIR PORT [HTPASSWD]: the distribution registry with TLS on 127.0.0.1:PORT, storage
-# in DIR/data, deletes enabled, Basic auth when an htpasswd file is given. Sets REGISTRY_PID.
+# in DIR/data, deletes enabled, Basic auth when an htpasswd file is given. Sets REGISTRY_PID and
+# REGISTRY_PORT.
 start_registry() {
   local dir="$1" port="$2" htpasswd="${3:-}"
+  REGISTRY_PORT="$port"
   e2e_certs
   mkdir -p "$dir/data"
   cat >"$dir/config.yml" <<YAML
@@ -110,6 +119,31 @@ YAML
   REGISTRY_PID=$!
   E2E_PIDS+=("$REGISTRY_PID")
   wait_until "the registry on port $port" "$REGISTRY_PID" registry_answers "$port"
+}
+
+# skopeo_policy: a signature policy that accepts anything, in the run folder (never the machine's).
+skopeo_policy() {
+  local policy="$RUN_DIR/policy.json"
+  [[ -s $policy ]] || echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$policy"
+  echo "$policy"
+}
+
+# push_layout_with_skopeo LAYOUT:TAG REPO:TAG USER:PASS: copy an OCI layout straight to the registry of
+# start_registry (no proxy: seeding, not under test), blob digests preserved (TESTBED.md).
+push_layout_with_skopeo() {
+  run_logged skopeo-seed env REGISTRY_AUTH_FILE="$RUN_DIR/seed-auth.json" skopeo --policy "$(skopeo_policy)" \
+    copy --preserve-digests --dest-cert-dir "$E2E_CA_DIR" --dest-creds "$3" "oci:$1" \
+    "docker://localhost:$REGISTRY_PORT/$2"
+}
+
+# registry_manifest_digest REPO REF USER:PASS: the Docker-Content-Digest the registry answers for a
+# manifest, asked directly (no proxy), accepting the Docker and OCI manifest types.
+registry_manifest_digest() {
+  curl -sSfI --cacert "$E2E_CERTS/ca.crt" -u "$3" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "https://localhost:$REGISTRY_PORT/v2/$1/manifests/$2" |
+    tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}'
 }
 
 # start_regtrace BIN DIR ARGS...: regtrace proxy on a free loopback port, CA in DIR/ca, trace in
@@ -143,4 +177,96 @@ stop_pid() {
   for p in "${E2E_PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
   E2E_PIDS=("${kept[@]}")
   return "$rc"
+}
+
+# ---- the Docker daemon (TESTBED.md): vfs, no network setup, its own data root, exec root and socket ----
+
+# The programs of Debian's docker.io, by path: another docker CLI earlier on PATH (a newer one installed
+# by hand) would make the run depend on the machine.
+DOCKER_CLI=/usr/bin/docker
+DOCKERD_BIN=/usr/sbin/dockerd
+# shellcheck disable=SC2034 # used by the test scripts
+CTR_BIN=/usr/bin/ctr
+
+docker_answers() { "$DOCKER_CLI" version >/dev/null 2>&1; }
+
+# start_dockerd DIR PROXY_URL: dockerd with HTTPS_PROXY=PROXY_URL (it reads its proxy only from the
+# environment it starts with), everything under DIR. Exports DOCKER_HOST and DOCKER_CONFIG (the CLI's
+# credentials stay in DIR, never in the machine's ~/.docker). Sets DOCKERD_PID and CONTAINERD_SOCK.
+# stop_dockerd runs at exit whatever happens.
+start_dockerd() {
+  local dir="$1" proxy="$2"
+  mkdir -p "$dir/config"
+  export DOCKER_HOST="unix://$dir/docker.sock" DOCKER_CONFIG="$dir/config"
+  # shellcheck disable=SC2034 # used by the test scripts
+  CONTAINERD_SOCK="$dir/exec/containerd/containerd.sock"
+  on_exit "stop_dockerd '$dir'"
+  HTTPS_PROXY="$proxy" "$DOCKERD_BIN" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+    --data-root "$dir/root" --exec-root "$dir/exec" -H "$DOCKER_HOST" --pidfile "$dir/docker.pid" \
+    >"$dir/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  wait_until "dockerd (log: $dir/dockerd.log)" "$DOCKERD_PID" docker_answers
+}
+
+# kill_and_wait PID SECONDS: SIGTERM, then SIGKILL after SECONDS; never fails.
+kill_and_wait() {
+  local pid="$1" deadline=$((SECONDS + $2))
+  kill -TERM "$pid" 2>/dev/null || return 0
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# stop_dockerd DIR: stop dockerd by its pid and the containerd it started (a SIGKILLed dockerd leaves
+# it running), unmount whatever is still mounted under DIR (dockerd bind-mounts its data root onto
+# itself) and remove the data. Safe to call twice and after a failed start.
+stop_dockerd() {
+  local dir="$1" pid mnt
+  # Called under set -e by the test and by the exit trap: nothing here may end the script.
+  pid="${DOCKERD_PID:-$(cat "$dir/docker.pid" 2>/dev/null || true)}"
+  if [[ -n $pid ]]; then
+    kill_and_wait "$pid" 30
+    wait "$pid" 2>/dev/null || true
+  fi
+  pid="$(cat "$dir/exec/containerd/containerd.pid" 2>/dev/null || true)"
+  if [[ -n $pid ]]; then kill_and_wait "$pid" 10; fi
+  # Deepest first; the mount points are in field 5 of mountinfo.
+  while IFS= read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done \
+    < <(awk -v d="$dir/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r)
+  rm -rf "$dir/root" "$dir/exec"
+}
+
+# docker_trust_regtrace BIN REGISTRY: regtrace's own `ca docker-trust` writes its CA (REGTRACE_CA's
+# folder) as /etc/docker/certs.d/REGISTRY/ca.crt; the folder is removed at exit.
+docker_trust_regtrace() {
+  local bin="$1" registry="$2" entry="/etc/docker/certs.d/$2"
+  [[ ! -e $entry ]] || fail "$entry already exists: it belongs to someone else, refusing to replace it"
+  on_exit "rm -rf '$entry'"
+  run_logged docker-trust "$bin" ca --ca-dir "$(dirname "$REGTRACE_CA")" docker-trust "$registry"
+  cmp -s "$entry/ca.crt" "$REGTRACE_CA" || fail "regtrace ca docker-trust did not write $entry/ca.crt"
+}
+
+# ---- assertions on a trace ----
+
+# assert_no_secret HAR SECRET...: none of the secrets appears in the file's raw bytes.
+assert_no_secret() {
+  local har="$1" secret; shift
+  for secret in "$@"; do
+    ! grep -qF -e "$secret" "$har" || fail "a credential (${#secret} characters, starting ${secret:0:3}) appears in clear in $har"
+  done
+}
+
+# assert_no_error_findings HAR: regtrace's own diagnosis (log._findings) names nothing at ERROR or
+# CRITICAL on a flow that worked. Lists every finding (with its evidence) so a false alarm is a bug
+# report by itself.
+assert_no_error_findings() {
+  python3 "$E2E_ROOT/scripts/e2e/har_findings.py" "$1" --fail-on error ||
+    fail "regtrace diagnosed a healthy flow as failing (false alarm, see above)"
+}
+
+# assert_report_clean BIN HAR: the same through `regtrace report --fail-on error` (exit 0 = nothing at
+# ERROR or above, 2 = a finding at or above, 1 = the trace could not be read).
+assert_report_clean() {
+  local rc=0
+  "$1" report "$2" --fail-on error >"$RUN_DIR/report.log" 2>&1 || rc=$?
+  ((rc == 0)) || fail "regtrace report --fail-on error exited $rc on a healthy trace (its output: report.log, below)"
 }
