@@ -94,6 +94,7 @@ struct exchange {
   header_list response_headers;
   body_record response_body;
   bool generated_response = false;  ///< the response came from regtrace itself (502, 504, 400, 431)
+  std::optional<std::uint64_t> replayed_from;  ///< server replay: the recorded entry that answered (0-based)
 
   timings_ms timings;
   std::string server_ip;  ///< upstream address actually connected to

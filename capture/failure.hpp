@@ -43,6 +43,7 @@ enum class errc {
   unsupported_upgrade,          ///< 101 Switching Protocols / Upgrade: not relayed
   replay_no_match,              ///< replay found no recorded answer (SPEC §6)
   tls_version_too_low,          ///< a peer offered or chose only TLS 1.1 or older (catalog A-05)
+  replay_body_missing,          ///< replay matched an entry whose body the trace does not hold
 };
 
 /// The category of errc ("regtrace").

@@ -174,6 +174,8 @@ void read_regtrace(json const& r, exchange& x, std::size_t index, std::vector<st
         .detail = get_string(*f, "detail"),
     };
   }
+  if (auto const* from = member(r, "replayed_from"); from && from->is_number_unsigned())
+    x.replayed_from = from->get<std::uint64_t>();
   if (auto const* ids = member(r, "findings"); ids && ids->is_array()) {
     for (auto const& id : *ids) {
       if (id.is_string()) x.finding_ids.push_back(id.get<std::string>());

@@ -270,6 +270,7 @@ json regtrace_json(exchange const& x) {
   if (x.client_tls) r["client_tls"] = tls_json(*x.client_tls);
   if (x.upstream_tls) r["upstream_tls"] = tls_json(*x.upstream_tls);
   if (x.failure) r["failure"] = failure_json(*x.failure);
+  if (x.replayed_from) r["replayed_from"] = *x.replayed_from;
   return r;
 }
 

@@ -75,6 +75,8 @@ struct proxy_options {
   unsigned threads = 0;
   int verbose = 0;
   bool quiet = false;
+  std::string replay;
+  bool replay_timing = false;
 };
 
 proxy_config build_proxy_config(proxy_options const& o) {
@@ -121,6 +123,9 @@ proxy_config build_proxy_config(proxy_options const& o) {
   config.keylog_file = o.keylog;
   config.threads = o.threads;
   config.console_exchanges = !o.quiet;
+  if (o.replay_timing && o.replay.empty()) throw std::invalid_argument("--replay-timing needs --replay TRACE.har");
+  config.replay_har = o.replay;
+  config.replay_timing = o.replay_timing;
   return config;
 }
 
@@ -155,6 +160,9 @@ int run_command_line(int argc, char** argv) {
   proxy->add_option("--threads", po.threads, "Worker threads (default: one per core)");
   proxy->add_flag("-v,--verbose", po.verbose, "More detail on the console");
   proxy->add_flag("-q,--quiet", po.quiet, "No line per exchange; warnings and the summary only");
+  proxy->add_option("--replay", po.replay,
+                    "Answer from this trace instead of the network (server replay); the new trace records it");
+  proxy->add_flag("--replay-timing", po.replay_timing, "With --replay: wait as long as each recorded answer took");
 
   std::string ca_dir;
   auto* ca = app.add_subcommand("ca", "Manage regtrace's certificate authority");

@@ -2,6 +2,7 @@
 
 #include "proxy/connect_request.hpp"
 #include "proxy/exchange_relay.hpp"
+#include "proxy/replay_exchange.hpp"
 #include "proxy/host_rules.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/tunnel.hpp"
@@ -238,7 +239,11 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
       break;
     }
 
-    bool const again = co_await relay_exchange(client, parser, target, record, ctx, chunk);
+    bool again = false;
+    if (ctx.replay)
+      again = co_await replay_exchange(client, parser, record, ctx, chunk);
+    else
+      again = co_await relay_exchange(client, parser, target, record, ctx, chunk);
     ctx.sink->submit(std::move(record));
     if (!again) break;
   }

@@ -98,6 +98,9 @@ int run_proxy_command(proxy_config config, int verbosity) {
   else
     std::printf("regtrace: listening on %s:%u, trace %s\n", config.listen_host.c_str(), proxy->port(),
                 proxy->trace_path().string().c_str());
+  if (!config.replay_har.empty())
+    std::printf("Replaying %s: intercepted requests are answered from it, never from the network%s.\n\n",
+                config.replay_har.string().c_str(), config.replay_timing ? ", with the recorded timing" : "");
   std::fflush(stdout);
   proxy->start();
 

@@ -5,6 +5,7 @@
 #include "capture/trace_sink.hpp"
 #include "proxy/config.hpp"
 #include "proxy/net.hpp"
+#include "proxy/replay_source.hpp"
 #include "proxy/upstream.hpp"
 #include "tls/cert_cache.hpp"
 
@@ -32,6 +33,7 @@ struct proxy_context {
   net::ssl::context upstream_tls;                 ///< verification per --upstream-ca / --insecure-upstream
   std::vector<std::unique_ptr<upstream_pool>> pools;  ///< one per worker; set up before serving
   capture::trace_sink* sink = nullptr;                ///< thread-safe submit()
+  std::unique_ptr<replay_source> replay;              ///< server replay (--replay); thread-safe next()
   std::shared_ptr<spdlog::logger> log;                ///< thread-safe
   std::atomic<std::uint64_t> next_connection_id{0};
   std::atomic<std::uint64_t> next_upstream_id{0};

@@ -113,6 +113,13 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   }
   config.listen_port = state->acceptor->local_endpoint().port();
 
+  std::unique_ptr<replay_source> replay;
+  if (!config.replay_har.empty()) {
+    std::vector<std::string> warnings;
+    replay = replay_source::load(config.replay_har, warnings);
+    for (auto const& warning : warnings) log->warn("{}: {}", config.replay_har.string(), warning);
+  }
+
   // The trace is opened last: a start-up that fails above leaves no empty trace file behind.
   state->sink = std::make_unique<capture::trace_sink>(capture::trace_sink_options{
       .har_path = config.har_path,
@@ -120,11 +127,13 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
       .queue_capacity = config.trace_queue_capacity,
       .on_written = std::move(hooks.on_exchange),
       .on_problem = std::move(hooks.on_problem),
+      .diagnose = true,
       .on_findings = std::move(hooks.on_findings),
   });
   state->context = std::make_shared<proxy_context>(std::move(config), std::move(certificates.value()),
                                                    std::move(client_tls), std::move(upstream_tls),
                                                    state->sink.get(), std::move(log));
+  state->context->replay = std::move(replay);
   for (unsigned i = 0; i < worker_count; ++i)
     state->context->pools.push_back(std::make_unique<upstream_pool>(state->context->config));
   return std::unique_ptr<server>(new server(std::move(state)));

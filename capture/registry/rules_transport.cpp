@@ -94,9 +94,6 @@ constexpr double go_client_timeout_ms = 15'000;
 constexpr double containerd_header_timeout_ms = 30'000;
 constexpr double timer_tolerance_ms = 500;
 
-bool failed_with(exchange const& x, errc code) {
-  return x.failure && x.failure->code_category == "regtrace" && x.failure->code_value == static_cast<int>(code);
-}
 
 bool failed_in(exchange const& x, phase where) {
   return x.failure && x.failure->where == where;

@@ -1,0 +1,150 @@
+#include "proxy/replay_exchange.hpp"
+
+#include "capture/body_recorder.hpp"
+#include "capture/replay/matcher.hpp"
+#include "proxy/http_fields.hpp"
+#include "proxy/replay_source.hpp"
+#include "proxy/timing.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+namespace regtrace::proxy {
+namespace {
+
+// Framing is the replaying proxy's own business: the recorded values describe another connection.
+bool is_framing(std::string_view name) {
+  for (std::string_view framing : {"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Content-Length"})
+    if (boost::iequals(name, framing)) return true;
+  return false;
+}
+
+template <class Body>
+net::awaitable<bool> send(client_side& client, http::response<Body>& response, capture::exchange& record,
+                          std::string_view body_text, proxy_config const& config) {
+  record.status = response.result_int();
+  record.reason = std::string(response.reason());
+  record.response_headers = header_list_of(response);
+  capture::body_recorder recorder(keeps_text(response), config.body_limit_bytes);
+  recorder.observe(body_text);
+  client.stream.tcp().expires_after(config.idle_timeout);
+  auto [ec, n] = co_await http::async_write(client.stream, response, use_nothrow);
+  record.response_body = recorder.finish(!ec);
+  if (ec) {
+    record.failure = capture::make_failure(capture::phase::response_relay, ec, "writing the replayed answer");
+    co_return false;
+  }
+  co_return response.keep_alive();
+}
+
+// A registry-style error (catalog §1 body shape), so clients print its message: "unknown: regtrace replay ...".
+net::awaitable<bool> send_replay_error(client_side& client, capture::exchange& record, http::status status,
+                                       capture::errc code, std::string message, bool keep_alive,
+                                       proxy_config const& config) {
+  record.failure = capture::make_failure(capture::phase::response_relay, code, message);
+  record.generated_response = true;
+  nlohmann::json body = {{"errors", {{{"code", "UNKNOWN"}, {"message", message}, {"detail", {{"replay", record.url()}}}}}}};
+  http::response<http::string_body> response{status, 11};
+  response.set(http::field::server, "regtrace-replay");
+  response.set(http::field::content_type, "application/json");
+  response.set("Docker-Distribution-Api-Version", "registry/2.0");
+  response.body() = body.dump() + "\n";
+  response.prepare_payload();
+  response.keep_alive(keep_alive);
+  co_return co_await send(client, response, record, response.body(), config);
+}
+
+}  // namespace
+
+net::awaitable<bool> replay_exchange(client_side& client, request_parser& request, capture::exchange& record,
+                                     proxy_context& context, std::span<char> chunk) {
+  auto const& config = context.config;
+  auto& message = request.get();
+  bool const keep_alive = message.keep_alive();
+  bool const is_head = message.method() == http::verb::head;
+  auto const started = steady_clock::now();
+
+  // The body is read and recorded as it would be relayed: the client must be able to send it. A
+  // client that asked for 100-continue waits for it first (RFC 9110 §10.1.1).
+  if (!request.is_done() && boost::iequals(message[http::field::expect], "100-continue")) {
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    client.stream.tcp().expires_after(config.idle_timeout);
+    auto [ec, n] = co_await net::async_write(client.stream, net::buffer(go_on), use_nothrow);
+    if (ec) co_return false;
+  }
+  capture::body_recorder request_recorder(keeps_text(message), config.body_limit_bytes);
+  while (!request.is_done()) {
+    message.body().data = chunk.data();
+    message.body().size = chunk.size();
+    client.stream.tcp().expires_after(config.idle_timeout);
+    auto [ec, n] = co_await http::async_read(client.stream, client.buffer, request, use_nothrow);
+    if (ec == http::error::need_buffer) ec = {};
+    request_recorder.observe({chunk.data(), chunk.size() - message.body().size});
+    if (ec) {
+      record.request_body = request_recorder.finish(false);
+      record.failure = capture::make_failure(capture::phase::request_relay, ec, "reading the request body");
+      co_return false;
+    }
+  }
+  record.request_body = request_recorder.finish(true);
+  record.timings.send = ms_between(started, steady_clock::now());
+
+  auto const key = capture::replay::match_key(record.method, record.scheme, record.host, record.port,
+                                              record.target, message[http::field::range]);
+  auto answer = context.replay->next(key);
+  if (!answer) {
+    co_return co_await send_replay_error(
+        client, record, http::status::not_found, capture::errc::replay_no_match,
+        "regtrace replay: " + context.replay->path().filename().string() + " has no recorded answer for " +
+            record.method + " " + record.url(),
+        keep_alive, config);
+  }
+  auto const& recorded = answer->recorded;
+  record.replayed_from = answer->index;
+
+  // Bodies in a HAR are text kept whole (JSON errors, manifests, tokens); binary bodies never are.
+  bool const no_body = is_head || recorded.status == 204 || recorded.status == 304 || recorded.response_body.bytes == 0;
+  auto const& kept = recorded.response_body;
+  if (!no_body && !(kept.text_kept && !kept.text_truncated)) {
+    co_return co_await send_replay_error(
+        client, record, http::status::bad_gateway, capture::errc::replay_body_missing,
+        "regtrace replay: the trace does not hold the " + std::to_string(kept.bytes) + "-byte body of entry " +
+            std::to_string(answer->index + 1) + " (" + record.method + " " + record.url() + ")",
+        keep_alive, config);
+  }
+
+  if (config.replay_timing && recorded.timings.wait > 0) {
+    // The recorded wait, so that a client timer that fired in the capture fires again.
+    net::steady_timer timer(co_await net::this_coro::executor);
+    timer.expires_after(std::chrono::microseconds(static_cast<long long>(recorded.timings.wait * 1000)));
+    co_await timer.async_wait(use_nothrow);
+  }
+  record.timings.wait = ms_between(started, steady_clock::now()) - record.timings.send;
+
+  auto fill = [&](auto& response) {
+    response.result(static_cast<unsigned>(recorded.status));
+    if (!recorded.reason.empty()) response.reason(recorded.reason);
+    for (auto const& h : recorded.response_headers)
+      if (!is_framing(h.name)) response.insert(h.name, h.value);
+    response.keep_alive(keep_alive);
+  };
+  if (no_body) {
+    http::response<http::empty_body> response;
+    fill(response);
+    // HEAD answers carry the length of the body they describe.
+    if (auto const* length = capture::find_header(recorded.response_headers, "Content-Length"); length && is_head)
+      response.set(http::field::content_length, *length);
+    else if (recorded.status != 204 && recorded.status != 304)
+      response.content_length(0);
+    co_return co_await send(client, response, record, {}, config);
+  }
+  http::response<http::string_body> response;
+  fill(response);
+  response.body() = kept.text;
+  response.prepare_payload();
+  co_return co_await send(client, response, record, response.body(), config);
+}
+
+}  // namespace regtrace::proxy

@@ -1,0 +1,27 @@
+#include "proxy/replay_source.hpp"
+
+#include "capture/har_reader.hpp"
+
+#include <stdexcept>
+
+namespace regtrace::proxy {
+
+std::unique_ptr<replay_source> replay_source::load(std::filesystem::path const& har,
+                                                   std::vector<std::string>& warnings) {
+  auto trace = capture::read_har_file(har);
+  if (!trace.ok) throw std::runtime_error("cannot replay " + har.string() + ": " + trace.error);
+  warnings = std::move(trace.warnings);
+  std::unique_ptr<replay_source> source(new replay_source(har, std::move(trace.exchanges)));
+  if (source->answers() == 0)
+    throw std::runtime_error("cannot replay " + har.string() + ": it holds no recorded response");
+  return source;
+}
+
+std::optional<replay_source::answer> replay_source::next(std::string const& key) {
+  std::lock_guard lock(mutex_);
+  auto found = matcher_.next(key);
+  if (!found) return std::nullopt;
+  return answer{*found->recorded, found->index, found->repeated};
+}
+
+}  // namespace regtrace::proxy
