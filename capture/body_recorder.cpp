@@ -56,6 +56,7 @@ struct body_recorder::state {
   std::string text;
   bool truncated = false;
   bool finished = false;
+  std::unique_ptr<body_store::writer> stored;
 };
 
 body_recorder::body_recorder(bool keep_text, std::size_t body_limit_bytes)
@@ -71,10 +72,15 @@ body_recorder::~body_recorder() = default;
 body_recorder::body_recorder(body_recorder&&) noexcept = default;
 body_recorder& body_recorder::operator=(body_recorder&&) noexcept = default;
 
+void body_recorder::store_into(std::unique_ptr<body_store::writer> writer) noexcept {
+  if (state_) state_->stored = std::move(writer);
+}
+
 void body_recorder::observe(std::string_view chunk) noexcept {
   if (!state_ || state_->finished || chunk.empty()) return;
   auto& s = *state_;
   s.bytes += chunk.size();
+  if (s.stored) s.stored->write(chunk);
   if (s.hash_ok) s.hash_ok = EVP_DigestUpdate(s.ctx.get(), chunk.data(), chunk.size()) == 1;
   if (!s.keep_text || s.truncated) return;
   std::size_t const room = s.limit - s.text.size();
@@ -107,6 +113,10 @@ body_record body_recorder::finish(bool complete) noexcept {
     }
   }
   s.finished = true;
+  if (s.stored) {
+    s.stored->finish(complete && !record.sha256.empty(), record.sha256);
+    s.stored.reset();
+  }
   if (s.keep_text && s.bytes > 0) {
     record.text = std::move(s.text);
     record.text_kept = true;

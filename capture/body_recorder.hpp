@@ -2,6 +2,7 @@
 // Watches a body go by in chunks: counts bytes, hashes them, keeps a text preview. Runs inline on the
 // relay path, so it never allocates per chunk beyond the preview's growth and never throws.
 
+#include "capture/body_store.hpp"
 #include "capture/exchange.hpp"
 
 #include <cstddef>
@@ -22,6 +23,8 @@ class body_recorder {
   body_recorder(body_recorder&&) noexcept;
   body_recorder& operator=(body_recorder&&) noexcept;
 
+  /// Also writes the body into a body store (--store-bodies), filed by its SHA-256 when complete.
+  void store_into(std::unique_ptr<body_store::writer> writer) noexcept;
   /// Feeds the next chunk of payload bytes.
   void observe(std::string_view chunk) noexcept;
   /// Finishes the hash and returns the record; complete says whether the whole body went through.

@@ -77,6 +77,7 @@ struct proxy_options {
   bool quiet = false;
   std::string replay;
   bool replay_timing = false;
+  std::string store_bodies;
 };
 
 proxy_config build_proxy_config(proxy_options const& o) {
@@ -126,6 +127,7 @@ proxy_config build_proxy_config(proxy_options const& o) {
   if (o.replay_timing && o.replay.empty()) throw std::invalid_argument("--replay-timing needs --replay TRACE.har");
   config.replay_har = o.replay;
   config.replay_timing = o.replay_timing;
+  config.store_bodies_dir = o.store_bodies;
   return config;
 }
 
@@ -163,6 +165,8 @@ int run_command_line(int argc, char** argv) {
   proxy->add_option("--replay", po.replay,
                     "Answer from this trace instead of the network (server replay); the new trace records it");
   proxy->add_flag("--replay-timing", po.replay_timing, "With --replay: wait as long as each recorded answer took");
+  proxy->add_option("--store-bodies", po.store_bodies,
+                    "Keep response bodies (layers, manifests) in this folder by SHA-256, for --replay");
 
   std::string ca_dir;
   auto* ca = app.add_subcommand("ca", "Manage regtrace's certificate authority");

@@ -45,6 +45,7 @@ struct proxy_config {
   bool console_exchanges = true;                   ///< one console line per exchange
   std::filesystem::path replay_har;  ///< server replay (SPEC §6): answer from this trace, never the network
   bool replay_timing = false;        ///< replay: wait as long as the recorded answer took before answering
+  std::filesystem::path store_bodies_dir;  ///< GET 200 bodies kept here by SHA-256; replay answers from it
 };
 
 }  // namespace regtrace::proxy

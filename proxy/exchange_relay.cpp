@@ -1,6 +1,7 @@
 #include "proxy/exchange_relay.hpp"
 
 #include "capture/body_recorder.hpp"
+#include "capture/registry/classifier.hpp"
 #include "proxy/console.hpp"
 #include "proxy/http_fields.hpp"
 #include "proxy/relay.hpp"
@@ -37,6 +38,11 @@ net::awaitable<relay_outcome> forward_interim(client_side& client, response_pars
   strip_hop_by_hop(parser.get());
   http::response_serializer<http::buffer_body> serializer{parser.get()};
   co_return co_await write_header(client.stream, serializer, idle);
+}
+
+bool is_content(capture::registry::request_kind kind) {
+  using capture::registry::request_kind;
+  return kind == request_kind::blob || kind == request_kind::manifest || kind == request_kind::storage;
 }
 
 bool is_timeout(beast::error_code const& ec) {
@@ -269,6 +275,11 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   bool const close_delimited = !no_body && !answer.has_content_length() && !answer.chunked();
   bool const keep_client = client_keep_alive && !close_delimited && !body_refused;
   capture::body_recorder response_recorder(keeps_text(answer), config.body_limit_bytes);
+  // --store-bodies: whole blob and manifest bodies only (a 206 is a piece, not content with a digest;
+  // a token answer is a secret that redaction keeps out of the trace, and out of the store too).
+  if (context.bodies && !no_body && record.status == 200 && record.method == "GET" &&
+      is_content(capture::registry::classify(record.method, record.host, record.target).kind))
+    response_recorder.store_into(context.bodies->begin());
   strip_hop_by_hop(answer);
   answer.keep_alive(keep_client);
 

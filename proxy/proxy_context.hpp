@@ -2,6 +2,7 @@
 // What every client connection shares: configuration, certificates, TLS contexts, the upstream pool
 // and the trace sink. Built once at start-up; thread-safe as documented on each member.
 
+#include "capture/body_store.hpp"
 #include "capture/trace_sink.hpp"
 #include "proxy/config.hpp"
 #include "proxy/net.hpp"
@@ -34,6 +35,7 @@ struct proxy_context {
   std::vector<std::unique_ptr<upstream_pool>> pools;  ///< one per worker; set up before serving
   capture::trace_sink* sink = nullptr;                ///< thread-safe submit()
   std::unique_ptr<replay_source> replay;              ///< server replay (--replay); thread-safe next()
+  std::unique_ptr<capture::body_store> bodies;        ///< --store-bodies; thread-safe
   std::shared_ptr<spdlog::logger> log;                ///< thread-safe
   std::atomic<std::uint64_t> next_connection_id{0};
   std::atomic<std::uint64_t> next_upstream_id{0};

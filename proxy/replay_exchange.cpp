@@ -56,6 +56,41 @@ net::awaitable<bool> send_replay_error(client_side& client, capture::exchange& r
   co_return co_await send(client, response, record, response.body(), config);
 }
 
+// Streams a stored body (--store-bodies) in fixed chunks: layers are gigabytes (STYLE rule 6).
+net::awaitable<bool> send_stored(client_side& client, http::response<http::buffer_body>& response,
+                                 capture::exchange& record, std::filesystem::path const& file,
+                                 std::span<char> chunk, proxy_config const& config) {
+  record.status = response.result_int();
+  record.reason = std::string(response.reason());
+  record.response_headers = header_list_of(response);
+  capture::body_recorder recorder(false, config.body_limit_bytes);
+  auto fail = [&](beast::error_code ec, char const* doing) {
+    record.response_body = recorder.finish(false);
+    record.failure = capture::make_failure(capture::phase::response_relay, ec, doing);
+    return false;
+  };
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(file.c_str(), "rb"), &std::fclose);
+  if (!in) co_return fail(beast::error_code(errno, boost::system::generic_category()), "opening the stored body");
+  http::response_serializer<http::buffer_body> out{response};
+  client.stream.tcp().expires_after(config.idle_timeout);
+  auto [header_ec, header_n] = co_await http::async_write_header(client.stream, out, use_nothrow);
+  if (header_ec) co_return fail(header_ec, "writing the replayed answer");
+  for (;;) {
+    std::size_t const n = std::fread(chunk.data(), 1, chunk.size(), in.get());
+    recorder.observe({chunk.data(), n});
+    response.body().data = n ? chunk.data() : nullptr;
+    response.body().size = n;
+    response.body().more = n != 0;
+    client.stream.tcp().expires_after(config.idle_timeout);
+    auto [ec, written] = co_await http::async_write(client.stream, out, use_nothrow);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return fail(ec, "writing the replayed body");
+    if (n == 0) break;
+  }
+  record.response_body = recorder.finish(true);
+  co_return response.keep_alive();
+}
+
 }  // namespace
 
 net::awaitable<bool> replay_exchange(client_side& client, request_parser& request, capture::exchange& record,
@@ -107,11 +142,14 @@ net::awaitable<bool> replay_exchange(client_side& client, request_parser& reques
   // Bodies in a HAR are text kept whole (JSON errors, manifests, tokens); binary bodies never are.
   bool const no_body = is_head || recorded.status == 204 || recorded.status == 304 || recorded.response_body.bytes == 0;
   auto const& kept = recorded.response_body;
-  if (!no_body && !(kept.text_kept && !kept.text_truncated)) {
+  bool const stored = !no_body && context.bodies && !kept.sha256.empty() &&
+                      context.bodies->size_of(kept.sha256) == static_cast<std::int64_t>(kept.bytes);
+  if (!no_body && !stored && !(kept.text_kept && !kept.text_truncated)) {
     co_return co_await send_replay_error(
         client, record, http::status::bad_gateway, capture::errc::replay_body_missing,
         "regtrace replay: the trace does not hold the " + std::to_string(kept.bytes) + "-byte body of entry " +
-            std::to_string(answer->index + 1) + " (" + record.method + " " + record.url() + ")",
+            std::to_string(answer->index + 1) + " (" + record.method + " " + record.url() +
+            "); record with --store-bodies DIR and replay with the same DIR",
         keep_alive, config);
   }
 
@@ -139,6 +177,12 @@ net::awaitable<bool> replay_exchange(client_side& client, request_parser& reques
     else if (recorded.status != 204 && recorded.status != 304)
       response.content_length(0);
     co_return co_await send(client, response, record, {}, config);
+  }
+  if (stored) {
+    http::response<http::buffer_body> response;
+    fill(response);
+    response.content_length(kept.bytes);
+    co_return co_await send_stored(client, response, record, context.bodies->path_for(kept.sha256), chunk, config);
   }
   http::response<http::string_body> response;
   fill(response);

@@ -134,6 +134,8 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
                                                    std::move(client_tls), std::move(upstream_tls),
                                                    state->sink.get(), std::move(log));
   state->context->replay = std::move(replay);
+  if (!state->context->config.store_bodies_dir.empty())
+    state->context->bodies = std::make_unique<capture::body_store>(state->context->config.store_bodies_dir);
   for (unsigned i = 0; i < worker_count; ++i)
     state->context->pools.push_back(std::make_unique<upstream_pool>(state->context->config));
   return std::unique_ptr<server>(new server(std::move(state)));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end, server replay (SPEC §6): record skopeo and curl against the distribution registry with
-# Basic auth (a pull of a manifest, a missing tag, a wrong password), stop the registry, then replay the
+# Basic auth (a manifest, a whole pull with --store-bodies, a missing tag, a wrong password), stop the
+# registry, then replay the
 # trace with `regtrace proxy --replay` and repeat: every client gets the same answers and the same
 # error texts with no registry running, a request the trace does not hold gets a registry-style 404
 # naming it, and the replay's own trace marks each answer with the entry it came from.
@@ -38,12 +39,16 @@ run_clients() {
     "docker://$registry/e2e/app:missing" >/dev/null 2>"$out/missing.err"; then fail "skopeo found a missing tag"; fi
   if "${skopeo[@]}" inspect --raw --cert-dir "$RUN_DIR/skopeo-ca" --creds "$user:wrong" \
     "docker://$registry/e2e/app:v1" >/dev/null 2>"$out/badcreds.err"; then fail "skopeo accepted a wrong password"; fi
+  # A whole pull: the blobs come from --store-bodies, since a HAR holds no binary body.
+  "${skopeo[@]}" copy --preserve-digests --src-cert-dir "$RUN_DIR/skopeo-ca" --src-creds "$user:$password" \
+    "docker://$registry/e2e/app:v1" "oci:$out/pulled:v1" >"$out/copy.log" 2>&1 || fail "skopeo copy failed: $(tail -5 "$out/copy.log")"
   curl -q -sS --proxy "$proxy" --cacert "$REGTRACE_CA" -u "$user:$password" -o "$out/tags.json" \
     -w '%{http_code}\n' "https://$registry/v2/e2e/app/tags/list" >"$out/tags.status"
 }
 
 log "recording: skopeo and curl through regtrace"
-start_regtrace "$bin" "$RUN_DIR/record" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
+start_regtrace "$bin" "$RUN_DIR/record" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt" \
+  --store-bodies "$RUN_DIR/bodies"
 run_clients "$RUN_DIR/recorded"
 stop_pid "$REGTRACE_PID" regtrace
 recorded_har="$REGTRACE_HAR"
@@ -55,11 +60,17 @@ log "stopping the registry: the replay must not need it"
 stop_pid "$REGISTRY_PID" registry || true
 
 log "replaying $recorded_har"
-start_regtrace "$bin" "$RUN_DIR/replay" --replay "$recorded_har"
+stored="$(find "$RUN_DIR/bodies/sha256" -type f | wc -l)"
+[[ $stored -ge 3 ]] || fail "--store-bodies kept $stored bodies, expected the manifest, config and layer"
+for f in "$RUN_DIR/bodies/sha256/"*; do
+  [[ "$(sha256sum "$f" | cut -d' ' -f1)" == "$(basename "$f")" ]] || fail "stored body $f does not hash to its name"
+done
+start_regtrace "$bin" "$RUN_DIR/replay" --replay "$recorded_har" --store-bodies "$RUN_DIR/bodies"
 run_clients "$RUN_DIR/replayed"
 
 # The same answers: the manifest byte for byte, the tag list, and the same client error texts.
 cmp "$RUN_DIR/recorded/manifest.json" "$RUN_DIR/replayed/manifest.json" || fail "the replayed manifest differs"
+diff -r "$RUN_DIR/recorded/pulled" "$RUN_DIR/replayed/pulled" || fail "the image pulled from the replay differs"
 cmp "$RUN_DIR/recorded/tags.json" "$RUN_DIR/replayed/tags.json" || fail "the replayed tag list differs"
 cmp "$RUN_DIR/recorded/tags.status" "$RUN_DIR/replayed/tags.status" || fail "the replayed tag list status differs"
 # skopeo's texts name the proxy port only through the URL, which is the same registry name.
