@@ -404,16 +404,15 @@ void realm_rules(auth_flow const& flow, std::size_t c, std::set<std::size_t>& re
     entry_facts const& e = trace[q];
     if (!same_client(trace[c], e)) continue;
     bool const to_realm = normalize_url(e.x->url()).starts_with(realm_url);
-    bool const dial_failed = e.x->kind == entry_kind::connect_failed && host_of(*e.x) == host_of(realm_parts);
-    if (!to_realm && !dial_failed) continue;
+    if (!to_realm && host_of(*e.x) != host_of(realm_parts)) continue;
     std::string problem;
-    if (dial_failed) {
-      problem = "the CONNECT to the realm host failed";
-    } else if (e.x->failure &&
-               (e.x->failure->where == phase::resolve || e.x->failure->where == phase::upstream_connect ||
-                e.x->failure->where == phase::upstream_tls)) {
-      problem = "the token request failed (" + std::string(to_string(e.x->failure->where)) + ": " +
-                e.x->failure->message + ")";
+    if (host_unreachable(*e.x)) {
+      problem = e.x->failure
+                    ? "reaching the realm host failed (" + std::string(to_string(e.x->failure->where)) +
+                          ": " + e.x->failure->message + ")"
+                    : "reaching the realm host failed";
+    } else if (!to_realm) {
+      continue;  // another request to the realm host, e.g. a tunnel or a CONNECT that worked
     } else if (e.x->method == "GET" && e.x->status == 404) {
       problem = "the realm path answered 404";
     } else {

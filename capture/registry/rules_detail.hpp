@@ -69,6 +69,9 @@ bool same_client(entry_facts const& a, entry_facts const& b);
 /// "scheme://host[:port]/path?query" with scheme and host lower-cased and a default port dropped,
 /// so a realm or Location compares with exchange::url(). Defined in rules_session.cpp.
 std::string normalize_url(std::string_view url);
+/// The entry never reached its host: a failed CONNECT, or no upstream answer because resolving,
+/// connecting or the TLS handshake failed. Defined in rules_session.cpp.
+bool host_unreachable(exchange const& x);
 
 void transport_rules(facts_span trace, std::vector<finding>& out);  // A-*
 void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*

@@ -381,14 +381,6 @@ void signature_rules(facts_span trace, std::size_t s, redirect const* r, std::ve
   out.push_back(std::move(f));
 }
 
-bool dial_failed(exchange const& x) {
-  if (x.kind == entry_kind::connect_failed) return true;
-  return x.status == 0 || x.generated_response ? x.failure && (x.failure->where == phase::resolve ||
-                                                               x.failure->where == phase::upstream_connect ||
-                                                               x.failure->where == phase::upstream_tls)
-                                               : false;
-}
-
 // D-04: the redirect target cannot be reached, refuses at its edge, or is never asked.
 void blocked_target(facts_span trace, redirect const& r, std::vector<finding>& out) {
   if (!r.foreign) return;
@@ -396,9 +388,10 @@ void blocked_target(facts_span trace, redirect const& r, std::vector<finding>& o
   auto const host = host_of(r.target);
   std::string const lead = origin.x->method + " " + origin.x->url() + " was redirected to " + host;
   std::optional<std::size_t> failed;
-  if (r.follow && dial_failed(*trace[*r.follow].x)) failed = r.follow;
+  if (r.follow && host_unreachable(*trace[*r.follow].x)) failed = r.follow;
   for (std::size_t q = r.from + 1; q < trace.size() && !failed && !r.follow; ++q)
-    if (same_client(origin, trace[q]) && host_of(*trace[q].x) == host && dial_failed(*trace[q].x)) failed = q;
+    if (same_client(origin, trace[q]) && host_of(*trace[q].x) == host && host_unreachable(*trace[q].x))
+      failed = q;
   if (failed) {
     entry_facts const& f = trace[*failed];
     std::string why = f.x->failure

@@ -42,4 +42,13 @@ std::string normalize_url(std::string_view url) {
   return head.append(rest);
 }
 
+bool host_unreachable(exchange const& x) {
+  if (x.kind == entry_kind::connect_failed) return true;
+  // regtrace answers such an exchange itself (502/504) and records where it failed.
+  bool const no_upstream_answer = x.status == 0 || x.generated_response;
+  return no_upstream_answer && x.failure &&
+         (x.failure->where == phase::resolve || x.failure->where == phase::upstream_connect ||
+          x.failure->where == phase::upstream_tls);
+}
+
 }  // namespace regtrace::capture::registry::detail
