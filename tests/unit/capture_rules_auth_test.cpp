@@ -19,6 +19,7 @@ using capture::registry::finding;
 using capture::registry::severity;
 using capture::test::at_least;
 using capture::test::evidence_entries;
+using capture::test::live_findings;
 using capture::test::make_exchange;
 using capture::test::sequence;
 using capture::test::with_id;
@@ -85,8 +86,12 @@ std::vector<exchange> redacted(std::vector<exchange> trace) {
   return trace;
 }
 
+// Findings at error or above from the B and D rules, in the final diagnosis and live (each entry as
+// the trace writer adds it, where a retry still to come must not be reported).
 std::vector<finding> serious(std::vector<exchange> const& trace) {
-  return at_least(diagnose(trace), severity::error, {"B-", "D-"});
+  auto out = at_least(diagnose(trace), severity::error, {"B-", "D-"});
+  for (auto& f : at_least(live_findings(trace), severity::error, {"B-", "D-"})) out.push_back(std::move(f));
+  return out;
 }
 
 }  // namespace
@@ -151,6 +156,10 @@ TEST_CASE("healthy dockerd pull: no auth or redirect finding at error or above",
   CHECK(serious(trace).empty());
   CHECK(serious(redacted(trace)).empty());
   CHECK(diagnose(redacted(trace)).empty());
+  // Another tool's HAR: no client addresses, order and time only.
+  auto anonymous_clients = trace;
+  for (auto& x : anonymous_clients) x.client_address.clear();
+  CHECK(serious(anonymous_clients).empty());
 }
 
 TEST_CASE("healthy containerd pull: POST token fallback is INFO only", "[rules][healthy]") {
@@ -404,6 +413,16 @@ TEST_CASE("B-07: realm host unreachable, realm path 404", "[rules][B-07]") {
   CHECK(f[0].level == severity::error);
   CHECK(evidence_entries(f[0]) == ids{0, 1});
   CHECK_THAT(f[0].explanation, Catch::Contains("auth.internal.corp"));
+
+  // The token request inside the tunnel could not reach the realm: regtrace answered 502 itself.
+  auto failed = make_exchange("GET", "https://auth.internal.corp/token?service=r.example", 502);
+  failed.generated_response = true;
+  failed.failure =
+      capture::failure_record{capture::phase::upstream_connect, "system", 111, "Connection refused", ""};
+  f = with_id(diagnose(sequence({challenge_401("GET", "https://r.example/v2/", challenge), failed})), "B-07");
+  REQUIRE(f.size() == 1);
+  CHECK(evidence_entries(f[0]) == ids{0, 1});
+  CHECK_THAT(f[0].explanation, Catch::Contains("Connection refused"));
 
   auto const missing = sequence({
       challenge_401("GET", "https://r.example/v2/",

@@ -16,6 +16,7 @@ using capture::registry::finding;
 using capture::registry::severity;
 using capture::test::at_least;
 using capture::test::evidence_entries;
+using capture::test::live_findings;
 using capture::test::make_exchange;
 using capture::test::sequence;
 using capture::test::with_id;
@@ -70,8 +71,11 @@ std::vector<exchange> redacted(std::vector<exchange> trace) {
   return trace;
 }
 
+// Findings at error or above from the B and D rules, in the final diagnosis and live.
 std::vector<finding> serious(std::vector<exchange> const& trace) {
-  return at_least(diagnose(trace), severity::error, {"B-", "D-"});
+  auto out = at_least(diagnose(trace), severity::error, {"B-", "D-"});
+  for (auto& f : at_least(live_findings(trace), severity::error, {"B-", "D-"})) out.push_back(std::move(f));
+  return out;
 }
 
 }  // namespace
@@ -108,6 +112,11 @@ TEST_CASE("D-01: Authorization forwarded to Azure storage", "[rules][D-01]") {
              Catch::Contains("Authorization: Bearer") && Catch::Contains("same credential"));
   CHECK_THAT(f[0].explanation, Catch::Contains("400 InvalidAuthenticationInfo"));
   CHECK_THAT(f[0].explanation, !Catch::Contains("eyJ"));
+
+  // Live, the finding comes with the storage request and names it.
+  auto const live = with_id(live_findings(trace), "D-01");
+  REQUIRE(live.size() == 1);
+  CHECK(evidence_entries(live[0]) == ids{0, 1});
 }
 
 TEST_CASE("D-01: redacted trace as regtrace writes it (S3 InvalidArgument)", "[rules][D-01]") {
@@ -242,6 +251,15 @@ TEST_CASE("D-04: storage host unreachable, edge 403, never asked", "[rules][D-04
   CHECK(f[0].level == severity::critical);
   CHECK(evidence_entries(f[0]) == ids{0, 1});
   CHECK_THAT(f[0].explanation, Catch::Contains("Connection refused"));
+
+  // regtrace could not connect for the request inside the tunnel and answered 502 itself.
+  auto unreachable = make_exchange("GET", s3_url, 502);
+  unreachable.generated_response = true;
+  unreachable.failure = capture::failure_record{capture::phase::resolve, "system", 0, "Host not found", ""};
+  f = with_id(diagnose(sequence({redirect_to("GET", ecr_blob, s3_url), unreachable})), "D-04");
+  REQUIRE(f.size() == 1);
+  CHECK(evidence_entries(f[0]) == ids{0, 1});
+  CHECK_THAT(f[0].explanation, Catch::Contains("Host not found"));
 
   auto const cdn =
       "https://d2glxqk2uabbnd.cloudfront.net/layer/sha256:aa?Expires=1800000000&Signature=abc&Key-Pair-Id=K1";

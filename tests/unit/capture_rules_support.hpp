@@ -6,6 +6,7 @@
 #include "capture/exchange.hpp"
 #include "capture/har_entry_reader.hpp"
 #include "capture/registry/finding.hpp"
+#include "capture/registry/rules.hpp"
 
 #include <chrono>
 #include <string>
@@ -82,6 +83,15 @@ inline std::vector<registry::finding> at_least(std::vector<registry::finding> co
   for (auto const& f : all)
     for (auto p : prefixes)
       if (f.id.starts_with(p) && f.level >= level) out.push_back(f);
+  return out;
+}
+
+/// What the proxy's trace writer would report live: each entry added in turn, fresh findings kept.
+inline std::vector<registry::finding> live_findings(std::vector<exchange> const& trace) {
+  registry::live_diagnostics live;
+  std::vector<registry::finding> out;
+  for (std::size_t i = 0; i < trace.size(); ++i)
+    for (auto& f : live.add(trace[i], i)) out.push_back(std::move(f));
   return out;
 }
 
