@@ -509,7 +509,11 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
         "refused the request that used it: " +
         describe(e) + ".";
     if (empty_grant) explanation += " The token grants nothing (empty access list).";
-    if (!spelling.empty()) explanation += " The stored login was not used because " + spelling + ".";
+    if (!spelling.empty())
+      explanation += " The stored login was not used because " + spelling + ".";
+    else
+      explanation +=
+          " Registries answer an anonymous client the same way for a private and a missing repository.";
     out.push_back(make_finding(spelling.empty() ? b03 : b04, std::move(explanation), std::move(items)));
     return;
   }
