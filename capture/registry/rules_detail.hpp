@@ -66,6 +66,16 @@ double ms_to_headers(exchange const& x);
 /// Lower-cased host without port ("r.test").
 std::string host_of(exchange const& x);
 
+/// Catalog §0 session: b may come from the same client as a (same client IP, or either address
+/// unknown as in other tools' HARs) and starts within 120 s of it. Defined in rules_session.cpp.
+bool same_client(entry_facts const& a, entry_facts const& b);
+/// "scheme://host[:port]/path?query" with scheme and host lower-cased and a default port dropped,
+/// so a realm or Location compares with exchange::url(). Defined in rules_session.cpp.
+std::string normalize_url(std::string_view url);
+/// The entry never reached its host: a failed CONNECT, or no upstream answer because resolving,
+/// connecting or the TLS handshake failed. Defined in rules_session.cpp.
+bool host_unreachable(exchange const& x);
+
 void transport_rules(facts_span trace, std::vector<finding>& out);  // A-*
 void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*
 void api_rules(facts_span trace, std::vector<finding>& out);        // C-*
