@@ -75,11 +75,13 @@ std::string looks_like(std::string_view text) {
   // RFC 1950 header: CMF 0x78 and (CMF*256 + FLG) divisible by 31. mitmproxy's har_dump writes .zhar so.
   if (byte(0) == 0x78 && (byte(0) * 256 + byte(1)) % 31 == 0)
     return "; it looks zlib-compressed (a mitmproxy .zhar): decompress it first, for example with "
-           "python3 -c \"import sys,zlib; sys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read()))\"";
+           "python3 -c \"import sys,zlib; "
+           "sys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read()))\"";
   if (text[first] == '<') return "; it looks like HTML or XML, not a HAR (JSON)";
   for (std::size_t i = 0; i < std::min<std::size_t>(text.size(), 1024); ++i) {
     auto const c = byte(i);
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return "; it looks like binary data, not a HAR (JSON)";
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+      return "; it looks like binary data, not a HAR (JSON)";
   }
   return "";
 }

@@ -274,7 +274,6 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
   return buffer;
 }
 
-
 json to_har_entry(exchange const& x) {
   json entry{
       {"startedDateTime", iso8601_utc(x.started)},

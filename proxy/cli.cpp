@@ -181,14 +181,16 @@ int run_command_line(int argc, char** argv) {
 
   report_options ro;
   std::string report_output;
-  auto* report =
-      app.add_subcommand("report", "Diagnose a HAR (regtrace's, a browser's, Fiddler's or mitmproxy's) and report");
+  auto* report = app.add_subcommand(
+      "report", "Diagnose a HAR (regtrace's, a browser's, Fiddler's or mitmproxy's) and report");
   report->add_option("trace", ro.trace, "The HAR file to read")->required();
   report->add_option("--format", ro.format, "Report format")
       ->check(CLI::IsMember({"text", "markdown", "json", "html"}))
       ->capture_default_str();
-  report->add_option("-o,--output", report_output, "Write the report to this file instead of standard output");
-  report->add_option("--fail-on", ro.fail_on, "Exit with status 2 when a finding at or above this level exists")
+  report->add_option("-o,--output", report_output,
+                     "Write the report to this file instead of standard output");
+  report
+      ->add_option("--fail-on", ro.fail_on, "Exit with status 2 when a finding at or above this level exists")
       ->check(CLI::IsMember({"error", "critical"}));
 
   try {

@@ -26,10 +26,10 @@ int run_proxy_command(proxy_config config, int verbosity);
 
 /// `regtrace report` options, as given on the command line (validated by run_report_command).
 struct report_options {
-  std::filesystem::path trace;    ///< the HAR to read
-  std::string format = "text";    ///< text, markdown, json, html
-  std::filesystem::path output;   ///< "" or "-": standard output
-  std::string fail_on;            ///< "", "error" or "critical"
+  std::filesystem::path trace;   ///< the HAR to read
+  std::string format = "text";   ///< text, markdown, json, html
+  std::filesystem::path output;  ///< "" or "-": standard output
+  std::string fail_on;           ///< "", "error" or "critical"
 };
 
 /// Reads a HAR, diagnoses it and prints the report; returns 0, 2 (--fail-on reached) or 1 (unreadable).

@@ -29,7 +29,8 @@ void write_output(std::filesystem::path const& output, std::string const& text) 
   std::ofstream out(output, std::ios::binary | std::ios::trunc);
   if (out) out.write(text.data(), static_cast<std::streamsize>(text.size()));
   if (out) out.close();
-  if (!out) throw std::runtime_error("cannot write the report to " + output.string() + ": " + std::strerror(errno));
+  if (!out)
+    throw std::runtime_error("cannot write the report to " + output.string() + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -46,16 +47,17 @@ int run_report_command(report_options const& o) {
   auto read = capture::read_har_file(o.trace);
   if (!read.ok) {
     // Reader errors about the content start "not a HAR: ..."; file errors already name the file.
-    std::string const sentence = read.error.starts_with("not a HAR")
-                                     ? o.trace.string() + " is " + read.error +
-                                           ". Export the trace again as a HAR (JSON) file."
-                                     : read.error;
+    std::string const sentence =
+        read.error.starts_with("not a HAR")
+            ? o.trace.string() + " is " + read.error + ". Export the trace again as a HAR (JSON) file."
+            : read.error;
     std::cerr << "regtrace: " << sentence << "\n";
     return 1;
   }
   auto const r = report::build_report(std::move(read), o.trace.string());
   bool const to_stdout = o.output.empty() || o.output == "-";
-  std::string const text = report::render(r, *fmt, *fmt == report::format::text && to_stdout && colour_wanted());
+  std::string const text =
+      report::render(r, *fmt, *fmt == report::format::text && to_stdout && colour_wanted());
   if (to_stdout) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

@@ -7,10 +7,12 @@ set -euo pipefail
 build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohmann-json3-dev
             libspdlog-dev catch2 libcli11-dev)
 # test: the real registry and client (TESTBED.md), curl/openssl for the rig, htpasswd, python3 for
-# the OCI layout writer and the HAR checker, iproute2 for `ss` in the readiness checks.
+# the OCI layout writer and the HAR checker, iproute2 for `ss` in the readiness checks, mitmproxy
+# (its har_dump.py example writes the foreign HARs `regtrace report` is tested on) and chromium (renders
+# the HTML report).
 test_pkgs=("${build_pkgs[@]}" docker-registry skopeo curl openssl ca-certificates apache2-utils
-           python3 iproute2)
-bench_pkgs=("${test_pkgs[@]}" wrk hyperfine mitmproxy procps)
+           python3 iproute2 mitmproxy chromium)
+bench_pkgs=("${test_pkgs[@]}" wrk hyperfine procps)
 
 [[ $# -gt 0 ]] || set -- build
 wanted=()

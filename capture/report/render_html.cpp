@@ -36,7 +36,7 @@ table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #eee;pad
 vertical-align:top}th{background:#fafafa;position:sticky;top:0}td.num{text-align:right;white-space:nowrap}
 td.path{word-break:break-all}tr.hit td{background:#fff4f2}tr:target td{outline:2px solid #1a73e8}
 .st-bad{color:#d93025;font-weight:600}
-details summary{cursor:pointer;color:#1a73e8}dl{margin:4px 0}dt{font-weight:600;margin-top:6px}
+details summary{cursor:pointer;color:#1a73e8;white-space:nowrap}dl{margin:4px 0}dt{font-weight:600;margin-top:6px}
 .waterfall{overflow-x:auto;border:1px solid #eee;border-radius:4px}
 .waterfall text{font:11px ui-monospace,"DejaVu Sans Mono",monospace}.waterfall .axis{fill:#777}
 .waterfall .tick{stroke:#eee}.label.hit,.label.bad{fill:#d93025}.label.ok{fill:#333}
@@ -89,9 +89,9 @@ void write_summary(std::string& out, report const& r) {
 void write_findings(std::string& out, report const& r) {
   out += "<section id=\"findings\"><h2>Findings (" + html_escape(counts_phrase(r.counts)) + ")</h2>\n";
   for (auto const& f : r.findings) {
-    out += "<article class=\"finding f-" + std::string(registry::to_string(f.level)) + "\"><h3>" + badge(f.level) +
-           html_escape(f.id) + " <code>" + html_escape(f.name) + "</code></h3><p class=\"title\">" +
-           html_escape(f.title) + "</p>";
+    out += "<article class=\"finding f-" + std::string(registry::to_string(f.level)) + "\"><h3>" +
+           badge(f.level) + html_escape(f.id) + " <code>" + html_escape(f.name) +
+           "</code></h3><p class=\"title\">" + html_escape(f.title) + "</p>";
     if (!f.explanation.empty()) out += "<p>" + html_escape(f.explanation) + "</p>";
     if (!f.evidence.empty()) {
       out += "<h4>Evidence</h4><ul>";
@@ -114,15 +114,15 @@ std::string headers_text(header_list const& headers) {
 
 /// The headers (and an error body) of one entry, folded away until asked for.
 std::string entry_details(entry_row const& row, exchange const& x) {
-  std::string out = "<details><summary>details</summary><dl><dt>URL</dt><dd><code>" + html_escape(row.url) +
-                    "</code></dd>";
+  std::string out =
+      "<details><summary>details</summary><dl><dt>URL</dt><dd><code>" + html_escape(row.url) + "</code></dd>";
   if (!row.started.empty()) out += "<dt>Started</dt><dd>" + html_escape(row.started) + "</dd>";
   if (!x.server_ip.empty()) out += "<dt>Server</dt><dd>" + html_escape(x.server_ip) + "</dd>";
   out += "<dt>Request headers</dt><dd><pre>" + html_escape(headers_text(x.request_headers)) + "</pre></dd>";
   if (x.status != 0) {
-    out += "<dt>Response headers</dt><dd><pre>" + html_escape(x.response_http_version + " " +
-                                                              std::to_string(x.status) + " " + x.reason + "\n" +
-                                                              headers_text(x.response_headers)) +
+    out += "<dt>Response headers</dt><dd><pre>" +
+           html_escape(x.response_http_version + " " + std::to_string(x.status) + " " + x.reason + "\n" +
+                       headers_text(x.response_headers)) +
            "</pre></dd>";
   }
   if (x.status >= 400 && !x.response_body.text.empty()) {
@@ -136,21 +136,23 @@ std::string entry_details(entry_row const& row, exchange const& x) {
 }
 
 void write_requests(std::string& out, report const& r) {
-  out += "<section id=\"requests\"><h2>Requests</h2><table><thead><tr><th>#</th><th>Start</th><th>Method</th>"
-         "<th>Host</th><th>Path</th><th>Status</th><th>Bytes</th><th>Time</th><th>Findings</th><th></th></tr>"
-         "</thead><tbody>\n";
+  out +=
+      "<section id=\"requests\"><h2>Requests</h2><table><thead><tr><th>#</th><th>Start</th><th>Method</th>"
+      "<th>Host</th><th>Path</th><th>Status</th><th>Bytes</th><th>Time</th><th>Findings</th><th></th></tr>"
+      "</thead><tbody>\n";
   for (auto const& row : r.entries) {
     std::string ids;
     for (auto const& id : row.finding_ids) ids += (ids.empty() ? "" : " ") + html_escape(id);
     bool const bad = row.status == 0 || row.status >= 400;
-    out += "<tr id=\"entry-" + std::to_string(row.index + 1) + "\"" + (row.finding_ids.empty() ? "" : " class=\"hit\"") +
-           "><td class=\"num\">" + detail::entry_label(row.index) + "</td><td class=\"num\">" +
+    out += "<tr id=\"entry-" + std::to_string(row.index + 1) + "\"" +
+           (row.finding_ids.empty() ? "" : " class=\"hit\"") + "><td class=\"num\">" +
+           detail::entry_label(row.index) + "</td><td class=\"num\">" +
            html_escape(detail::offset_text(row.start_ms)) + "</td><td>" + html_escape(row.method) +
            "</td><td class=\"mono\">" + html_escape(row.host) + "</td><td class=\"mono path\">" +
            html_escape(row.path) + "</td><td" + (bad ? " class=\"st-bad\"" : "") + ">" +
-           html_escape(detail::status_text(row)) + "</td><td class=\"num\">" + format_bytes(row.response_bytes) +
-           "</td><td class=\"num\">" + format_duration_ms(row.time_ms) + "</td><td>" + ids + "</td><td>" +
-           entry_details(row, r.exchanges[row.exchange]) + "</td></tr>\n";
+           html_escape(detail::status_text(row)) + "</td><td class=\"num\">" +
+           format_bytes(row.response_bytes) + "</td><td class=\"num\">" + format_duration_ms(row.time_ms) +
+           "</td><td>" + ids + "</td><td>" + entry_details(row, r.exchanges[row.exchange]) + "</td></tr>\n";
   }
   out += "</tbody></table></section>\n";
 }

@@ -53,24 +53,25 @@ json to_json(report const& r) {
   auto entries = json::array();
   for (auto const& row : r.entries) entries.push_back(entry_json(r, row));
   auto const worst = worst_severity(r);
-  return {{"schema", json_schema},
-          {"generator", {{"name", "regtrace"}, {"version", REGTRACE_VERSION}}},
-          {"verdict", r.verdict},
-          {"result", result_of(r)},
-          {"worst_severity", worst ? json(registry::to_string(*worst)) : json(nullptr)},
-          {"counts",
-           {{"critical", r.counts[3]}, {"error", r.counts[2]}, {"warning", r.counts[1]}, {"info", r.counts[0]}}},
-          {"client_error", r.client_error},
-          {"remediation", r.remediation},
-          {"findings", std::move(findings)},
-          {"entries", std::move(entries)},
-          {"warnings", r.warnings},
-          {"source",
-           {{"file", r.source.file},
-            {"creator", r.source.creator},
-            {"entries", r.source.entries},
-            {"truncated", r.source.truncated},
-            {"by_regtrace", r.source.by_regtrace}}}};
+  return {
+      {"schema", json_schema},
+      {"generator", {{"name", "regtrace"}, {"version", REGTRACE_VERSION}}},
+      {"verdict", r.verdict},
+      {"result", result_of(r)},
+      {"worst_severity", worst ? json(registry::to_string(*worst)) : json(nullptr)},
+      {"counts",
+       {{"critical", r.counts[3]}, {"error", r.counts[2]}, {"warning", r.counts[1]}, {"info", r.counts[0]}}},
+      {"client_error", r.client_error},
+      {"remediation", r.remediation},
+      {"findings", std::move(findings)},
+      {"entries", std::move(entries)},
+      {"warnings", r.warnings},
+      {"source",
+       {{"file", r.source.file},
+        {"creator", r.source.creator},
+        {"entries", r.source.entries},
+        {"truncated", r.source.truncated},
+        {"by_regtrace", r.source.by_regtrace}}}};
 }
 
 std::string render_json(report const& r) {

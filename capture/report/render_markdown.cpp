@@ -64,11 +64,12 @@ std::string md_block(std::string_view text) {
 void write_findings(std::string& out, report const& r) {
   out += "\n## Findings\n\n| Severity | ID | Name | Title | Evidence |\n|---|---|---|---|---|\n";
   for (auto const& f : r.findings) {
-    out += "| " + detail::severity_label(f.level) + " | " + md_code(f.id, true) + " | " + md_code(f.name, true) +
-           " | " + md_text(f.title) + " | " + detail::evidence_labels(f) + " |\n";
+    out += "| " + detail::severity_label(f.level) + " | " + md_code(f.id, true) + " | " +
+           md_code(f.name, true) + " | " + md_text(f.title) + " | " + detail::evidence_labels(f) + " |\n";
   }
   for (auto const& f : r.findings) {
-    out += "\n### " + md_text(f.id + " " + f.name) + " (" + std::string(registry::to_string(f.level)) + ")\n\n";
+    out +=
+        "\n### " + md_text(f.id + " " + f.name) + " (" + std::string(registry::to_string(f.level)) + ")\n\n";
     out += "**" + md_text(f.title) + "**\n\n";
     if (!f.explanation.empty()) out += md_text(f.explanation) + "\n\n";
     if (!f.evidence.empty()) {
@@ -83,15 +84,16 @@ void write_findings(std::string& out, report const& r) {
 }
 
 void write_requests(std::string& out, report const& r) {
-  out += "\n## Requests\n\n| # | Start | Method | Host | Path | Status | Bytes | Time | Findings |\n"
-         "|---:|---:|---|---|---|---|---:|---:|---|\n";
+  out +=
+      "\n## Requests\n\n| # | Start | Method | Host | Path | Status | Bytes | Time | Findings |\n"
+      "|---:|---:|---|---|---|---|---:|---:|---|\n";
   for (auto const& row : r.entries) {
     std::string findings;
     for (auto const& id : row.finding_ids) findings += (findings.empty() ? "" : ", ") + id;
     out += "| " + detail::entry_label(row.index) + " | " + detail::offset_text(row.start_ms) + " | " +
-           md_code(row.method, true) + " | " + md_code(row.host, true) + " | " + md_code(row.path, true) + " | " +
-           md_code(detail::status_text(row), true) + " | " + format_bytes(row.response_bytes) + " | " +
-           format_duration_ms(row.time_ms) + " | " + md_code(findings, true) + " |\n";
+           md_code(row.method, true) + " | " + md_code(row.host, true) + " | " + md_code(row.path, true) +
+           " | " + md_code(detail::status_text(row), true) + " | " + format_bytes(row.response_bytes) +
+           " | " + format_duration_ms(row.time_ms) + " | " + md_code(findings, true) + " |\n";
   }
 }
 
@@ -100,9 +102,10 @@ void write_requests(std::string& out, report const& r) {
 std::string render_markdown(report const& r) {
   std::string out = "## regtrace report: " + md_code(r.source.file) + "\n\n";
   out += "**" + md_text(r.verdict) + "**\n\n";
-  out += "Trace written by " + md_text(detail::creator_text(r.source)) + ", " + std::to_string(r.source.entries) +
-         (r.source.entries == 1 ? " entry" : " entries") + (r.source.truncated ? " (the file is truncated)" : "") +
-         "; diagnosed by regtrace " + REGTRACE_VERSION + ".\n";
+  out += "Trace written by " + md_text(detail::creator_text(r.source)) + ", " +
+         std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
+         (r.source.truncated ? " (the file is truncated)" : "") + "; diagnosed by regtrace " +
+         REGTRACE_VERSION + ".\n";
   if (!r.warnings.empty()) {
     out += "\n";
     for (auto const& w : r.warnings) out += "> **Warning:** " + md_text(w) + "\n>\n";

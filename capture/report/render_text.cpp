@@ -24,8 +24,8 @@ std::string printable(std::string_view text) {
 
 /// Display width of UTF-8 text: continuation bytes take no column.
 std::size_t width_of(std::string_view text) {
-  return static_cast<std::size_t>(
-      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(std::count_if(
+      text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 class painter {
@@ -95,13 +95,13 @@ void write_requests(std::string& out, report const& r, painter const& paint) {
 std::string render_text(report const& r, bool colour) {
   painter const paint(colour);
   std::string out;
-  out += "regtrace report: " + printable(r.source.file) + " (" + printable(detail::creator_text(r.source)) + ", " +
-         std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
+  out += "regtrace report: " + printable(r.source.file) + " (" + printable(detail::creator_text(r.source)) +
+         ", " + std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
          (r.source.truncated ? ", truncated" : "") + ")\n";
   auto const worst = worst_severity(r);
   auto const verdict_code = !worst || *worst == severity::info ? "1;32"
-                            : *worst >= severity::error             ? "1;31"
-                                                                    : "1;33";
+                            : *worst >= severity::error        ? "1;31"
+                                                               : "1;33";
   out += paint(verdict_code, printable(r.verdict)) + "\n";
   for (auto const& w : r.warnings) out += paint("33", "warning: ") + printable(w) + "\n";
   if (!r.findings.empty()) {

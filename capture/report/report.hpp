@@ -18,21 +18,21 @@ namespace regtrace::capture::report {
 
 /// One row of the request table and one bar of the waterfall.
 struct entry_row {
-  std::size_t index = 0;    ///< 0-based position in log.entries (human formats print index + 1)
-  std::string started;      ///< ISO 8601 UTC start time, "" when the HAR had none
-  double start_ms = 0;      ///< offset from the earliest start in the trace
-  std::string method;       ///< "GET", or the entry kind ("tunnel") when there was no method
-  std::string url;          ///< full URL (query values as the trace has them, redacted or not)
-  std::string host;         ///< "host[:port]"
-  std::string path;         ///< shortened for tables (digests cut, query elided)
-  int status = 0;           ///< 0: no response
-  std::string reason;       ///< status text
-  std::string error_code;   ///< registry or vendor error code of an error answer ("MANIFEST_UNKNOWN")
-  std::string failure;      ///< "upstream_connect: connection refused" when the exchange failed
+  std::size_t index = 0;   ///< 0-based position in log.entries (human formats print index + 1)
+  std::string started;     ///< ISO 8601 UTC start time, "" when the HAR had none
+  double start_ms = 0;     ///< offset from the earliest start in the trace
+  std::string method;      ///< "GET", or the entry kind ("tunnel") when there was no method
+  std::string url;         ///< full URL (query values as the trace has them, redacted or not)
+  std::string host;        ///< "host[:port]"
+  std::string path;        ///< shortened for tables (digests cut, query elided)
+  int status = 0;          ///< 0: no response
+  std::string reason;      ///< status text
+  std::string error_code;  ///< registry or vendor error code of an error answer ("MANIFEST_UNKNOWN")
+  std::string failure;     ///< "upstream_connect: connection refused" when the exchange failed
   std::uint64_t request_bytes = 0;
   std::uint64_t response_bytes = 0;
-  double time_ms = 0;       ///< total time (sum of the non-negative timings)
-  timings_ms timings;       ///< HAR timings, -1 where not applicable
+  double time_ms = 0;                    ///< total time (sum of the non-negative timings)
+  timings_ms timings;                    ///< HAR timings, -1 where not applicable
   std::vector<std::string> finding_ids;  ///< IDs of the findings that cite this entry, most severe first
   std::size_t exchange = 0;  ///< position of the exchange in report::exchanges (headers for HTML details)
 };
@@ -42,11 +42,11 @@ using severity_counts = std::array<std::size_t, 4>;
 
 /// Where the trace came from.
 struct source_info {
-  std::string file;      ///< the path as given on the command line
-  std::string creator;   ///< log.creator.name ("regtrace", "WebInspector", "mitmproxy har_dump")
-  std::size_t entries = 0;  ///< exchanges read
-  bool truncated = false;   ///< the file ended mid-way; complete entries were still read
-  bool by_regtrace = false; ///< written by regtrace (its own log._findings were ignored all the same)
+  std::string file;          ///< the path as given on the command line
+  std::string creator;       ///< log.creator.name ("regtrace", "WebInspector", "mitmproxy har_dump")
+  std::size_t entries = 0;   ///< exchanges read
+  bool truncated = false;    ///< the file ended mid-way; complete entries were still read
+  bool by_regtrace = false;  ///< written by regtrace (its own log._findings were ignored all the same)
 };
 
 /// Everything a report shows.

@@ -252,7 +252,8 @@ TEST_CASE("connection ids are read from regtrace's and Chrome's connection field
 }
 
 TEST_CASE("numbers written as strings are read as numbers", "[capture][reader]") {
-  auto const result = read_har_text(R"({"log":{"version":"1.2","creator":{"name":"Fiddler","version":"5"},"entries":[
+  auto const result =
+      read_har_text(R"({"log":{"version":"1.2","creator":{"name":"Fiddler","version":"5"},"entries":[
       {"startedDateTime":"2024-01-02T03:04:05.006Z","time":"12.5",
        "request":{"method":"GET","url":"https://r.example/v2/","bodySize":"0"},
        "response":{"status":"404","statusText":"Not Found","content":{"size":"3","mimeType":"text/plain","text":"abc"}},
@@ -286,7 +287,8 @@ TEST_CASE("entry_indexes keep log.entries positions when entries are skipped", "
 TEST_CASE("mitmproxy har_dump entries are read", "[capture][reader]") {
   // The shape mitmproxy 8's har_dump.py writes: isoformat() with microseconds and +00:00, integer
   // timings, content.size of the raw (compressed) body while text is the decoded one.
-  auto const result = read_har_text(R"({"log":{"version":"1.2","creator":{"name":"mitmproxy har_dump","version":"0.1",
+  auto const result =
+      read_har_text(R"({"log":{"version":"1.2","creator":{"name":"mitmproxy har_dump","version":"0.1",
     "comment":"mitmproxy version 8.1.1"},"entries":[
       {"startedDateTime":"2026-11-28T00:33:47.123456+00:00","time":5,
        "request":{"method":"HEAD","url":"https://registry.test:5443/v2/e2e/app/manifests/missing","httpVersion":"HTTP/1.1",
@@ -326,7 +328,10 @@ TEST_CASE("a file that is not a HAR is named by what it looks like and where it 
   INFO(broken.error);
   CHECK(broken.error.find("(line 4, column 5)") != std::string::npos);
 
-  auto const binary = read_har_text(std::string("\x7f" "ELF\x02\x01\x01\x00\x00", 9));
+  auto const binary =
+      read_har_text(std::string("\x7f"
+                                "ELF\x02\x01\x01\x00\x00",
+                                9));
   CHECK_FALSE(binary.ok);
   CHECK(binary.error.find("binary data") != std::string::npos);
 
@@ -341,7 +346,8 @@ TEST_CASE("a file that is not a HAR is named by what it looks like and where it 
   CHECK(array.error == "not a HAR: the JSON has no \"log\" object");
 }
 
-TEST_CASE("the Chrome fixture is read, and a cut copy of it keeps its complete entries", "[capture][reader]") {
+TEST_CASE("the Chrome fixture is read, and a cut copy of it keeps its complete entries",
+          "[capture][reader]") {
   auto const path = std::filesystem::path(REGTRACE_FIXTURES) / "chrome-registry.har";
   auto const whole = read_har_file(path);
   REQUIRE(whole.ok);

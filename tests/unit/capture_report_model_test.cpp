@@ -66,7 +66,8 @@ TEST_CASE("verdicts for clean, warning-only and empty traces", "[capture][report
                                      test::sample_finding("E-08", severity::info, 0, "d")});
   CHECK(warned.verdict == "PASSED with warnings: 1 warning, 1 info — title of W-01 (W-01)");
 
-  auto noted = report::make_report(test::sample_read(), "t.har", {test::sample_finding("E-08", severity::info, 0, "d")});
+  auto noted = report::make_report(test::sample_read(), "t.har",
+                                   {test::sample_finding("E-08", severity::info, 0, "d")});
   CHECK(noted.verdict == "No problems found in 3 exchanges; 1 info — title of E-08 (E-08)");
 
   auto critical = report::make_report(test::sample_read(), "t.har",

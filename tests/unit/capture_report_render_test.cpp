@@ -45,8 +45,9 @@ TEST_CASE("text report: verdict, what the user saw, findings with evidence, requ
   auto const r = test::sample_report();
   auto const text = report::render_text(r, false);
   INFO(text);
-  CHECK(text.starts_with("regtrace report: trace.har (WebInspector, 3 entries)\n"
-                         "FAILED: 1 error, 1 warning — title of C-01 (C-01)\n"));
+  CHECK(
+      text.starts_with("regtrace report: trace.har (WebInspector, 3 entries)\n"
+                       "FAILED: 1 error, 1 warning — title of C-01 (C-01)\n"));
   CHECK(contains(text, "warning: entry 2 has no request; skipped it"));
   CHECK(contains(text, "What the user most likely saw:\n  client error of C-01\n"));
   CHECK(contains(text, "Fix:\n  fix of C-01\n"));
@@ -67,8 +68,8 @@ TEST_CASE("text report: verdict, what the user saw, findings with evidence, requ
 TEST_CASE("text report never passes terminal escapes from the trace", "[capture][report]") {
   auto read = test::sample_read();
   read.exchanges[0].target = "/v2/\x1b]0;pwned\x07";
-  auto const r = report::make_report(std::move(read), "t.har",
-                                     {test::sample_finding("C-01", registry::severity::error, 0, "bad\x1b[2J")});
+  auto const r = report::make_report(
+      std::move(read), "t.har", {test::sample_finding("C-01", registry::severity::error, 0, "bad\x1b[2J")});
   auto const text = report::render_text(r, true);
   CHECK_FALSE(contains(text, "\x1b]"));
   CHECK_FALSE(contains(text, "\x1b[2J"));
@@ -79,14 +80,16 @@ TEST_CASE("text report never passes terminal escapes from the trace", "[capture]
 TEST_CASE("markdown report: headings, findings table and details, request table", "[capture][report]") {
   auto const md = report::render_markdown(test::sample_report());
   INFO(md);
-  CHECK(md.starts_with("## regtrace report: `trace.har`\n\n**FAILED: 1 error, 1 warning — title of C-01 (C-01)**\n"));
+  CHECK(md.starts_with(
+      "## regtrace report: `trace.har`\n\n**FAILED: 1 error, 1 warning — title of C-01 (C-01)**\n"));
   CHECK(contains(md, "## Findings\n\n| Severity | ID | Name | Title | Evidence |\n|---|---|---|---|---|\n"));
   CHECK(contains(md, "| ERROR | `C-01` | `MANIFEST_NOT_FOUND` | title of C-01 | #3 |\n"));
   CHECK(contains(md, "### C-01 MANIFEST\\_NOT\\_FOUND (error)"));
   CHECK(contains(md, "Client error:\n\n```text\nclient error of C-01\n```\n"));
   CHECK(contains(md, "**Fix:** fix of C-01"));
   CHECK(contains(md, "> **Warning:** entry 2 has no request; skipped it"));
-  CHECK(contains(md, "## Requests\n\n| # | Start | Method | Host | Path | Status | Bytes | Time | Findings |"));
+  CHECK(
+      contains(md, "## Requests\n\n| # | Start | Method | Host | Path | Status | Bytes | Time | Findings |"));
   CHECK(contains(md, "| #3 | +0.250 s | `GET` | `registry.example.com:5000` |"));
   // The hostile path stays inside a code span and its pipe cannot split the table row.
   CHECK(contains(md, "`/v2/team/app/manifests/v1<script>alert(1)</script>\\|x`"));
@@ -94,7 +97,8 @@ TEST_CASE("markdown report: headings, findings table and details, request table"
   // Every request row has exactly the table's 10 unescaped pipes.
   auto const rows_start = md.find("## Requests");
   std::size_t line_start = md.find("| #", rows_start + 20);
-  for (; line_start != std::string::npos && line_start < md.size(); line_start = md.find('\n', line_start) + 1) {
+  for (; line_start != std::string::npos && line_start < md.size();
+       line_start = md.find('\n', line_start) + 1) {
     auto const line = md.substr(line_start, md.find('\n', line_start) - line_start);
     if (line.empty()) break;
     std::size_t pipes = 0;
@@ -123,9 +127,9 @@ TEST_CASE("JSON report: schema, stable keys, 0-based entry indexes", "[capture][
   auto const r = test::sample_report();
   auto const j = nlohmann::json::parse(report::render_json(r));
   CHECK(j["schema"] == "regtrace.report/1");
-  CHECK(keys_of(j) == std::set<std::string>{"schema", "generator", "verdict", "result", "worst_severity", "counts",
-                                            "client_error", "remediation", "findings", "entries", "warnings",
-                                            "source"});
+  CHECK(keys_of(j) == std::set<std::string>{"schema", "generator", "verdict", "result", "worst_severity",
+                                            "counts", "client_error", "remediation", "findings", "entries",
+                                            "warnings", "source"});
   CHECK(j["verdict"] == r.verdict);
   CHECK(j["result"] == "failed");
   CHECK(j["worst_severity"] == "error");
@@ -148,8 +152,8 @@ TEST_CASE("JSON report: schema, stable keys, 0-based entry indexes", "[capture][
   REQUIRE(j["entries"].size() == 3);
   CHECK(keys_of(j["entries"][0]) ==
         std::set<std::string>{"entry", "started", "start_ms", "method", "url", "host", "target", "status",
-                              "status_text", "error_code", "failure", "request_bytes", "response_bytes", "time_ms",
-                              "timings", "findings"});
+                              "status_text", "error_code", "failure", "request_bytes", "response_bytes",
+                              "time_ms", "timings", "findings"});
   CHECK(keys_of(j["entries"][0]["timings"]) ==
         std::set<std::string>{"blocked", "dns", "connect", "ssl", "send", "wait", "receive"});
   CHECK(j["entries"][0]["entry"] == 0);
@@ -163,7 +167,8 @@ TEST_CASE("JSON report: schema, stable keys, 0-based entry indexes", "[capture][
   CHECK(j["entries"][2]["status"] == 0);
   CHECK(j["entries"][2]["failure"].get<std::string>().starts_with("upstream_connect: "));
 
-  auto const clean = nlohmann::json::parse(report::render_json(report::make_report(test::sample_read(), "t", {})));
+  auto const clean =
+      nlohmann::json::parse(report::render_json(report::make_report(test::sample_read(), "t", {})));
   CHECK(clean["result"] == "passed");
   CHECK(clean["worst_severity"].is_null());
   CHECK(clean["findings"] == nlohmann::json::array());
@@ -172,8 +177,8 @@ TEST_CASE("JSON report: schema, stable keys, 0-based entry indexes", "[capture][
 TEST_CASE("HTML report: sections, waterfall, and no raw markup from the trace", "[capture][report]") {
   auto const html = report::render_html(test::sample_report());
   CHECK(html.starts_with("<!DOCTYPE html>"));
-  for (auto const* id : {"id=\"verdict\"", "id=\"warnings\"", "id=\"summary\"", "id=\"findings\"", "id=\"timeline\"",
-                         "id=\"requests\"", "id=\"entry-3\"", "<svg", "<rect", "<table"})
+  for (auto const* id : {"id=\"verdict\"", "id=\"warnings\"", "id=\"summary\"", "id=\"findings\"",
+                         "id=\"timeline\"", "id=\"requests\"", "id=\"entry-3\"", "<svg", "<rect", "<table"})
     CHECK(contains(html, id));
   CHECK(contains(html, "FAILED: 1 error, 1 warning — title of C-01 (C-01)"));
   CHECK(contains(html, "<a href=\"#entry-3\">#3</a>"));

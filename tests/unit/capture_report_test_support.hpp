@@ -25,7 +25,8 @@ inline har_read_result sample_read() {
   missing.request_headers.push_back({"X-Evil", "<script>alert('h')</script>\x1b[31m"});
   missing.status = 404;
   missing.reason = "Not Found";
-  missing.response_body = text_body(R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
+  missing.response_body =
+      text_body(R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
   missing.finding_ids = {"X-99"};  // from the file: must be ignored in favour of the given findings
   auto refused_one = refused();
   refused_one.started = sample_time(400);
@@ -52,10 +53,10 @@ inline registry::finding sample_finding(std::string id, registry::severity level
 
 /// A report with an error on the 404 (log entry 2) and a warning on the refused connection (entry 3).
 inline report::report sample_report() {
-  return report::make_report(
-      sample_read(), "trace.har",
-      {sample_finding("W-01", registry::severity::warning, 2, "CONNECT refused"),
-       sample_finding("C-01", registry::severity::error, 1, "GET /v2/team/app/manifests/v1<script> → 404 | x")});
+  return report::make_report(sample_read(), "trace.har",
+                             {sample_finding("W-01", registry::severity::warning, 2, "CONNECT refused"),
+                              sample_finding("C-01", registry::severity::error, 1,
+                                             "GET /v2/team/app/manifests/v1<script> → 404 | x")});
 }
 
 }  // namespace regtrace::capture::test
