@@ -59,7 +59,9 @@ report="$RUN_DIR/report.html"
 rc=0
 "$bin" report "$REGTRACE_HAR" --format html -o "$report" 2>"$RUN_DIR/report.log" || rc=$?
 ((rc == 0)) || fail "regtrace report exited $rc without --fail-on (expected 0)"
-grep -q 'id="requests"' "$report" && grep -q 'id="timeline"' "$report" || fail "the HTML report lacks its sections"
+for section in requests timeline; do
+  grep -q "id=\"$section\"" "$report" || fail "the HTML report has no $section section"
+done
 grep -q "/v2/e2e/app/manifests/missing" "$report" || fail "the HTML report does not list the missing tag's request"
 for n in 1 2 3; do grep -q "id=\"entry-$n\"" "$report" || fail "the HTML report has no row for entry #$n"; done
 # Self-contained: no attribute loads anything, no CSS fetches (the SVG namespace is a name only).

@@ -56,7 +56,7 @@ push_blob() {
     tr -d '\r' | sed -n 's/^[Ll]ocation: //p')"
   [[ -n $location ]] || fail "the upload POST gave no Location"
   [[ $location == http* ]] || location="https://localhost:$registry_port$location"
-  [[ $location == *\?* ]] && location="$location&digest=$digest" || location="$location?digest=$digest"
+  if [[ $location == *\?* ]]; then location="$location&digest=$digest"; else location="$location?digest=$digest"; fi
   expect_status 201 -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$file" "$location"
   echo "$digest"
 }
@@ -170,7 +170,8 @@ grep -q "config.yml is not a HAR: the text is not valid JSON (.*) at byte [0-9]*
   "$RUN_DIR/not-har.log" || fail "the error for a YAML file does not name the file and position: $(cat "$RUN_DIR/not-har.log")"
 rc=0
 "$bin" report "$RUN_DIR/no-such.har" 2>"$RUN_DIR/missing.log" >/dev/null || rc=$?
-((rc == 1)) && grep -q "no-such.har" "$RUN_DIR/missing.log" || fail "a missing file gave exit $rc: $(cat "$RUN_DIR/missing.log")"
+((rc == 1)) || fail "a missing file gave exit $rc, expected 1"
+grep -q "no-such.har" "$RUN_DIR/missing.log" || fail "the error for a missing file does not name it: $(cat "$RUN_DIR/missing.log")"
 rc=0
 "$bin" report "$har" --format pdf 2>/dev/null >/dev/null || rc=$?
 ((rc == 1)) || fail "--format pdf exited $rc, expected 1 (usage error)"
