@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 namespace regtrace::capture::detail {
@@ -23,15 +24,28 @@ std::string get_string(json const& j, char const* key, std::string fallback = {}
   return v && v->is_string() ? v->get<std::string>() : fallback;
 }
 
+/// A number, or a string holding one: some exporters write timings and sizes as "12.5".
+std::optional<double> number_of(json const* v) {
+  if (!v) return std::nullopt;
+  if (v->is_number()) return v->get<double>();  // JSON has no NaN or infinity
+  if (!v->is_string()) return std::nullopt;
+  auto const& text = v->get_ref<std::string const&>();
+  double value = 0;
+  auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
 double get_number(json const& j, char const* key, double fallback) {
-  auto const* v = member(j, key);
-  return v && v->is_number() ? v->get<double>() : fallback;
+  return number_of(member(j, key)).value_or(fallback);
 }
 
 std::uint64_t get_count(json const& j, char const* key, std::uint64_t fallback = 0) {
   auto const* v = member(j, key);
   if (v && v->is_number_unsigned()) return v->get<std::uint64_t>();
-  if (v && v->is_number() && v->get<double>() >= 0) return static_cast<std::uint64_t>(v->get<double>());
+  // 1.8e19 is below 2^64: larger values would not convert (undefined behaviour), so they count as absent.
+  if (auto const value = number_of(v); value && *value >= 0 && *value < 1.8e19)
+    return static_cast<std::uint64_t>(*value);
   return fallback;
 }
 
@@ -281,7 +295,9 @@ std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t i
 
   auto const* response = member(entry, "response");
   if (response && response->is_object()) {
-    x.status = static_cast<int>(get_number(*response, "status", 0));
+    // Anything outside 0..999 is no HTTP status; it must not reach the int conversion either.
+    if (auto const status = get_number(*response, "status", 0); status >= 0 && status <= 999)
+      x.status = static_cast<int>(status);
     x.reason = get_string(*response, "statusText");
     x.response_http_version = get_string(*response, "httpVersion", "HTTP/1.1");
     x.response_headers = read_headers(*response);
@@ -313,6 +329,9 @@ std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t i
         .wait = get_number(*t, "wait", 0),
         .receive = get_number(*t, "receive", 0),
     };
+  } else if (auto const time = get_number(entry, "time", -1); time >= 0) {
+    // No timings (HAR 1.1 exporters): the total time alone still places the entry on a timeline.
+    x.timings.wait = time;
   }
   x.server_ip = get_string(entry, "serverIPAddress");
   if (!rt) {

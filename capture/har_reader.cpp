@@ -7,11 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace regtrace::capture {
 namespace {
@@ -42,12 +44,53 @@ parse_problem locate_parse_error(std::string_view text) {
   return {0, "unknown parse error"};
 }
 
+/// Adds a read entry; index is its 1-based position in log.entries.
+void keep(std::optional<exchange> x, std::size_t index, har_read_result& result) {
+  if (!x) return;
+  result.exchanges.push_back(std::move(*x));
+  result.entry_indexes.push_back(index - 1);
+}
+
+/// "byte 1234 (line 5, column 7)" for nlohmann's 1-based byte position of the offending character.
+std::string position_phrase(std::string_view text, std::size_t byte) {
+  std::size_t const offset = std::min(byte > 0 ? byte - 1 : 0, text.size());
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return "byte " + std::to_string(byte) + " (line " + std::to_string(line) + ", column " +
+         std::to_string(offset - line_start + 1) + ")";
+}
+
+/// What a text that is not JSON looks like, so the sentence says what the user opened by mistake.
+std::string looks_like(std::string_view text) {
+  auto const first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return "; the file is empty";
+  auto const byte = [&](std::size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
+  if (byte(0) == 0x1f && byte(1) == 0x8b) return "; it is gzip-compressed: gunzip it first";
+  // RFC 1950 header: CMF 0x78 and (CMF*256 + FLG) divisible by 31. mitmproxy's har_dump writes .zhar so.
+  if (byte(0) == 0x78 && (byte(0) * 256 + byte(1)) % 31 == 0)
+    return "; it looks zlib-compressed (a mitmproxy .zhar): decompress it first, for example with "
+           "python3 -c \"import sys,zlib; "
+           "sys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read()))\"";
+  if (text[first] == '<') return "; it looks like HTML or XML, not a HAR (JSON)";
+  for (std::size_t i = 0; i < std::min<std::size_t>(text.size(), 1024); ++i) {
+    auto const c = byte(i);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+      return "; it looks like binary data, not a HAR (JSON)";
+  }
+  return "";
+}
+
 void read_entries(json const& entries, har_read_result& result) {
   std::size_t index = 0;
   for (auto const& entry : entries) {
     ++index;
-    if (auto x = detail::exchange_from_har_entry(entry, index, result.warnings))
-      result.exchanges.push_back(std::move(*x));
+    keep(detail::exchange_from_har_entry(entry, index, result.warnings), index, result);
   }
 }
 
@@ -145,8 +188,8 @@ void recover(std::string_view text, parse_problem const& problem, har_read_resul
   auto const scan = scan_entries(text);
   if (!scan.found) {
     result.ok = false;
-    result.error = "not a HAR: the text is not valid JSON (" + problem.reason + ") at byte " +
-                   std::to_string(problem.byte);
+    result.error = "not a HAR: the text is not valid JSON (" + problem.reason + ") at " +
+                   position_phrase(text, problem.byte) + looks_like(text);
     return;
   }
   // The log members before the entries, closed by hand, still give the creator.
@@ -167,19 +210,19 @@ void recover(std::string_view text, parse_problem const& problem, har_read_resul
                                 std::to_string(end) + ") is not valid JSON; skipped it");
       continue;
     }
-    if (auto x = detail::exchange_from_har_entry(entry, index, result.warnings))
-      result.exchanges.push_back(std::move(*x));
+    keep(detail::exchange_from_har_entry(entry, index, result.warnings), index, result);
   }
   // nlohmann counts the end of input as one more byte read, so running out reports size + 1.
   bool const ran_out = problem.byte > text.size();
   result.truncated = !scan.closed || ran_out;
   if (result.truncated) {
-    result.warnings.push_back("the file ends at byte " + std::to_string(text.size()) +
-                              " before the HAR is complete (as after a crash); kept " +
+    result.warnings.push_back("the file ends at byte " + std::to_string(text.size()) + " (line " +
+                              std::to_string(std::count(text.begin(), text.end(), '\n') + 1) +
+                              ") before the HAR is complete (as after a crash); kept " +
                               entries_phrase(scan.objects.size()) + " before the cut");
   } else {
-    result.warnings.push_back("the file is not valid JSON after the entries (" + problem.reason +
-                              ") at byte " + std::to_string(problem.byte) + "; kept " +
+    result.warnings.push_back("the file is not valid JSON after the entries (" + problem.reason + ") at " +
+                              position_phrase(text, problem.byte) + "; kept " +
                               entries_phrase(scan.objects.size()));
   }
 }

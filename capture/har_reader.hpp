@@ -4,6 +4,7 @@
 
 #include "capture/exchange.hpp"
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -13,11 +14,12 @@ namespace regtrace::capture {
 
 struct har_read_result {
   std::vector<exchange> exchanges;    ///< every complete entry, in file order
+  std::vector<std::size_t> entry_indexes;  ///< 0-based log.entries position of each exchange (some are skipped)
   std::vector<std::string> warnings;  ///< sentences, e.g. "entry 7 has no response; kept the request"
   std::string creator;                ///< log.creator.name
   bool truncated = false;             ///< the file ended mid-way (crash); complete entries still returned
   bool ok = true;                     ///< false when nothing usable was found; error says why
-  std::string error;                  ///< sentence naming the position: "not a HAR: ... at byte 1234"
+  std::string error;  ///< sentence naming the position: "not a HAR: ... at byte 1234 (line 5, column 7)"
 };
 
 /// Parses HAR text. Never throws.

@@ -19,23 +19,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-/// "2026-11-27T21:56:37.123Z" (HAR 1.2: ISO 8601 with milliseconds).
-std::string iso8601_utc(std::chrono::system_clock::time_point t) {
-  auto const ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  auto seconds = static_cast<std::time_t>(ms / 1000);
-  auto millis = static_cast<int>(ms % 1000);
-  if (millis < 0) {
-    millis += 1000;
-    --seconds;
-  }
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buffer;
-}
-
 json name_value(std::string_view name, std::string_view value) {
   return json{{"name", std::string(name)}, {"value", std::string(value)}};
 }
@@ -275,6 +258,22 @@ json regtrace_json(exchange const& x) {
 }
 
 }  // namespace
+
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+  auto const ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  auto seconds = static_cast<std::time_t>(ms / 1000);
+  auto millis = static_cast<int>(ms % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buffer;
+}
 
 json to_har_entry(exchange const& x) {
   json entry{

@@ -6,12 +6,16 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
 namespace regtrace::capture {
+
+/// "2026-11-27T21:56:37.123Z" (HAR 1.2 startedDateTime: ISO 8601 UTC with milliseconds).
+std::string iso8601_utc(std::chrono::system_clock::time_point t);
 
 /// The HAR entry for one exchange, with regtrace's `_regtrace` object (connection id, request index,
 /// TLS facts of both legs, body byte counts and SHA-256, registry classification, failure, findings).

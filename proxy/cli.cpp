@@ -191,15 +191,34 @@ int run_command_line(int argc, char** argv) {
   for (auto* sub : {ca_init, ca_show, ca_path, ca_export, ca_trust})
     sub->add_option("--ca-dir", ca_dir, "Folder of the CA")->default_str(default_ca_dir().string());
 
+  report_options ro;
+  std::string report_output;
+  auto* report = app.add_subcommand(
+      "report", "Diagnose a HAR (regtrace's, a browser's, Fiddler's or mitmproxy's) and report");
+  report->add_option("trace", ro.trace, "The HAR file to read")->required();
+  report->add_option("--format", ro.format, "Report format")
+      ->check(CLI::IsMember({"text", "markdown", "json", "html"}))
+      ->capture_default_str();
+  report->add_option("-o,--output", report_output,
+                     "Write the report to this file instead of standard output");
+  report
+      ->add_option("--fail-on", ro.fail_on, "Exit with status 2 when a finding at or above this level exists")
+      ->check(CLI::IsMember({"error", "critical"}));
+
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
-    return app.exit(e);
+    // CLI11 uses its own codes (105, 106...); regtrace promises 1 for every usage error (SPEC §2).
+    return app.exit(e) == 0 ? 0 : 1;
   }
 
   try {
     std::filesystem::path ca_path_value = ca_dir.empty() ? default_ca_dir() : std::filesystem::path(ca_dir);
     if (proxy->parsed()) return run_proxy_command(build_proxy_config(po), po.quiet ? -1 : po.verbose);
+    if (report->parsed()) {
+      ro.output = report_output;
+      return run_report_command(ro);
+    }
     if (ca_init->parsed()) return run_ca_init(ca_path_value);
     if (ca_show->parsed()) return run_ca_show(ca_path_value);
     if (ca_path->parsed()) return run_ca_path(ca_path_value);

@@ -24,6 +24,17 @@ std::size_t parse_byte_size(std::string const& text);
 /// Runs the proxy until SIGINT/SIGTERM; prints the banner, exchange lines and the summary.
 int run_proxy_command(proxy_config config, int verbosity);
 
+/// `regtrace report` options, as given on the command line (validated by run_report_command).
+struct report_options {
+  std::filesystem::path trace;   ///< the HAR to read
+  std::string format = "text";   ///< text, markdown, json, html
+  std::filesystem::path output;  ///< "" or "-": standard output
+  std::string fail_on;           ///< "", "error" or "critical"
+};
+
+/// Reads a HAR, diagnoses it and prints the report; returns 0, 2 (--fail-on reached) or 1 (unreadable).
+int run_report_command(report_options const& options);
+
 /// `regtrace ca ...` actions.
 int run_ca_init(std::filesystem::path const& ca_dir);
 int run_ca_show(std::filesystem::path const& ca_dir);

@@ -2,6 +2,7 @@
 // What the live console prints: one line per exchange and the closing summary (SPEC §2).
 // Pure formatting, unit-tested; printing happens on the trace writer's thread.
 
+#include "capture/display.hpp"
 #include "capture/exchange.hpp"
 #include "capture/registry/finding.hpp"
 
@@ -10,13 +11,11 @@
 
 namespace regtrace::proxy {
 
-/// "64.0 MiB", "512 B".
-std::string format_bytes(std::uint64_t bytes);
-/// "812 ms", "3.4 s".
-std::string format_duration_ms(double ms);
-/// A path (and query) shortened for one console line: digests cut to 12 hex digits, long paths
-/// elided in the middle, query values dropped.
-std::string shorten_target(std::string_view target, std::size_t max_width = 64);
+// The size, duration and path formats are shared with the reports (capture/display.hpp).
+using capture::format_bytes;
+using capture::format_duration_ms;
+using capture::shorten_target;
+
 /// "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f… 200 64.0 MiB 812 ms", with the
 /// failure phase and message (and finding IDs) appended when there are any.
 std::string format_exchange_line(capture::exchange const& x);

@@ -8,10 +8,11 @@ build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohman
             libspdlog-dev catch2 libcli11-dev)
 # test: the real registry and clients (TESTBED.md: skopeo, the Docker daemon 20.10 and containerd's
 # ctr from docker.io and containerd), curl/openssl for the rig, htpasswd, python3 for the OCI layout
-# writer and the HAR checkers, iproute2 for `ss` in the readiness checks.
+# writer and the HAR checkers, iproute2 for `ss` in the readiness checks, mitmproxy (its har_dump.py
+# example writes the foreign HARs `regtrace report` is tested on) and chromium (renders the HTML report).
 test_pkgs=("${build_pkgs[@]}" docker-registry skopeo docker.io containerd curl openssl ca-certificates
-           apache2-utils python3 iproute2)
-bench_pkgs=("${test_pkgs[@]}" wrk hyperfine mitmproxy procps)
+           apache2-utils python3 iproute2 mitmproxy chromium)
+bench_pkgs=("${test_pkgs[@]}" wrk hyperfine procps)
 
 [[ $# -gt 0 ]] || set -- build
 wanted=()

@@ -250,3 +250,126 @@ TEST_CASE("connection ids are read from regtrace's and Chrome's connection field
   CHECK(result.exchanges[0].connection_id == 17);
   CHECK(result.exchanges[1].connection_id == 318);
 }
+
+TEST_CASE("numbers written as strings are read as numbers", "[capture][reader]") {
+  auto const result =
+      read_har_text(R"({"log":{"version":"1.2","creator":{"name":"Fiddler","version":"5"},"entries":[
+      {"startedDateTime":"2024-01-02T03:04:05.006Z","time":"12.5",
+       "request":{"method":"GET","url":"https://r.example/v2/","bodySize":"0"},
+       "response":{"status":"404","statusText":"Not Found","content":{"size":"3","mimeType":"text/plain","text":"abc"}},
+       "timings":{"blocked":"-1","dns":"1.5","connect":"-1","ssl":"-1","send":"0.5","wait":"10","receive":"nan"}},
+      {"startedDateTime":"2024-01-02T03:04:05.006Z","time":7,
+       "request":{"method":"GET","url":"https://r.example/v2/"},"response":{"status":1e300}}]}})");
+  REQUIRE(result.ok);
+  REQUIRE(result.exchanges.size() == 2);
+  auto const& x = result.exchanges[0];
+  CHECK(x.status == 404);
+  CHECK(x.response_body.bytes == 3);
+  CHECK(x.timings.blocked == -1);
+  CHECK(x.timings.dns == 1.5);
+  CHECK(x.timings.wait == 10);
+  CHECK(x.timings.receive == 0);  // "nan" is no number: the default
+  // No timings object: the entry's total time still places it on a timeline.
+  CHECK(result.exchanges[1].timings.wait == 7);
+  CHECK(result.exchanges[1].status == 0);
+}
+
+TEST_CASE("entry_indexes keep log.entries positions when entries are skipped", "[capture][reader]") {
+  auto const result = read_har_text(R"({"log":{"version":"1.2","entries":[
+      {"request":{"method":"GET","url":"https://a/1"}},
+      {"response":{"status":200}},
+      {"request":{"method":"GET","url":"https://a/3"}}]}})");
+  REQUIRE(result.exchanges.size() == 2);
+  CHECK(result.entry_indexes == std::vector<std::size_t>{0, 2});
+  CHECK(result.exchanges[1].target == "/3");
+}
+
+TEST_CASE("mitmproxy har_dump entries are read", "[capture][reader]") {
+  // The shape mitmproxy 8's har_dump.py writes: isoformat() with microseconds and +00:00, integer
+  // timings, content.size of the raw (compressed) body while text is the decoded one.
+  auto const result =
+      read_har_text(R"({"log":{"version":"1.2","creator":{"name":"mitmproxy har_dump","version":"0.1",
+    "comment":"mitmproxy version 8.1.1"},"entries":[
+      {"startedDateTime":"2026-11-28T00:33:47.123456+00:00","time":5,
+       "request":{"method":"HEAD","url":"https://registry.test:5443/v2/e2e/app/manifests/missing","httpVersion":"HTTP/1.1",
+                  "cookies":[],"headers":[{"name":"Host","value":"registry.test:5443"}],"queryString":[],
+                  "headersSize":40,"bodySize":0},
+       "response":{"status":404,"statusText":"Not Found","httpVersion":"HTTP/1.1","cookies":[],
+                   "headers":[{"name":"Content-Encoding","value":"gzip"}],
+                   "content":{"size":20,"compression":76,"mimeType":"application/json; charset=utf-8",
+                              "text":"{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\",\"detail\":{}}]}"},
+                   "redirectURL":"","headersSize":30,"bodySize":20},
+       "cache":{},"timings":{"send":0,"receive":1,"wait":3,"connect":1,"ssl":-1},"serverIPAddress":"127.0.0.1"}]}})");
+  REQUIRE(result.ok);
+  CHECK(result.creator == "mitmproxy har_dump");
+  REQUIRE(result.exchanges.size() == 1);
+  auto const& x = result.exchanges[0];
+  using namespace std::chrono;
+  CHECK(x.started == sys_days{year{2026} / 11 / 28} + minutes{33} + seconds{47} + microseconds{123456});
+  CHECK(x.method == "HEAD");
+  CHECK(x.host == "registry.test");
+  CHECK(x.port == 5443);
+  CHECK(x.status == 404);
+  CHECK(x.response_body.bytes == 20);
+  CHECK(x.response_body.text.find("MANIFEST_UNKNOWN") != std::string::npos);
+  CHECK(x.server_ip == "127.0.0.1");
+  CHECK(x.timings.dns == -1);
+  CHECK(x.timings.connect == 1);
+}
+
+TEST_CASE("a file that is not a HAR is named by what it looks like and where it fails", "[capture][reader]") {
+  auto const html = read_har_text("<!DOCTYPE html>\n<html><body>Sign in</body></html>\n");
+  CHECK_FALSE(html.ok);
+  CHECK(html.error.find("at byte 1 (line 1, column 1)") != std::string::npos);
+  CHECK(html.error.find("looks like HTML") != std::string::npos);
+
+  auto const broken = read_har_text("{\n  \"log\": {\n    \"version\": 1.2,\n    oops\n");
+  CHECK_FALSE(broken.ok);
+  INFO(broken.error);
+  CHECK(broken.error.find("(line 4, column 5)") != std::string::npos);
+
+  auto const binary =
+      read_har_text(std::string("\x7f"
+                                "ELF\x02\x01\x01\x00\x00",
+                                9));
+  CHECK_FALSE(binary.ok);
+  CHECK(binary.error.find("binary data") != std::string::npos);
+
+  auto const zhar = read_har_text(std::string("\x78\xda\xab\x56\x4a", 5));
+  CHECK_FALSE(zhar.ok);
+  CHECK(zhar.error.find("zlib-compressed") != std::string::npos);
+
+  auto const empty = read_har_text("  \n");
+  CHECK(empty.error.find("the file is empty") != std::string::npos);
+
+  auto const array = read_har_text(R"([{"log":{}}])");
+  CHECK(array.error == "not a HAR: the JSON has no \"log\" object");
+}
+
+TEST_CASE("the Chrome fixture is read, and a cut copy of it keeps its complete entries",
+          "[capture][reader]") {
+  auto const path = std::filesystem::path(REGTRACE_FIXTURES) / "chrome-registry.har";
+  auto const whole = read_har_file(path);
+  REQUIRE(whole.ok);
+  CHECK(whole.creator == "WebInspector");
+  CHECK_FALSE(whole.truncated);
+  CHECK(whole.warnings.empty());
+  REQUIRE(whole.exchanges.size() == 4);
+  CHECK(whole.exchanges[0].connection_id == 4242);
+  CHECK(whole.exchanges[1].response_body.text.starts_with(R"({"token":)"));
+  CHECK(whole.exchanges[2].response_body.text.find("MANIFEST_UNKNOWN") != std::string::npos);
+  CHECK(whole.exchanges[2].response_body.bytes == 96);
+  CHECK(whole.exchanges[0].timings.ssl == 20.4);
+
+  auto const text = test::slurp(path);
+  auto const cut_at = text.find("\"url\": \"https://registry.example.com/v2/team/app/tags/list\"");
+  REQUIRE(cut_at != std::string::npos);
+  auto const cut = read_har_text(std::string_view(text).substr(0, cut_at));
+  REQUIRE(cut.ok);
+  CHECK(cut.truncated);
+  CHECK(cut.creator == "WebInspector");
+  CHECK(cut.exchanges.size() == 3);
+  REQUIRE_FALSE(cut.warnings.empty());
+  CHECK(cut.warnings.back().find("ends at byte " + std::to_string(cut_at) + " (line ") != std::string::npos);
+  CHECK(cut.warnings.back().find("kept 3 complete entries") != std::string::npos);
+}

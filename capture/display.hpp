@@ -1,0 +1,19 @@
+#pragma once
+// Human formats of sizes, durations and request paths, shared by the live console and the reports.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace regtrace::capture {
+
+/// "64.0 MiB", "512 B".
+std::string format_bytes(std::uint64_t bytes);
+/// "812 ms", "3.4 s".
+std::string format_duration_ms(double ms);
+/// A path (and query) shortened for one console line: digests cut to 12 hex digits, long paths
+/// elided in the middle, query values dropped.
+std::string shorten_target(std::string_view target, std::size_t max_width = 64);
+
+}  // namespace regtrace::capture

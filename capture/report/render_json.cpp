@@ -1,0 +1,104 @@
+// The JSON report: a stable schema ("regtrace.report/1", documented in docs/report-json-schema.md).
+// Members are only ever added within a schema version; entry numbers are 0-based log.entries indexes.
+#include "capture/report/render.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace regtrace::capture::report {
+namespace {
+
+using nlohmann::json;
+using registry::severity;
+
+std::string result_of(report const& r) {
+  if (r.entries.empty()) return "empty";
+  auto const worst = worst_severity(r);
+  if (!worst || *worst == severity::info) return "passed";
+  return *worst == severity::warning ? "warnings" : "failed";
+}
+
+json timings_json(timings_ms const& t) {
+  return {{"blocked", t.blocked}, {"dns", t.dns},   {"connect", t.connect}, {"ssl", t.ssl},
+          {"send", t.send},       {"wait", t.wait}, {"receive", t.receive}};
+}
+
+json or_null(std::string const& text) {
+  return text.empty() ? json(nullptr) : json(text);
+}
+
+json entry_json(report const& r, entry_row const& row) {
+  return {{"entry", row.index},
+          {"started", or_null(row.started)},
+          {"start_ms", row.start_ms},
+          {"method", row.method},
+          {"url", row.url},
+          {"host", row.host},
+          {"target", r.exchanges[row.exchange].target},
+          {"status", row.status},
+          {"status_text", row.reason},
+          {"error_code", or_null(row.error_code)},
+          {"failure", or_null(row.failure)},
+          {"request_bytes", row.request_bytes},
+          {"response_bytes", row.response_bytes},
+          {"time_ms", row.time_ms},
+          {"timings", timings_json(row.timings)},
+          {"findings", row.finding_ids}};
+}
+
+}  // namespace
+
+json to_json(report const& r) {
+  auto findings = json::array();
+  for (auto const& f : r.findings) findings.push_back(registry::to_json(f));
+  auto entries = json::array();
+  for (auto const& row : r.entries) entries.push_back(entry_json(r, row));
+  auto const worst = worst_severity(r);
+  return {
+      {"schema", json_schema},
+      {"generator", {{"name", "regtrace"}, {"version", REGTRACE_VERSION}}},
+      {"verdict", r.verdict},
+      {"result", result_of(r)},
+      {"worst_severity", worst ? json(registry::to_string(*worst)) : json(nullptr)},
+      {"counts",
+       {{"critical", r.counts[3]}, {"error", r.counts[2]}, {"warning", r.counts[1]}, {"info", r.counts[0]}}},
+      {"client_error", r.client_error},
+      {"remediation", r.remediation},
+      {"findings", std::move(findings)},
+      {"entries", std::move(entries)},
+      {"warnings", r.warnings},
+      {"source",
+       {{"file", r.source.file},
+        {"creator", r.source.creator},
+        {"entries", r.source.entries},
+        {"truncated", r.source.truncated},
+        {"by_regtrace", r.source.by_regtrace}}}};
+}
+
+std::string render_json(report const& r) {
+  // Invalid UTF-8 from a foreign HAR must not make the dump throw: replace it.
+  return to_json(r).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::optional<format> format_from_string(std::string_view name) {
+  if (name == "text") return format::text;
+  if (name == "markdown" || name == "md") return format::markdown;
+  if (name == "json") return format::json;
+  if (name == "html") return format::html;
+  return std::nullopt;
+}
+
+std::string render(report const& r, format f, bool colour) {
+  switch (f) {
+    case format::text:
+      return render_text(r, colour);
+    case format::markdown:
+      return render_markdown(r);
+    case format::json:
+      return render_json(r);
+    case format::html:
+      return render_html(r);
+  }
+  return {};
+}
+
+}  // namespace regtrace::capture::report

@@ -1,0 +1,123 @@
+// The Markdown report, for a GitHub issue or a Jira ticket. Values from the trace go into code spans
+// and fenced blocks, free text is backslash-escaped: a header value must not turn into markup or
+// HTML (GitHub renders raw HTML in Markdown) nor break a table row.
+#include "capture/display.hpp"
+#include "capture/report/render.hpp"
+#include "capture/report/render_detail.hpp"
+
+#include <algorithm>
+
+namespace regtrace::capture::report {
+namespace {
+
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto const u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+  }
+  return out;
+}
+
+/// Free text with every character that Markdown (or HTML inside it) could read as syntax escaped.
+std::string md_text(std::string_view text) {
+  std::string out;
+  for (char c : one_line(text)) {
+    if (std::string_view("\\`*_[]<>|#~&!").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::size_t longest_backtick_run(std::string_view text) {
+  std::size_t longest = 0, run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return longest;
+}
+
+/// An inline code span; in_table escapes '|' as GitHub tables require even inside code.
+std::string md_code(std::string_view text, bool in_table = false) {
+  auto body = one_line(text);
+  if (body.empty()) return {};
+  if (in_table) {
+    std::string escaped;
+    for (char c : body) {
+      if (c == '|') escaped += '\\';
+      escaped += c;
+    }
+    body = std::move(escaped);
+  }
+  std::string const fence(longest_backtick_run(body) + 1, '`');
+  bool const pad = body.front() == '`' || body.back() == '`';
+  return fence + (pad ? " " : "") + body + (pad ? " " : "") + fence;
+}
+
+/// A fenced block: its content is never markup, whatever it holds.
+std::string md_block(std::string_view text) {
+  std::string const fence(std::max<std::size_t>(3, longest_backtick_run(text) + 1), '`');
+  return fence + "text\n" + std::string(text) + (text.ends_with('\n') ? "" : "\n") + fence + "\n";
+}
+
+void write_findings(std::string& out, report const& r) {
+  out += "\n## Findings\n\n| Severity | ID | Name | Title | Evidence |\n|---|---|---|---|---|\n";
+  for (auto const& f : r.findings) {
+    out += "| " + detail::severity_label(f.level) + " | " + md_code(f.id, true) + " | " +
+           md_code(f.name, true) + " | " + md_text(f.title) + " | " + detail::evidence_labels(f) + " |\n";
+  }
+  for (auto const& f : r.findings) {
+    out +=
+        "\n### " + md_text(f.id + " " + f.name) + " (" + std::string(registry::to_string(f.level)) + ")\n\n";
+    out += "**" + md_text(f.title) + "**\n\n";
+    if (!f.explanation.empty()) out += md_text(f.explanation) + "\n\n";
+    if (!f.evidence.empty()) {
+      out += "Evidence:\n\n";
+      for (auto const& item : f.evidence)
+        out += "- **" + detail::entry_label(item.entry) + "** " + md_code(item.detail) + "\n";
+      out += "\n";
+    }
+    if (!f.client_error.empty()) out += "Client error:\n\n" + md_block(f.client_error) + "\n";
+    if (!f.remediation.empty()) out += "**Fix:** " + md_text(f.remediation) + "\n";
+  }
+}
+
+void write_requests(std::string& out, report const& r) {
+  out +=
+      "\n## Requests\n\n| # | Start | Method | Host | Path | Status | Bytes | Time | Findings |\n"
+      "|---:|---:|---|---|---|---|---:|---:|---|\n";
+  for (auto const& row : r.entries) {
+    std::string findings;
+    for (auto const& id : row.finding_ids) findings += (findings.empty() ? "" : ", ") + id;
+    out += "| " + detail::entry_label(row.index) + " | " + detail::offset_text(row.start_ms) + " | " +
+           md_code(row.method, true) + " | " + md_code(row.host, true) + " | " + md_code(row.path, true) +
+           " | " + md_code(detail::status_text(row), true) + " | " + format_bytes(row.response_bytes) +
+           " | " + format_duration_ms(row.time_ms) + " | " + md_code(findings, true) + " |\n";
+  }
+}
+
+}  // namespace
+
+std::string render_markdown(report const& r) {
+  std::string out = "## regtrace report: " + md_code(r.source.file) + "\n\n";
+  out += "**" + md_text(r.verdict) + "**\n\n";
+  out += "Trace written by " + md_text(detail::creator_text(r.source)) + ", " +
+         std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
+         (r.source.truncated ? " (the file is truncated)" : "") + "; diagnosed by regtrace " +
+         REGTRACE_VERSION + ".\n";
+  if (!r.warnings.empty()) {
+    out += "\n";
+    for (auto const& w : r.warnings) out += "> **Warning:** " + md_text(w) + "\n>\n";
+    out.resize(out.size() - 2);
+  }
+  if (!r.findings.empty()) {
+    if (!r.client_error.empty()) out += "\n**What the user most likely saw:**\n\n" + md_block(r.client_error);
+    if (!r.remediation.empty()) out += "\n**Fix:** " + md_text(r.remediation) + "\n";
+    write_findings(out, r);
+  }
+  if (!r.entries.empty()) write_requests(out, r);
+  return out;
+}
+
+}  // namespace regtrace::capture::report

@@ -1,0 +1,117 @@
+// The terminal report: verdict first, then what the user saw and the fix, the findings, the requests.
+#include "capture/display.hpp"
+#include "capture/report/render.hpp"
+#include "capture/report/render_detail.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace regtrace::capture::report {
+namespace {
+
+using registry::severity;
+
+/// Trace text may hold escape sequences that would drive the terminal: control bytes become "?".
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto const u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? (c == '\n' || c == '\t' ? ' ' : '?') : c;
+  }
+  return out;
+}
+
+/// Display width of UTF-8 text: continuation bytes take no column.
+std::size_t width_of(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(
+      text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+class painter {
+ public:
+  explicit painter(bool on) : on_(on) {}
+  std::string operator()(std::string_view code, std::string_view text) const {
+    if (!on_) return std::string(text);
+    return "\x1b[" + std::string(code) + "m" + std::string(text) + "\x1b[0m";
+  }
+  std::string level(severity s, std::string_view text) const {
+    static constexpr std::array<std::string_view, 4> codes{"36", "33", "31", "1;31"};
+    return (*this)(codes[static_cast<std::size_t>(s)], text);
+  }
+
+ private:
+  bool on_;
+};
+
+void block(std::string& out, std::string_view heading, std::string_view text, painter const& paint) {
+  if (text.empty()) return;
+  out += paint("1", heading) + "\n  " + printable(text) + "\n";
+}
+
+void write_findings(std::string& out, report const& r, painter const& paint) {
+  out += "\n" + paint("1", "Findings (" + counts_phrase(r.counts) + ")") + "\n";
+  for (auto const& f : r.findings) {
+    out += "\n  " + paint.level(f.level, "[" + detail::severity_label(f.level) + "]") + " " +
+           paint("1", printable(f.id + " " + f.name)) + ": " + printable(f.title) + "\n";
+    if (!f.explanation.empty()) out += "    " + printable(f.explanation) + "\n";
+    if (!f.evidence.empty()) out += "    Evidence:\n";
+    for (auto const& item : f.evidence)
+      out += "      " + detail::entry_label(item.entry) + " " + printable(item.detail) + "\n";
+    if (!f.client_error.empty()) out += "    Client error: " + printable(f.client_error) + "\n";
+    if (!f.remediation.empty()) out += "    Fix: " + printable(f.remediation) + "\n";
+  }
+}
+
+void write_requests(std::string& out, report const& r, painter const& paint) {
+  out += "\n" + paint("1", "Requests") + "\n";
+  std::vector<std::array<std::string, 8>> rows;
+  rows.push_back({"#", "start", "method", "host", "path", "status", "bytes", "time"});
+  for (auto const& row : r.entries) {
+    std::string findings;
+    for (auto const& id : row.finding_ids) findings += " [" + id + "]";
+    rows.push_back({detail::entry_label(row.index), detail::offset_text(row.start_ms), printable(row.method),
+                    printable(row.host), printable(row.path), printable(detail::status_text(row)),
+                    format_bytes(row.response_bytes), format_duration_ms(row.time_ms) + findings});
+  }
+  std::array<std::size_t, 8> widths{};
+  for (auto const& cells : rows)
+    for (std::size_t c = 0; c < cells.size(); ++c) widths[c] = std::max(widths[c], width_of(cells[c]));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::string line = " ";
+    for (std::size_t c = 0; c < rows[i].size(); ++c) {
+      auto const& cell = rows[i][c];
+      std::string const pad(c + 1 < rows[i].size() ? widths[c] - width_of(cell) : 0, ' ');
+      bool const right = c == 1 || c == 6;  // numbers line up on the right
+      line += " " + (right ? pad + cell : cell + pad);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += (i == 0 ? paint("2", line) : line) + "\n";
+  }
+}
+
+}  // namespace
+
+std::string render_text(report const& r, bool colour) {
+  painter const paint(colour);
+  std::string out;
+  out += "regtrace report: " + printable(r.source.file) + " (" + printable(detail::creator_text(r.source)) +
+         ", " + std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
+         (r.source.truncated ? ", truncated" : "") + ")\n";
+  auto const worst = worst_severity(r);
+  auto const verdict_code = !worst || *worst == severity::info ? "1;32"
+                            : *worst >= severity::error        ? "1;31"
+                                                               : "1;33";
+  out += paint(verdict_code, printable(r.verdict)) + "\n";
+  for (auto const& w : r.warnings) out += paint("33", "warning: ") + printable(w) + "\n";
+  if (!r.findings.empty()) {
+    out += "\n";
+    block(out, "What the user most likely saw:", r.client_error, paint);
+    block(out, "Fix:", r.remediation, paint);
+    write_findings(out, r, paint);
+  }
+  if (!r.entries.empty()) write_requests(out, r, paint);
+  return out;
+}
+
+}  // namespace regtrace::capture::report
