@@ -53,10 +53,11 @@ entry_facts const* later_get_same_url(facts_span trace, entry_facts const& e) {
   return nullptr;
 }
 
-bool later_manifest_put(facts_span trace, entry_facts const& e) {
+// A push into the repository follows (blob uploads, a manifest PUT): the 404 was its existence check.
+bool push_follows(facts_span trace, entry_facts const& e) {
   return std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
-    return f.cls.kind == request_kind::manifest && f.x->method == "PUT" && same_repository(f, e) &&
-           f.cls.reference == e.cls.reference;
+    return same_repository(f, e) &&
+           (f.cls.kind == request_kind::upload || (f.cls.kind == request_kind::manifest && f.x->method == "PUT"));
   });
 }
 
@@ -73,7 +74,7 @@ bool c01_candidate(facts_span trace, entry_facts const& e) {
     if (is_push_session(trace, e)) return false;
   }
   if (is_digest_tag(e.cls.reference)) return false;  // referrers-tag / signature lookups: E-08
-  if (later_manifest_put(trace, e)) return false;
+  if (push_follows(trace, e)) return false;
   if (later_success_same_url(trace, e) != nullptr) return false;  // the tag appeared; nothing failed
   if (fallback_success(trace, e) != nullptr) return false;        // a mirror missed, upstream served: E-07
   // E-05 is the specific reading of by-tag 404s in a quarantined repository: emit that instead.
@@ -188,7 +189,7 @@ void repository_unknown(facts_span trace, std::vector<finding>& out) {
       f.client_error =
           pick_client_text(client_of(e), "repository " + repo + " not found: name unknown: " + message,
                            repo + tag_or_digest(e) + ": not found",
-                           "reading manifest in " + repo + ": name unknown: " + message);
+                           "reading manifest " + e.cls.reference + " in " + repo + ": name unknown: " + message);
     else
       f.client_error = pick_client_text(
           client_of(e),

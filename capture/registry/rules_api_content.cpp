@@ -64,6 +64,21 @@ manifest_doc read_manifest(entry_facts const& e) {
   return doc;
 }
 
+// Every 200 manifest answer of the trace, parsed once per diagnosis (the live window re-runs the
+// rules on each new exchange).
+class manifest_bodies {
+ public:
+  explicit manifest_bodies(facts_span trace) : trace_(trace) {
+    docs_.reserve(trace.size());
+    for (auto const& e : trace) docs_.push_back(read_manifest(e));
+  }
+  manifest_doc const& of(entry_facts const& e) const { return docs_[static_cast<std::size_t>(&e - trace_.data())]; }
+
+ private:
+  facts_span trace_;
+  std::vector<manifest_doc> docs_;
+};
+
 // "os/arch[/variant]" from Docker's User-Agent ("... os/linux arch/arm64 ..."), or "".
 std::string client_platform(entry_facts const& e) {
   auto const* ua = e.request_header("User-Agent");
@@ -77,6 +92,11 @@ std::string client_platform(entry_facts const& e) {
   auto const os = field(" os/");
   auto const arch = field(" arch/");
   return os.empty() || arch.empty() ? std::string{} : os + "/" + arch;
+}
+
+std::string user_agent_of(entry_facts const& e) {
+  auto const* ua = e.request_header("User-Agent");
+  return ua == nullptr ? std::string() : *ua;
 }
 
 bool is_curl(entry_facts const& e) {
@@ -100,10 +120,10 @@ bool client_moved_on(facts_span trace, entry_facts const& e) {
          });
 }
 
-void platform_not_in_index(facts_span trace, std::vector<finding>& out) {
+void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std::vector<finding>& out) {
   for (auto const& e : trace) {
     if (e.x->method != "GET" || is_curl(e)) continue;
-    auto const doc = read_manifest(e);
+    auto const& doc = bodies.of(e);
     if (!doc.is_index || doc.children.empty()) continue;
     // The client stopped at the index: no later manifest read in the repository, no child read anywhere.
     bool const went_on = std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
@@ -161,9 +181,9 @@ bool refuses_schema1(entry_facts const& e) {
   return docker >= std::pair{28, 2};
 }
 
-void schema1_refused(facts_span trace, std::vector<finding>& out) {
+void schema1_refused(facts_span trace, manifest_bodies const& bodies, std::vector<finding>& out) {
   for (auto const& e : trace) {
-    if (is_curl(e) || !read_manifest(e).is_schema1) continue;
+    if (is_curl(e) || !bodies.of(e).is_schema1) continue;
     // A client that still reads schema 1 goes on to the blobs (dockerd 20.10 does, with a warning).
     bool const continued = std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
       return same_repository(f, e) && f.cls.kind == request_kind::blob;
@@ -195,25 +215,27 @@ bool failed(entry_facts const& e) {
 }
 
 // The manifest read before e (same repository) that lists e's digest, with that descriptor.
-std::pair<entry_facts const*, descriptor> referencing_manifest(facts_span trace, entry_facts const& e) {
+std::pair<entry_facts const*, descriptor> referencing_manifest(facts_span trace, manifest_bodies const& bodies,
+                                                                entry_facts const& e) {
   auto const before = entries_before(trace, e);
   for (auto it = before.rbegin(); it != before.rend(); ++it) {
     if (!same_repository(*it, e)) continue;
-    for (auto const& d : read_manifest(*it).blobs)
+    for (auto const& d : bodies.of(*it).blobs)
       if (d.digest == e.cls.digest) return {&*it, d};
   }
   return {nullptr, {}};
 }
 
-void blob_unknown(facts_span trace, std::vector<finding>& out) {
+void blob_unknown(facts_span trace, manifest_bodies const& bodies, std::vector<finding>& out) {
   std::map<std::string, std::vector<evidence_item>> by_repo;
   std::map<std::string, std::string> digests;
   std::map<std::string, entry_facts const*> manifests;
+  std::map<std::string, entry_facts const*> firsts;
   for (auto const& e : trace) {
     if (e.cls.kind != request_kind::blob || e.x->status != 404 || e.x->generated_response) continue;
     bool const coded = e.error_code() == "BLOB_UNKNOWN";
     if (!coded && !(e.x->method == "HEAD" && e.error.kind == error_body::format::none)) continue;
-    auto const [manifest, layer] = referencing_manifest(trace, e);
+    auto const [manifest, layer] = referencing_manifest(trace, bodies, e);
     // Unreferenced digests are push existence checks; foreign layers are C-07's.
     if (manifest == nullptr || is_foreign(layer) || recovered(trace, e)) continue;
     bool const uploads_follow = std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
@@ -225,6 +247,7 @@ void blob_unknown(facts_span trace, std::vector<finding>& out) {
     if (items.empty()) {
       digests[key] = e.cls.digest + " (referenced by " + image_ref(*manifest) + ")";
       manifests[key] = manifest;
+      firsts[key] = &e;
     }
     items.push_back(evidence_of(e, "referenced by the manifest of entry " + std::to_string(manifest->index)));
   }
@@ -236,6 +259,7 @@ void blob_unknown(facts_span trace, std::vector<finding>& out) {
         "up, or the blob was never linked into this repository.";
     items.push_back(evidence_of(*manifests[repo], "the manifest that references it"));
     auto f = make_finding(c06, std::move(explanation), std::move(items));
+    f.client_error = client_text(*firsts[repo]);
     out.push_back(std::move(f));
   }
 }
@@ -251,9 +275,9 @@ bool url_matches(entry_facts const& e, std::string_view url) {
   return e.x->target == path && (iequals(host, e.x->host) || iequals(host, e.x->authority()));
 }
 
-void foreign_layer_unreachable(facts_span trace, std::vector<finding>& out) {
+void foreign_layer_unreachable(facts_span trace, manifest_bodies const& bodies, std::vector<finding>& out) {
   for (auto const& m : trace) {
-    for (auto const& layer : read_manifest(m).blobs) {
+    for (auto const& layer : bodies.of(m).blobs) {
       if (!is_foreign(layer)) continue;
       std::vector<evidence_item> items;
       bool blob_failed = false, url_tried = false, url_ok = false;
@@ -267,7 +291,10 @@ void foreign_layer_unreachable(facts_span trace, std::vector<finding>& out) {
         if (succeeded(f)) url_ok = true;
         if (failed(f)) items.push_back(evidence_of(f, "foreign URL from the manifest"));
       }
-      if (url_ok || items.empty() || (!url_tried && !blob_failed)) continue;
+      // Windows Docker tries the urls after the registry's 404; live, that request may still be to
+      // come, so a registry failure alone only counts for other clients (Linux asks the registry only).
+      bool const tries_urls = contains(lowered(user_agent_of(m)), "os/windows");
+      if (url_ok || items.empty() || (!url_tried && (!blob_failed || tries_urls))) continue;
       items.push_back(evidence_of(m, "lists foreign layer " + layer.digest));
       std::string explanation = "The manifest " + image_ref(m) + " lists layer " + layer.digest + " (" +
                                 layer.media_type + ") with urls " + layer.urls.front() +
@@ -275,7 +302,9 @@ void foreign_layer_unreachable(facts_span trace, std::vector<finding>& out) {
       explanation += url_tried
                          ? "The request(s) to the foreign URL failed, so the layer could not be fetched."
                          : "The registry does not hold it and the client never reached the foreign URL.";
-      out.push_back(make_finding(c07, std::move(explanation), std::move(items)));
+      auto f = make_finding(c07, std::move(explanation), std::move(items));
+      f.client_error = "failed to download layer " + layer.digest + ": " + f.evidence.front().detail;
+      out.push_back(std::move(f));
     }
   }
 }
@@ -283,10 +312,11 @@ void foreign_layer_unreachable(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void api_content_rules(facts_span trace, std::vector<finding>& out) {
-  platform_not_in_index(trace, out);
-  schema1_refused(trace, out);
-  blob_unknown(trace, out);
-  foreign_layer_unreachable(trace, out);
+  manifest_bodies const bodies(trace);
+  platform_not_in_index(trace, bodies, out);
+  schema1_refused(trace, bodies, out);
+  blob_unknown(trace, bodies, out);
+  foreign_layer_unreachable(trace, bodies, out);
 }
 
 }  // namespace regtrace::capture::registry::detail

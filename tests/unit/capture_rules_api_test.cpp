@@ -90,12 +90,31 @@ TEST_CASE("C-01 not raised: existence checks before a push, digest tags, mirror 
     CHECK(with_id(all, "C-01").empty());
     REQUIRE(with_id(all, "E-07").size() == 1);
   }
+  SECTION("skopeo checks the destination, then pushes") {
+    trace_builder t;
+    t.user_agent = skopeo_ua;
+    t.add("GET", "/v2/app/manifests/v1", 404, manifest_unknown);
+    t.add("HEAD", "/v2/app/blobs/" + digest('a'), 404);
+    t.add("POST", "/v2/app/blobs/uploads/", 202);
+    CHECK(with_id(t.diagnose(), "C-01").empty());
+  }
   SECTION("the tag appears later (pushed meanwhile)") {
     trace_builder t;
     t.add("GET", "/v2/app/manifests/v1", 404, manifest_unknown);
     t.add("GET", "/v2/app/manifests/v1", 200, "{}", manifest_type);
     CHECK(with_id(t.diagnose(), "C-01").empty());
   }
+}
+
+TEST_CASE("C-01: a push, then a pull of a tag that was never pushed", "[rules][api]") {
+  trace_builder t;
+  t.add("HEAD", "/v2/app/blobs/" + digest('a'), 404);
+  t.add("POST", "/v2/app/blobs/uploads/", 202);
+  t.add("PUT", "/v2/app/manifests/v1", 201);
+  t.add("GET", "/v2/app/manifests/v2", 404, manifest_unknown);
+  auto const found = with_id(t.diagnose(), "C-01");
+  REQUIRE(found.size() == 1);
+  CHECK(entries_of(found[0]) == std::vector<std::size_t>{3});
 }
 
 TEST_CASE("C-02: NAME_UNKNOWN", "[rules][api]") {
@@ -286,6 +305,19 @@ TEST_CASE("C-07: foreign layer, registry 404 and the foreign URL unreachable", "
   CHECK_THAT(found[0].explanation, Contains(url));
   CHECK(with_id(all, "C-06").empty());  // the foreign layer explains the 404
 
+  SECTION("Windows Docker has not tried the URL yet: wait for it") {
+    t.entries.pop_back();
+    t.user_agent = "docker/24.0.7 go/go1.20.10 os/windows arch/amd64";
+    for (auto& x : t.entries) x.request_headers = {{"User-Agent", t.user_agent}};
+    CHECK(with_id(t.diagnose(), "C-07").empty());
+  }
+  SECTION("Linux Docker only asks the registry: its 404 is the end") {
+    t.entries.pop_back();
+    auto const linux_only = with_id(t.diagnose(), "C-07");
+    REQUIRE(linux_only.size() == 1);
+    CHECK(entries_of(linux_only[0]) == std::vector<std::size_t>{2, 0});
+    CHECK_THAT(linux_only[0].explanation, Contains("never reached the foreign URL"));
+  }
   SECTION("healthy when the foreign URL serves the layer") {
     t.entries.back().failure.reset();
     t.entries.back().status = 200;
