@@ -5,7 +5,6 @@
 #include "capture/registry/rules_detail.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <string>
 
@@ -56,8 +55,8 @@ entry_facts const* later_get_same_url(facts_span trace, entry_facts const& e) {
 // A push into the repository follows (blob uploads, a manifest PUT): the 404 was its existence check.
 bool push_follows(facts_span trace, entry_facts const& e) {
   return std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
-    return same_repository(f, e) &&
-           (f.cls.kind == request_kind::upload || (f.cls.kind == request_kind::manifest && f.x->method == "PUT"));
+    return same_repository(f, e) && (f.cls.kind == request_kind::upload ||
+                                     (f.cls.kind == request_kind::manifest && f.x->method == "PUT"));
   });
 }
 
@@ -81,23 +80,31 @@ bool c01_candidate(facts_span trace, entry_facts const& e) {
   return !repository_quarantined(trace, e);
 }
 
+// One finding per image and client: each client's failed pull is its own event, with its own text.
+std::string image_and_client(entry_facts const& e) {
+  auto const* ua = e.request_header("User-Agent");
+  return image_ref(e) + '\n' + (ua ? *ua : std::string());
+}
+
 void manifest_not_found(facts_span trace, std::vector<finding>& out) {
   std::map<std::string, std::vector<entry_facts const*>> by_image;
   for (auto const& e : trace)
-    if (c01_candidate(trace, e)) by_image[image_ref(e)].push_back(&e);
-  for (auto const& [image, hits] : by_image) {
+    if (c01_candidate(trace, e)) by_image[image_and_client(e)].push_back(&e);
+  for (auto const& [key, hits] : by_image) {
     entry_facts const& first = *hits.front();
+    auto const image = image_ref(first);
     std::vector<evidence_item> items;
     // The HEADs that the GET explained are evidence too.
     for (auto const& e : trace)
-      if (e.cls.kind == request_kind::manifest && e.x->status == 404 && is_read(e) && image_ref(e) == image)
+      if (e.cls.kind == request_kind::manifest && e.x->status == 404 && is_read(e) &&
+          image_and_client(e) == key)
         items.push_back(evidence_of(e));
     std::string explanation = "The registry at " + first.x->authority() + " answered 404 to " +
                               std::to_string(items.size()) + " request(s) for manifest '" +
                               first.cls.reference + "' of repository '" + first.cls.repository + "'";
     entry_facts const* coded = nullptr;
     for (auto const& e : trace)
-      if (image_ref(e) == image && says_manifest_unknown(e)) coded = coded ? coded : &e;
+      if (image_and_client(e) == key && says_manifest_unknown(e)) coded = coded ? coded : &e;
     if (coded != nullptr) {
       explanation += " with " + code_and_message(*coded) + ".";
       if (coded->error_code() == "TAG_EXPIRED") explanation += " Quay expired the tag (tag expiration).";
@@ -164,13 +171,15 @@ void repository_unknown(facts_span trace, std::vector<finding>& out) {
     } else {
       continue;
     }
-    auto& h = by_repo[e.x->authority() + "/" + e.cls.repository];
+    auto const* ua = e.request_header("User-Agent");
+    auto& h = by_repo[e.x->authority() + "/" + e.cls.repository + '\n' + (ua ? *ua : std::string())];
     if (h.first == nullptr) h.first = &e;
     if (h.token == nullptr) h.token = token;
     h.items.push_back(evidence_of(e));
   }
-  for (auto& [repo, h] : by_repo) {
+  for (auto& [key, h] : by_repo) {
     entry_facts const& e = *h.first;
+    auto const repo = e.x->authority() + "/" + e.cls.repository;
     std::string explanation = "The registry at " + e.x->authority() + " answered " +
                               std::to_string(e.x->status) + " " + code_and_message(e) + " for repository '" +
                               e.cls.repository + "'. ";
@@ -186,10 +195,10 @@ void repository_unknown(facts_span trace, std::vector<finding>& out) {
     auto f = make_finding(c02, std::move(explanation), std::move(h.items));
     auto const message = error_message(e);
     if (h.token == nullptr)
-      f.client_error =
-          pick_client_text(client_of(e), "repository " + repo + " not found: name unknown: " + message,
-                           repo + tag_or_digest(e) + ": not found",
-                           "reading manifest " + e.cls.reference + " in " + repo + ": name unknown: " + message);
+      f.client_error = pick_client_text(
+          client_of(e), "repository " + repo + " not found: name unknown: " + message,
+          repo + tag_or_digest(e) + ": not found",
+          "reading manifest " + e.cls.reference + " in " + repo + ": name unknown: " + message);
     else
       f.client_error = pick_client_text(
           client_of(e),

@@ -137,6 +137,12 @@ bool is_registry_request(entry_facts const& e) {
   }
 }
 
+bool same_client(entry_facts const& a, entry_facts const& b) {
+  auto const* ua = a.request_header("User-Agent");
+  auto const* other = b.request_header("User-Agent");
+  return ua != nullptr && other != nullptr && *ua == *other;
+}
+
 bool succeeded(entry_facts const& e) {
   return e.x->status >= 200 && e.x->status < 400;
 }
@@ -232,8 +238,16 @@ bool is_digest_tag(std::string_view reference) {
 }
 
 bool is_push_session(facts_span trace, entry_facts const& e) {
+  // The same program (User-Agent, or none on both): another client pushing the repository earlier
+  // does not make this client's 404 an existence check.
+  auto const* ua = e.request_header("User-Agent");
+  auto same_agent = [&](entry_facts const& f) {
+    auto const* other = f.request_header("User-Agent");
+    return ua == nullptr ? other == nullptr : other != nullptr && *other == *ua;
+  };
   bool manifest_seen = false;
   for (auto const& f : trace) {
+    if (!same_agent(f)) continue;
     if (f.cls.kind == request_kind::token && asks_push_scope(f, e.cls.repository)) return true;
     if (!same_repository(f, e)) continue;
     if (f.cls.kind == request_kind::upload) return true;

@@ -32,6 +32,8 @@ std::string client_text(entry_facts const& e);
 
 /// A registry request (not token, not object storage).
 bool is_registry_request(entry_facts const& e);
+/// Both requests come from the same client program (same User-Agent, both present).
+bool same_client(entry_facts const& a, entry_facts const& b);
 /// Status 2xx or 3xx: the request got what it asked for (a redirect is followed elsewhere).
 bool succeeded(entry_facts const& e);
 /// Same host (case-insensitive), port and request target.
@@ -67,7 +69,7 @@ std::string tag_or_digest(entry_facts const& e);
 
 /// `sha256-<64 hex>` tags (OCI referrers tag schema, cosign .sig/.att): lookups that miss by design.
 bool is_digest_tag(std::string_view reference);
-/// True when the repository of e is pushed to in this trace (uploads, manifest PUTs, a push scope):
+/// True when the client of e pushes to e's repository in this trace (uploads, manifest PUTs, a push scope):
 /// 404 answers to existence checks are then normal (catalog §2).
 bool is_push_session(facts_span trace, entry_facts const& e);
 /// ACR quarantine read (E-05): a manifest read by digest answered 405 REGISTRY_DISALLOWED_OPERATION.

@@ -72,7 +72,9 @@ class manifest_bodies {
     docs_.reserve(trace.size());
     for (auto const& e : trace) docs_.push_back(read_manifest(e));
   }
-  manifest_doc const& of(entry_facts const& e) const { return docs_[static_cast<std::size_t>(&e - trace_.data())]; }
+  manifest_doc const& of(entry_facts const& e) const {
+    return docs_[static_cast<std::size_t>(&e - trace_.data())];
+  }
 
  private:
   facts_span trace_;
@@ -110,14 +112,23 @@ bool lists_platform(manifest_doc const& doc, std::string const& wanted) {
   });
 }
 
-// Live, a healthy client's next request is not recorded yet when its index or manifest is: "the
-// client stopped here" is only shown by what the same client did next elsewhere.
-bool client_moved_on(facts_span trace, entry_facts const& e) {
-  auto const* ua = e.request_header("User-Agent");
-  return ua != nullptr && std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
-           auto const* other = f.request_header("User-Agent");
-           return other != nullptr && *other == *ua && !same_repository(f, e);
-         });
+// What the same client did after e. Live, a healthy client's next request is not recorded yet when
+// its index or manifest is, so "the client stopped here" needs its later requests: `continued` when
+// one carries on with this image, `moved_on` when it did something else instead.
+struct afterwards {
+  bool continued = false;
+  bool moved_on = false;
+};
+
+template <typename Continues>
+afterwards what_client_did_next(facts_span trace, entry_facts const& e, Continues continues) {
+  afterwards next;
+  for (auto const& f : entries_after(trace, e)) {
+    if (!same_client(f, e)) continue;
+    if (continues(f)) return {true, false};
+    next.moved_on = true;
+  }
+  return next;
 }
 
 void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std::vector<finding>& out) {
@@ -125,22 +136,23 @@ void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std:
     if (e.x->method != "GET" || is_curl(e)) continue;
     auto const& doc = bodies.of(e);
     if (!doc.is_index || doc.children.empty()) continue;
-    // The client stopped at the index: no later manifest read in the repository, no child read anywhere.
-    bool const went_on = std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
-      return same_repository(f, e) &&
-             (f.cls.kind == request_kind::manifest || f.cls.kind == request_kind::blob);
+    // Carrying on: a child manifest, a blob of the repository, or the same reference again (a retry,
+    // judged on its own).
+    auto const next = what_client_did_next(trace, e, [&](entry_facts const& f) {
+      bool const child =
+          f.cls.kind == request_kind::manifest && std::ranges::any_of(doc.children, [&](auto const& d) {
+            return !d.digest.empty() && f.cls.digest == d.digest;
+          });
+      bool const same_image = same_repository(f, e) &&
+                              (f.cls.kind == request_kind::blob ||
+                               (f.cls.kind == request_kind::manifest && f.cls.reference == e.cls.reference));
+      return child || same_image;
     });
-    bool const child_read = std::ranges::any_of(trace, [&](entry_facts const& f) {
-      return f.cls.kind == request_kind::manifest &&
-             std::ranges::any_of(doc.children, [&](descriptor const& d) {
-               return !d.digest.empty() && f.cls.digest == d.digest;
-             });
-    });
-    if (went_on || child_read) continue;
+    if (next.continued) continue;
     // Docker names its platform in the User-Agent, which decides at once; for other clients only a
     // stop followed by other work shows that the index was the end (no false alarm mid-pull).
     auto const wanted = client_platform(e);
-    if (wanted.empty() ? !client_moved_on(trace, e) : lists_platform(doc, wanted)) continue;
+    if (wanted.empty() ? !next.moved_on : lists_platform(doc, wanted)) continue;
     std::string platforms;
     for (auto const& child : doc.children)
       if (!child.platform.empty() && child.platform != "unknown/unknown")
@@ -185,10 +197,12 @@ void schema1_refused(facts_span trace, manifest_bodies const& bodies, std::vecto
   for (auto const& e : trace) {
     if (is_curl(e) || !bodies.of(e).is_schema1) continue;
     // A client that still reads schema 1 goes on to the blobs (dockerd 20.10 does, with a warning).
-    bool const continued = std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
-      return same_repository(f, e) && f.cls.kind == request_kind::blob;
+    auto const next = what_client_did_next(trace, e, [&](entry_facts const& f) {
+      return same_repository(f, e) &&
+             (f.cls.kind == request_kind::blob ||
+              (f.cls.kind == request_kind::manifest && f.cls.reference == e.cls.reference));
     });
-    if (continued || !(refuses_schema1(e) || client_moved_on(trace, e))) continue;
+    if (next.continued || !(refuses_schema1(e) || next.moved_on)) continue;
     auto f = make_finding(
         c05,
         e.x->method + " " + image_ref(e) + " answered with a Docker schema 1 manifest (" + media_type_of(e) +
@@ -215,8 +229,9 @@ bool failed(entry_facts const& e) {
 }
 
 // The manifest read before e (same repository) that lists e's digest, with that descriptor.
-std::pair<entry_facts const*, descriptor> referencing_manifest(facts_span trace, manifest_bodies const& bodies,
-                                                                entry_facts const& e) {
+std::pair<entry_facts const*, descriptor> referencing_manifest(facts_span trace,
+                                                               manifest_bodies const& bodies,
+                                                               entry_facts const& e) {
   auto const before = entries_before(trace, e);
   for (auto it = before.rbegin(); it != before.rend(); ++it) {
     if (!same_repository(*it, e)) continue;

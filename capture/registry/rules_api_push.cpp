@@ -1,12 +1,9 @@
 // Catalog §3 group C rules for writes: C-08 manifest rejected, C-09 upload session lost, C-10
 // digest/size invalid, C-11 quota, C-12 write disallowed.
-#include "capture/ascii.hpp"
 #include "capture/registry/rules_api_common.hpp"
 #include "capture/registry/rules_detail.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <map>
 #include <string>
 
@@ -54,6 +51,7 @@ constexpr catalog_entry c12{
     "unknown: The operation is disallowed on this registry, repository or image.",
     "Unlock the image or repository (ACR: az acr repository update --write-enabled true), "
     "take the registry out of read-only mode, or enable the operation (deletes)."};
+
 bool is_write(entry_facts const& e) {
   auto const& m = e.x->method;
   return m == "PUT" || m == "POST" || m == "PATCH" || m == "DELETE";

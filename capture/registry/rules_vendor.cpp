@@ -5,7 +5,6 @@
 #include "capture/registry/rules_detail.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <string>
 

@@ -117,6 +117,20 @@ TEST_CASE("C-01: a push, then a pull of a tag that was never pushed", "[rules][a
   CHECK(entries_of(found[0]) == std::vector<std::size_t>{3});
 }
 
+TEST_CASE("C-01: another client's push does not excuse containerd's HEAD 404", "[rules][api]") {
+  trace_builder t;
+  t.user_agent = skopeo_ua;
+  t.add("HEAD", "/v2/app/blobs/" + digest('a'), 404);
+  t.add("POST", "/v2/app/blobs/uploads/", 202);
+  t.add("PUT", "/v2/app/manifests/v1", 201);
+  t.user_agent = containerd_ua;
+  t.add("HEAD", "/v2/app/manifests/v1", 200, "x", manifest_type);
+  t.add("HEAD", "/v2/app/manifests/nope", 404);
+  auto const found = with_id(t.diagnose(), "C-01");
+  REQUIRE(found.size() == 1);
+  CHECK(entries_of(found[0]) == std::vector<std::size_t>{4});
+}
+
 TEST_CASE("C-02: NAME_UNKNOWN", "[rules][api]") {
   trace_builder t;
   t.token_flow("nope");
