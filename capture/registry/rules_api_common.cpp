@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace regtrace::capture::registry::detail {
 namespace {
@@ -66,7 +65,7 @@ bool is_hex(std::string_view s) {
 
 std::string lowered(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;  // locale-free
   return out;
 }
 
