@@ -136,7 +136,7 @@ bool is_registry_request(entry_facts const& e) {
   }
 }
 
-bool same_client(entry_facts const& a, entry_facts const& b) {
+bool same_user_agent(entry_facts const& a, entry_facts const& b) {
   auto const* ua = a.request_header("User-Agent");
   auto const* other = b.request_header("User-Agent");
   return ua != nullptr && other != nullptr && *ua == *other;

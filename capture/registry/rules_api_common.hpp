@@ -33,7 +33,7 @@ std::string client_text(entry_facts const& e);
 /// A registry request (not token, not object storage).
 bool is_registry_request(entry_facts const& e);
 /// Both requests come from the same client program (same User-Agent, both present).
-bool same_client(entry_facts const& a, entry_facts const& b);
+bool same_user_agent(entry_facts const& a, entry_facts const& b);
 /// Status 2xx or 3xx: the request got what it asked for (a redirect is followed elsewhere).
 bool succeeded(entry_facts const& e);
 /// Same host (case-insensitive), port and request target.

@@ -124,7 +124,7 @@ template <typename Continues>
 afterwards what_client_did_next(facts_span trace, entry_facts const& e, Continues continues) {
   afterwards next;
   for (auto const& f : entries_after(trace, e)) {
-    if (!same_client(f, e)) continue;
+    if (!same_user_agent(f, e)) continue;
     if (continues(f)) return {true, false};
     next.moved_on = true;
   }

@@ -1,5 +1,6 @@
 // No false alarms (SPEC §5): healthy pulls and pushes by dockerd, containerd, skopeo and curl must not
 // produce an ERROR or CRITICAL finding. Hand-written after the catalog §2 baseline flows.
+#include "capture/body_recorder.hpp"
 #include "capture_rules_api_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,15 +21,20 @@ void upload(trace_builder& t, std::string const& repo, std::string const& blob, 
   t.add("PUT", "/v2/" + repo + "/blobs/uploads/" + id + "?_state=s2&digest=" + blob, 201);
 }
 
+// A manifest fetched by digest hashes to it, or A-10 rightly says the body was altered.
+std::string digest_of(std::string const& body) {
+  return "sha256:" + regtrace::capture::sha256_hex(body);
+}
+
 }  // namespace
 
 TEST_CASE("healthy: a whole dockerd pull with token auth and a storage redirect", "[rules][api][healthy]") {
   trace_builder t;
   t.token_flow("app");
+  auto const amd64 = image_manifest(digest('c'), {digest('a'), digest('b')});
   t.add("GET", "/v2/app/manifests/v1", 200,
-        image_index({{digest('1'), "linux/amd64"}, {digest('2'), "linux/arm64"}}), index_type);
-  t.add("GET", "/v2/app/manifests/" + digest('1'), 200,
-        image_manifest(digest('c'), {digest('a'), digest('b')}), manifest_type);
+        image_index({{digest_of(amd64), "linux/amd64"}, {digest('2'), "linux/arm64"}}), index_type);
+  t.add("GET", "/v2/app/manifests/" + digest_of(amd64), 200, amd64, manifest_type);
   t.add("GET", "/v2/app/blobs/" + digest('c'), 200);
   t.add("GET", "/v2/app/blobs/" + digest('a'), 307)
       .response_headers.push_back(
@@ -76,12 +82,12 @@ TEST_CASE("healthy: a containerd pull with the referrers fallback", "[rules][api
   t.add_to("auth.test", 443, "GET", "/token?scope=repository%3Aapp%3Apull&service=registry.test", 200,
            R"({"token":"<redacted sha256:3f9a12bc>"})");
   t.add("HEAD", "/v2/app/manifests/v1", 200, "x", index_type);
-  t.add("GET", "/v2/app/manifests/" + digest('9'), 200, image_index({{digest('1'), "linux/amd64"}}),
-        index_type);
-  t.add("GET", "/v2/app/manifests/" + digest('1'), 200, image_manifest(digest('c'), {digest('a')}),
-        manifest_type);
-  t.add("GET", "/v2/app/referrers/" + digest('1'), 404, registry_error("NAME_UNKNOWN", "not found"));
-  t.add("GET", "/v2/app/manifests/sha256-" + std::string(64, '1'), 404,
+  auto const amd64 = image_manifest(digest('c'), {digest('a')});
+  auto const index = image_index({{digest_of(amd64), "linux/amd64"}});
+  t.add("GET", "/v2/app/manifests/" + digest_of(index), 200, index, index_type);
+  t.add("GET", "/v2/app/manifests/" + digest_of(amd64), 200, amd64, manifest_type);
+  t.add("GET", "/v2/app/referrers/" + digest_of(amd64), 404, registry_error("NAME_UNKNOWN", "not found"));
+  t.add("GET", "/v2/app/manifests/sha256-" + digest_of(amd64).substr(7), 404,
         registry_error("MANIFEST_UNKNOWN", "manifest unknown"));
   t.add("GET", "/v2/app/blobs/" + digest('c'), 200);
   t.add("GET", "/v2/app/blobs/" + digest('a'), 200);
