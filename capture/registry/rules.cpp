@@ -49,13 +49,15 @@ std::string const* entry_facts::response_header(std::string_view name) const {
   return find_header(x->response_headers, name);
 }
 
-std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t first_index) {
+std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t first_index,
+                                 bool trace_complete) {
   std::vector<entry_facts> facts;
   facts.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     exchange const& x = entries[i];
     entry_facts e;
     e.index = first_index + i;
+    e.trace_complete = trace_complete;
     e.x = &x;
     e.cls = classify(x.method, x.host, x.target);
     if (worth_parsing_body(e)) {
@@ -135,8 +137,8 @@ std::string host_of(exchange const& x) {
 
 }  // namespace detail
 
-std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index) {
-  auto const facts = detail::analyse(entries, first_index);
+std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index, bool trace_complete) {
+  auto const facts = detail::analyse(entries, first_index, trace_complete);
   std::vector<finding> out;
   detail::transport_rules(facts, out);
   detail::auth_rules(facts, out);
@@ -163,7 +165,7 @@ std::vector<finding> live_diagnostics::add(exchange x, std::size_t index) {
   window_first_index_ += drop;
 
   std::vector<finding> fresh;
-  for (auto& f : diagnose(window_, window_first_index_)) {
+  for (auto& f : diagnose(window_, window_first_index_, false)) {
     std::size_t const first = f.evidence.empty() ? index : f.evidence.front().entry;
     if (reported_.emplace(f.id, first).second) fresh.push_back(std::move(f));
   }

@@ -15,7 +15,10 @@
 namespace regtrace::capture::registry {
 
 /// Every finding in a trace, most severe first. entries[i] is trace entry first_index + i.
-std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index = 0);
+/// trace_complete: nothing will be added after the last entry (offline, or the proxy stopped), so
+/// rules about what a client never did may conclude; live diagnosis passes false.
+std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index = 0,
+                              bool trace_complete = true);
 
 /// Live use: the proxy's trace writer adds each exchange as it is recorded and gets the findings that
 /// this exchange completes. Keeps a bounded window of recent exchanges, since sequence rules look

@@ -128,6 +128,7 @@ afterwards what_client_did_next(facts_span trace, entry_facts const& e, Continue
     if (continues(f)) return {true, false};
     next.moved_on = true;
   }
+  if (e.trace_complete) next.moved_on = true;  // the trace ended: the client did stop here
   return next;
 }
 

@@ -213,7 +213,7 @@ class auth_flow {
   bool moved_on(std::size_t p, Ignore ignore) const {
     for (std::size_t q = p + 1; q < trace_.size(); ++q)
       if (same_client(trace_[p], trace_[q]) && !ignore(q)) return true;
-    return false;
+    return trace_[p].trace_complete;  // the trace ended: the client did stop here
   }
 
   /// A later anonymous token request from the same client to the realm of t that got a token.
@@ -530,6 +530,11 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
   // judge it once the retry failed too or the client went on to other things.
   if (x.status == 401) {
     auto const url = normalize_url(x.url());
+    // A retry refused again is evidence of the first refusal's finding, not a finding of its own.
+    for (std::size_t q = r; q-- > 0;)
+      if (same_client(e, trace[q]) && trace[q].x->method == x.method && normalize_url(trace[q].x->url()) == url &&
+          (trace[q].x->status == 401 || trace[q].x->status == 403) && trace[q].has_authorization())
+        return;
     for (std::size_t q = r + 1; q < trace.size(); ++q) {
       if (!same_client(e, trace[q]) || trace[q].x->method != x.method ||
           normalize_url(trace[q].x->url()) != url)

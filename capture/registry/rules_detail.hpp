@@ -24,6 +24,9 @@ struct entry_facts {
   classification cls;
   error_body error;  ///< parsed response body when status >= 400 (and for token answers); else none
   std::vector<auth_challenge> challenges;  ///< every challenge of every WWW-Authenticate header
+  /// The trace ends here for good (offline, or the proxy has stopped): a client that sent nothing
+  /// after an entry did stop there. Live, the next request may simply not be recorded yet.
+  bool trace_complete = true;
 
   /// First registry error code ("MANIFEST_UNKNOWN"), else the vendor XML code (or x-ms-error-code),
   /// else "".
@@ -38,7 +41,8 @@ struct entry_facts {
 using facts_span = std::span<entry_facts const>;
 
 /// Parses every entry once. first_index is the trace position of entries[0].
-std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t first_index);
+std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t first_index,
+                                 bool trace_complete = true);
 
 /// "GET https://r.test/v2/app/manifests/v1 → 404 MANIFEST_UNKNOWN" (status 0 shows the failure).
 std::string describe(entry_facts const& e);

@@ -456,7 +456,7 @@ void dropped_auth(facts_span trace, redirect const& r, std::vector<finding>& out
       moved_on = true;
     }
   }
-  if (!moved_on) return;
+  if (!moved_on && !next.trace_complete) return;
   out.push_back(make_finding(
       d05,
       origin.x->method + " " + origin.x->url() + " (sent with Authorization) was redirected to " +

@@ -139,7 +139,10 @@ struct trace_builder {
     token.response_headers.push_back({"Content-Type", "application/json"});
   }
 
-  std::vector<reg::finding> diagnose() const { return reg::diagnose(entries); }
+  /// trace_complete false: as the live window sees it, with the client's next request still to come.
+  std::vector<reg::finding> diagnose(bool trace_complete = true) const {
+    return reg::diagnose(entries, 0, trace_complete);
+  }
 };
 
 /// Findings with this ID.

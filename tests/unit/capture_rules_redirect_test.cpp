@@ -300,7 +300,7 @@ TEST_CASE("D-05: redirected to another registry, followed without credentials", 
   CHECK(f[0].level == severity::error);
   CHECK(evidence_entries(f[0]) == ids{0, 1});
   CHECK_THAT(f[0].explanation, Catch::Contains("backend.example"));
-  CHECK(with_id(diagnose({trace.begin(), trace.begin() + 2}), "D-05").empty());
+  CHECK(with_id(diagnose({trace.begin(), trace.begin() + 2}, 0, false), "D-05").empty());
 }
 
 TEST_CASE("D-06: ten redirects in a row", "[rules][D-06]") {
