@@ -2,6 +2,7 @@
 
 #include "proxy/connect_request.hpp"
 #include "proxy/host_rules.hpp"
+#include "proxy/replay_send.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -205,6 +206,24 @@ int run_command_line(int argc, char** argv) {
       ->add_option("--fail-on", ro.fail_on, "Exit with status 2 when a finding at or above this level exists")
       ->check(CLI::IsMember({"error", "critical"}));
 
+  replay_send_options rs;
+  std::vector<std::string> rs_resolve, rs_upstream_ca;
+  std::string rs_output, rs_format = "text";
+  auto* replay = app.add_subcommand("replay", "Replay a trace against the registry (client replay)");
+  replay->require_subcommand(1);
+  auto* replay_send = replay->add_subcommand(
+      "send", "Re-send a trace's registry reads to the live registry and show what changed");
+  replay_send->add_option("trace", rs.trace, "The HAR file to replay")->required();
+  replay_send->add_option("--only", rs.only, "Only requests whose path or URL matches these globs")->expected(1, -1);
+  replay_send->add_option("--credentials", rs.credentials, "USER:PASS for the registry's challenges");
+  replay_send->add_option("--resolve", rs_resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
+  replay_send->add_option("--upstream-ca", rs_upstream_ca, "Extra CA certificates (PEM) to trust");
+  replay_send->add_flag("--insecure", rs.insecure, "Do not verify the registry's certificate");
+  replay_send->add_option("-o,--output", rs_output, "Write today's answers as a HAR (redacted)");
+  replay_send->add_option("--format", rs_format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
@@ -218,6 +237,19 @@ int run_command_line(int argc, char** argv) {
     if (report->parsed()) {
       ro.output = report_output;
       return run_report_command(ro);
+    }
+    if (replay_send->parsed()) {
+      for (auto const& rule : rs_resolve) {
+        auto parsed = parse_resolve_rule(rule);
+        if (!parsed) throw std::invalid_argument("--resolve \"" + rule + "\" is not HOST:PORT:ADDRESS");
+        rs.resolve_rules.push_back(*parsed);
+      }
+      if (!rs.credentials.empty() && rs.credentials.find(':') == std::string::npos)
+        throw std::invalid_argument("--credentials must be USER:PASS");
+      for (auto const& file : rs_upstream_ca) rs.upstream_ca_files.emplace_back(file);
+      rs.output_har = rs_output;
+      rs.json = rs_format == "json";
+      return run_replay_send(rs);
     }
     if (ca_init->parsed()) return run_ca_init(ca_path_value);
     if (ca_show->parsed()) return run_ca_show(ca_path_value);

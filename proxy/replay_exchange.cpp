@@ -176,7 +176,8 @@ net::awaitable<bool> replay_exchange(client_side& client, request_parser& reques
       response.set(http::field::content_length, *length);
     else if (recorded.status != 204 && recorded.status != 304)
       response.content_length(0);
-    co_return co_await send(client, response, record, {}, config);
+    std::string_view const no_text;  // named: GCC 12 and braced temporaries in co_await
+    co_return co_await send(client, response, record, no_text, config);
   }
   if (stored) {
     http::response<http::buffer_body> response;
