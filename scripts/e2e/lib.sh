@@ -151,7 +151,8 @@ registry_manifest_digest() {
 start_regtrace() {
   local bin="$1" dir="$2"; shift 2
   mkdir -p "$dir"
-  REGTRACE_PORT="$(free_port)"
+  # REGTRACE_REUSE_PORT: listen where a stopped regtrace listened (dockerd keeps its proxy address).
+  REGTRACE_PORT="${REGTRACE_REUSE_PORT:-$(free_port)}"
   REGTRACE_CA="$dir/ca/ca.crt"
   REGTRACE_HAR="$dir/trace.har"
   "$bin" proxy --listen "127.0.0.1:$REGTRACE_PORT" --ca-dir "$dir/ca" --har "$REGTRACE_HAR" -q "$@" \

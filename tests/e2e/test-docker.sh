@@ -36,7 +36,8 @@ digest="$(registry_manifest_digest e2e/big v1 "$user:$password")"
 [[ $digest == sha256:* ]] || fail "the registry gave no digest for e2e/big:v1 after seeding"
 log "e2e/big:v1 is $digest"
 
-start_regtrace "$bin" "$RUN_DIR/regtrace" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
+start_regtrace "$bin" "$RUN_DIR/regtrace" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt" \
+  --store-bodies "$RUN_DIR/bodies"
 log "regtrace on 127.0.0.1:$REGTRACE_PORT"
 docker_trust_regtrace "$bin" "$registry"
 start_dockerd "$RUN_DIR/docker" "http://127.0.0.1:$REGTRACE_PORT"
@@ -77,8 +78,35 @@ ctr_digest="$("$CTR_BIN" -a "$CONTAINERD_SOCK" -n regtrace-e2e images ls |
 [[ $ctr_digest == "$digest" ]] || fail "ctr pulled e2e/big:v1 as '$ctr_digest', expected $digest"
 log "ctr pulled e2e/big:v1 as $ctr_digest"
 
-stop_dockerd "$RUN_DIR/docker"
 stop_pid "$REGTRACE_PID" regtrace || fail "regtrace exited with status $? on SIGTERM (expected 0)"
+recorded_har="$REGTRACE_HAR"
+
+# Replay (SPEC §6, issue 4): the registry goes away; regtrace answers the daemon from the trace and
+# the bodies kept by --store-bodies, on the same address and with the same CA, so the daemon is
+# configured exactly as for the capture. The pull must give the same image.
+log "replay: registry stopped, docker pull $registry/e2e/big:v1 again from the trace"
+stop_pid "$REGISTRY_PID" registry || true
+mkdir -p "$RUN_DIR/replay"
+cp -a "$RUN_DIR/regtrace/ca" "$RUN_DIR/replay/ca"
+REGTRACE_REUSE_PORT="$REGTRACE_PORT" start_regtrace "$bin" "$RUN_DIR/replay" --replay "$recorded_har" \
+  --store-bodies "$RUN_DIR/bodies"
+run_logged docker-rmi "$DOCKER_CLI" rmi "$registry/e2e/big:v1" "$registry/e2e/copy:v1"
+run_logged docker-pull-replay "$DOCKER_CLI" pull "$registry/e2e/big:v1"
+repo_digests="$("$DOCKER_CLI" image inspect -f '{{join .RepoDigests " "}}' "$registry/e2e/big:v1")"
+[[ " $repo_digests " == *" $registry/e2e/big@$digest "* ]] ||
+  fail "the replayed pull gave RepoDigests '$repo_digests', expected $registry/e2e/big@$digest"
+stop_dockerd "$RUN_DIR/docker"
+stop_pid "$REGTRACE_PID" regtrace || fail "the replaying regtrace exited with status $? on SIGTERM"
+python3 - "$REGTRACE_HAR" <<'PY' || fail "the replay's trace does not show an offline pull"
+import json, sys
+entries = json.load(open(sys.argv[1]))["log"]["entries"]
+replayed = [e for e in entries if "replayed_from" in e["_regtrace"]]
+assert replayed and len(replayed) == len(entries), f"{len(replayed)} of {len(entries)} entries replayed"
+assert any("/blobs/" in e["request"]["url"] and e["response"]["status"] == 200 for e in replayed)
+print(f"replayed pull: {len(entries)} requests answered from the trace")
+PY
+log "the replayed pull gave $digest with the registry stopped"
+REGTRACE_HAR="$recorded_har"
 
 python3 "$here/check_docker_har.py" "$REGTRACE_HAR" --user "$user" --image-digest "$digest" \
   --pushed-digest "$pushed" || fail "the HAR does not show the daemon's and ctr's flows"
