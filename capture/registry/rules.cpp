@@ -135,6 +135,25 @@ std::string host_of(exchange const& x) {
   return host;
 }
 
+bool contains_nocase(std::string_view text, std::string_view needle) {
+  return !std::ranges::search(text, needle, [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          }).empty();
+}
+
+std::string quoted(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
+
+std::int64_t epoch_seconds(exchange const& x) {
+  return std::chrono::duration_cast<std::chrono::seconds>(x.started.time_since_epoch()).count();
+}
+
+std::string_view query_of(std::string_view target) {
+  auto const question = target.find('?');
+  return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
 }  // namespace detail
 
 std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index, bool trace_complete) {

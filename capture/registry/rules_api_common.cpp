@@ -10,11 +10,6 @@
 namespace regtrace::capture::registry::detail {
 namespace {
 
-std::string_view query_of(std::string_view target) {
-  auto const q = target.find('?');
-  return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-}
-
 // A token request asking for push on repository (GET query or POST form, catalog §4.3-4.4).
 bool asks_push_scope(entry_facts const& token, std::string_view repository) {
   auto check = [&](std::string_view params) {

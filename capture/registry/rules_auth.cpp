@@ -90,16 +90,6 @@ constexpr catalog_entry b14{"B-14", "AUTH_CLOUD_IAM_DENIED", severity::error,
     "AcrPull/AcrPush) and configure the credential helper for this regional host."};
 // clang-format on
 
-bool contains(std::string_view text, std::string_view needle) {
-  return !std::ranges::search(text, needle, [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-          }).empty();
-}
-
-std::string quoted(std::string_view text) {
-  return "\"" + std::string(text) + "\"";
-}
-
 std::string join(std::vector<std::string> const& items, std::string_view separator = ", ") {
   std::string out;
   for (auto const& item : items) {
@@ -111,10 +101,6 @@ std::string join(std::vector<std::string> const& items, std::string_view separat
 
 std::string without_query(std::string_view url) {
   return normalize_url(url.substr(0, url.find('?')));
-}
-
-std::int64_t epoch_seconds(exchange const& x) {
-  return std::chrono::duration_cast<std::chrono::seconds>(x.started.time_since_epoch()).count();
 }
 
 bool is_api_request(entry_facts const& e) {
@@ -431,8 +417,8 @@ void realm_rules(auth_flow const& flow, std::size_t c, std::set<std::size_t>& re
 }
 
 bool is_iam_denial(std::string_view text) {
-  return (contains(text, "Permission \"") && contains(text, "denied on resource")) ||
-         contains(text, "is not authorized to perform:");
+  return (contains_nocase(text, "Permission \"") && contains_nocase(text, "denied on resource")) ||
+         contains_nocase(text, "is not authorized to perform:");
 }
 
 // What the trace knows about the token the failing request at r carried (catalog §4.6 check 2).
@@ -454,7 +440,7 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
   auto const message = first_message(e);
   auto const code = e.error_code();
 
-  if (x.status == 403 && contains(text, "client with IP") && contains(text, "not allowed access")) {
+  if (x.status == 403 && contains_nocase(text, "client with IP") && contains_nocase(text, "not allowed access")) {
     auto ip = std::string_view(text).substr(text.find('\'') + 1);
     ip = ip.substr(0, ip.find('\''));
     out.push_back(make_finding(b12,
@@ -468,7 +454,7 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
         b14, describe(e) + ": the cloud provider's IAM says no: " + quoted(message) + ".", {evidence_of(e)}));
     return;
   }
-  if ((x.status == 401 || x.status == 403) && contains(text, "authorization token has expired")) {
+  if ((x.status == 401 || x.status == 403) && contains_nocase(text, "authorization token has expired")) {
     std::string explanation = describe(e) + ": " + quoted(message) + ".";
     if (host_of(x) == "public.ecr.aws") {
       explanation += " public.ecr.aws serves public images anonymously; the stored login is stale.";
@@ -525,7 +511,7 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
   bool const invalid = x.status == 401 && error == "invalid_token";
   bool const denied =
       (x.status == 401 && error == "insufficient_scope") ||
-      (x.status == 403 && code == "DENIED" && !contains(text, "quota") && !contains(text, "limit"));
+      (x.status == 403 && code == "DENIED" && !contains_nocase(text, "quota") && !contains_nocase(text, "limit"));
   if (!invalid && !denied) return;
 
   // A 401 may be followed by a new token and a successful retry (containerd, containers/image):

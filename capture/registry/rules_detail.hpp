@@ -69,6 +69,14 @@ double seconds_between(entry_facts const& a, entry_facts const& b);
 double ms_to_headers(exchange const& x);
 /// Lower-cased host without port ("r.test").
 std::string host_of(exchange const& x);
+/// ASCII case-insensitive substring search (vendor phrases in error texts).
+bool contains_nocase(std::string_view text, std::string_view needle);
+/// text in double quotes, for explanations.
+std::string quoted(std::string_view text);
+/// When the request started, in seconds since the epoch (to compare with token and URL times).
+std::int64_t epoch_seconds(exchange const& x);
+/// The query of a request target ("a=1&b=2"), or "" when it has none.
+std::string_view query_of(std::string_view target);
 
 /// Catalog §0 session: b may come from the same client as a (same client IP, or either address
 /// unknown as in other tools' HARs) and starts within 120 s of it. Defined in rules_session.cpp.

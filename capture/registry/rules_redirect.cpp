@@ -53,16 +53,6 @@ constexpr catalog_entry d06{"D-06", "REDIRECT_LOOP", severity::error,
 // Catalog D-06: Go's client and the registry clients stop after 10 redirects.
 constexpr std::size_t redirect_limit = 10;
 
-bool contains(std::string_view text, std::string_view needle) {
-  return !std::ranges::search(text, needle, [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-          }).empty();
-}
-
-std::string quoted(std::string_view text) {
-  return "\"" + std::string(text) + "\"";
-}
-
 bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -71,11 +61,6 @@ bool is_redirect(int status) {
 bool is_redacted(std::string_view value) {
   auto const decoded = percent_decode(value);
   return decoded.starts_with("<redacted ") && decoded.find('>') == decoded.size() - 1;
-}
-
-std::string_view query_of(std::string_view target) {
-  auto const question = target.find('?');
-  return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 }
 
 std::string_view path_of(std::string_view target) {
@@ -213,10 +198,6 @@ std::optional<std::int64_t> url_expiry(std::string_view target, std::string& sou
   return *signed_at + *lifetime;
 }
 
-std::int64_t epoch_seconds(exchange const& x) {
-  return std::chrono::duration_cast<std::chrono::seconds>(x.started.time_since_epoch()).count();
-}
-
 // The storage service's own words: x-ms-error-code or the XML <Code>, and its <Message>.
 std::string storage_answer(entry_facts const& e) {
   exchange const& x = *e.x;
@@ -327,12 +308,12 @@ void signature_rules(facts_span trace, std::size_t s, redirect const* r, std::ve
   bool const expired =
       x.status == 403 &&
       ((iequals(code, "AuthenticationFailed") &&
-        (contains(body, "not valid in the specified time frame") || contains(body, "Signed expiry time"))) ||
-       (iequals(code, "AccessDenied") && contains(body, "Request has expired")));
+        (contains_nocase(body, "not valid in the specified time frame") || contains_nocase(body, "Signed expiry time"))) ||
+       (iequals(code, "AccessDenied") && contains_nocase(body, "Request has expired")));
   bool const mismatch =
       iequals(code, "SignatureDoesNotMatch") ||
       (iequals(code, "AuthenticationFailed") &&
-       (contains(body, "Signature did not match") || contains(body, "Signature fields not well formed")));
+       (contains_nocase(body, "Signature did not match") || contains_nocase(body, "Signature fields not well formed")));
   if (!expired && !mismatch) return;
   std::vector<evidence_item> items;
   if (r) items.push_back(evidence_of(trace[r->from], "redirect to " + host_of(r->target)));

@@ -22,6 +22,15 @@ e2e_init() {
   unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY all_proxy ALL_PROXY
 }
 
+# e2e_begin "$@": a test script's start. Checks its one argument (the regtrace binary, set as `bin`),
+# installs the test packages and creates the run folder.
+e2e_begin() {
+  [[ $# -eq 1 && -x $1 ]] || fail "usage: $0 REGTRACE_BIN (got '${1:-}', which is not an executable)"
+  bin="$(realpath "$1")"
+  "$E2E_ROOT/scripts/install-deps.sh" test
+  e2e_init
+}
+
 # on_exit CMD: run CMD (one string) when the script exits for any reason. For what the PID list cannot
 # undo: a daemon with children and mounts, a file outside the run folder.
 on_exit() { E2E_EXIT_HOOKS+=("$1"); }
@@ -119,6 +128,16 @@ YAML
   REGISTRY_PID=$!
   E2E_PIDS+=("$REGISTRY_PID")
   wait_until "the registry on port $port" "$REGISTRY_PID" registry_answers "$port"
+}
+
+# start_registry_with_user: start_registry with htpasswd Basic auth for a fresh random user. Sets user,
+# password and registry (the name regtrace resolves: registry.test:PORT).
+start_registry_with_user() {
+  user="e2e-$(openssl rand -hex 3)"
+  password="$(openssl rand -hex 12)"
+  htpasswd -Bbn "$user" "$password" >"$RUN_DIR/htpasswd"
+  start_registry "$RUN_DIR/registry" "$(free_port)" "$RUN_DIR/htpasswd"
+  registry="registry.test:$REGISTRY_PORT"
 }
 
 # skopeo_policy: a signature policy that accepts anything, in the run folder (never the machine's).

@@ -12,17 +12,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../../scripts/e2e/lib.sh
 source "$here/../../scripts/e2e/lib.sh"
 
-[[ $# -eq 1 && -x $1 ]] || fail "usage: $0 REGTRACE_BIN (got '${1:-}', which is not an executable)"
-bin="$(realpath "$1")"
+e2e_begin "$@"
 
-"$E2E_ROOT/scripts/install-deps.sh" test
-e2e_init
-
-user="e2e-$(openssl rand -hex 3)"
-password="$(openssl rand -hex 12)"
-htpasswd -Bbn "$user" "$password" >"$RUN_DIR/htpasswd"
-start_registry "$RUN_DIR/registry" "$(free_port)" "$RUN_DIR/htpasswd"
-registry="registry.test:$REGISTRY_PORT"
+start_registry_with_user
 start_regtrace "$bin" "$RUN_DIR/regtrace" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
 log "registry $registry (user $user) behind regtrace on 127.0.0.1:$REGTRACE_PORT"
 

@@ -13,18 +13,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../../scripts/e2e/lib.sh
 source "$here/../../scripts/e2e/lib.sh"
 
-[[ $# -eq 1 && -x $1 ]] || fail "usage: $0 REGTRACE_BIN (got '${1:-}', which is not an executable)"
-bin="$(realpath "$1")"
 [[ $(id -u) -eq 0 ]] || fail "dockerd and /etc/docker/certs.d need root; run this test as root"
 
-"$E2E_ROOT/scripts/install-deps.sh" test
-e2e_init
+e2e_begin "$@"
 
-user="e2e-$(openssl rand -hex 3)"
-password="$(openssl rand -hex 12)"
-htpasswd -Bbn "$user" "$password" >"$RUN_DIR/htpasswd"
-start_registry "$RUN_DIR/registry" "$(free_port)" "$RUN_DIR/htpasswd"
-registry="registry.test:$REGISTRY_PORT"
+start_registry_with_user
 log "registry on 127.0.0.1:$REGISTRY_PORT as $registry (user $user)"
 
 # The big layer last: vfs copies every lower layer into each upper one, so it is stored once.

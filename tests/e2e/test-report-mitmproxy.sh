@@ -11,11 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../../scripts/e2e/lib.sh
 source "$here/../../scripts/e2e/lib.sh"
 
-[[ $# -eq 1 && -x $1 ]] || fail "usage: $0 REGTRACE_BIN (got '${1:-}', which is not an executable)"
-bin="$(realpath "$1")"
-
-"$E2E_ROOT/scripts/install-deps.sh" test
-e2e_init
+e2e_begin "$@"
 
 har_dump="$(dpkg -L mitmproxy | grep '/har_dump\.py$' | head -n 1)"
 [[ -n $har_dump && -f $har_dump ]] || fail "mitmproxy's har_dump.py example is not installed (dpkg -L mitmproxy)"

@@ -22,12 +22,8 @@ fi
 "$E2E_ROOT/scripts/install-deps.sh" test
 e2e_init
 
-user="e2e-$(openssl rand -hex 3)"
-password="$(openssl rand -hex 12)"
-htpasswd -Bbn "$user" "$password" >"$RUN_DIR/htpasswd"
-
-registry_port="$(free_port)"
-start_registry "$RUN_DIR/registry" "$registry_port" "$RUN_DIR/htpasswd"
+start_registry_with_user
+registry_port="$REGISTRY_PORT"
 log "registry on 127.0.0.1:$registry_port (user $user)"
 
 log "writing the OCI layout (1 KiB, 1 MiB, 64 MiB layers)"
