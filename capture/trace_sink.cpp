@@ -118,6 +118,7 @@ void trace_sink::final_diagnosis() noexcept {
     auto trace = read_har_file(options_.har_path);
     if (!trace.ok) return;  // the live findings stay
     findings_ = registry::diagnose(trace.exchanges);
+    registry::map_evidence_entries(findings_, trace.entry_indexes);
     write_extras(counters_);
   } catch (...) {
     // Out of memory: the live findings stay in the trace.

@@ -11,7 +11,8 @@ std::unique_ptr<replay_source> replay_source::load(std::filesystem::path const& 
   auto trace = capture::read_har_file(har);
   if (!trace.ok) throw std::runtime_error("cannot replay " + har.string() + ": " + trace.error);
   warnings = std::move(trace.warnings);
-  std::unique_ptr<replay_source> source(new replay_source(har, std::move(trace.exchanges)));
+  std::unique_ptr<replay_source> source(
+      new replay_source(har, std::move(trace.exchanges), std::move(trace.entry_indexes)));
   if (source->answers() == 0)
     throw std::runtime_error("cannot replay " + har.string() + ": it holds no recorded response");
   return source;
@@ -21,7 +22,8 @@ std::optional<replay_source::answer> replay_source::next(std::string const& key)
   std::lock_guard lock(mutex_);
   auto found = matcher_.next(key);
   if (!found) return std::nullopt;
-  return answer{*found->recorded, found->index, found->repeated};
+  auto const entry = found->index < positions_.size() ? positions_[found->index] : found->index;
+  return answer{*found->recorded, entry, found->repeated};
 }
 
 }  // namespace regtrace::proxy

@@ -32,9 +32,11 @@ class replay_source {
   std::filesystem::path const& path() const { return path_; }
 
  private:
-  replay_source(std::filesystem::path path, std::vector<capture::exchange> recorded)
-      : path_(std::move(path)), matcher_(std::move(recorded)) {}
+  replay_source(std::filesystem::path path, std::vector<capture::exchange> recorded,
+                std::vector<std::size_t> positions)
+      : path_(std::move(path)), positions_(std::move(positions)), matcher_(std::move(recorded)) {}
   std::filesystem::path path_;
+  std::vector<std::size_t> positions_;  ///< log.entries index of each exchange read
   std::mutex mutex_;
   capture::replay::matcher matcher_;
 };

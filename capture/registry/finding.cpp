@@ -72,6 +72,12 @@ std::optional<finding> finding_from_json(nlohmann::json const& j) {
   return f;
 }
 
+void map_evidence_entries(std::vector<finding>& findings, std::vector<std::size_t> const& positions) {
+  for (auto& f : findings)
+    for (auto& item : f.evidence)
+      if (item.entry < positions.size()) item.entry = positions[item.entry];
+}
+
 void sort_by_severity(std::vector<finding>& findings) {
   auto first_entry = [](finding const& f) {
     return f.evidence.empty() ? std::size_t(-1) : f.evidence.front().entry;

@@ -44,6 +44,10 @@ nlohmann::json to_json(finding const& f);
 /// Inverse of to_json, tolerant of missing members. nullopt when it has no id.
 std::optional<finding> finding_from_json(nlohmann::json const& j);
 
+/// Rewrites evidence entries from positions among the exchanges read to positions in log.entries:
+/// positions[i] is the log.entries index of exchange i (the reader may skip unusable entries).
+void map_evidence_entries(std::vector<finding>& findings, std::vector<std::size_t> const& positions);
+
 /// Orders findings most severe first, then by their first evidence entry (stable for equal keys).
 void sort_by_severity(std::vector<finding>& findings);
 

@@ -77,13 +77,9 @@ report make_report(har_read_result read, std::string file, std::vector<registry:
   };
   r.warnings = std::move(read.warnings);
   r.exchanges = std::move(read.exchanges);
-  auto position = [&](std::size_t i) { return i < read.entry_indexes.size() ? read.entry_indexes[i] : i; };
-
   r.findings = std::move(findings);
-  for (auto& f : r.findings) {
-    for (auto& item : f.evidence) item.entry = position(item.entry);
-    ++r.counts[static_cast<std::size_t>(f.level)];
-  }
+  registry::map_evidence_entries(r.findings, read.entry_indexes);
+  for (auto const& f : r.findings) ++r.counts[static_cast<std::size_t>(f.level)];
   registry::sort_by_severity(r.findings);
   if (!r.findings.empty()) {
     r.client_error = r.findings.front().client_error;
@@ -99,7 +95,7 @@ report make_report(har_read_result read, std::string file, std::vector<registry:
   for (std::size_t i = 0; i < r.exchanges.size(); ++i) {
     exchange const& x = r.exchanges[i];
     entry_row row;
-    row.index = position(i);
+    row.index = i < read.entry_indexes.size() ? read.entry_indexes[i] : i;
     row.exchange = i;
     bool const has_start = x.started != std::chrono::system_clock::time_point{};
     if (has_start) {
