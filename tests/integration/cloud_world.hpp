@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -26,15 +27,17 @@ struct finished_trace {
 struct cloud_world {
   explicit cloud_world(std::function<void(proxy::proxy_config&)> adjust = {},
                        cloud_registry::tls_versions versions = cloud_registry::tls_versions::modern)
-      : pki(make_test_pki(dir.path(), cloud_registry::registry_host,
-                          {cloud_registry::auth_host, cloud_registry::storage_host, cloud_registry::foreign_host})),
+      : pki(make_test_pki(
+            dir.path(), cloud_registry::registry_host,
+            {cloud_registry::auth_host, cloud_registry::storage_host, cloud_registry::foreign_host})),
         upstream(pki, versions),
         unreachable_port(closed_port()),
         proxy([&](proxy::proxy_config& config) {
           config.upstream_ca_files = {pki.ca_file};
           for (auto const& host : cloud_registry::host_names()) {
             config.resolve_rules.push_back({host, upstream.port(), "127.0.0.1"});
-            config.resolve_rules.push_back({host, unreachable_port, "127.0.0.1"});  // refused (A-08, C-07, D-04)
+            config.resolve_rules.push_back(
+                {host, unreachable_port, "127.0.0.1"});  // refused (A-08, C-07, D-04)
           }
           if (adjust) adjust(config);
         }) {}
@@ -64,11 +67,13 @@ struct cloud_world {
     return send_to(method, host, upstream.port(), target, std::move(headers), body);
   }
   client_response send_to(std::string const& method, std::string const& host, std::uint16_t port,
-                          std::string const& target, header_pairs headers = {}, std::string const& body = {}) {
+                          std::string const& target, header_pairs headers = {},
+                          std::string const& body = {}) {
     headers.emplace_back("Host", host + ":" + std::to_string(port));
     headers.emplace_back("User-Agent", user_agent);
     auto& c = client(host, port);
-    auto answer = body.empty() ? c.request(method, target, headers) : c.request_text(method, target, headers, body);
+    auto answer =
+        body.empty() ? c.request(method, target, headers) : c.request_text(method, target, headers, body);
     recorded();
     return answer;
   }
@@ -82,8 +87,9 @@ struct cloud_world {
     auto slash = rest.find('/');
     auto authority = rest.substr(0, slash);
     auto colon = authority.rfind(':');
-    return send_to("GET", authority.substr(0, colon), static_cast<std::uint16_t>(std::stoi(authority.substr(colon + 1))),
-                   rest.substr(slash), std::move(headers));
+    return send_to("GET", authority.substr(0, colon),
+                   static_cast<std::uint16_t>(std::stoi(authority.substr(colon + 1))), rest.substr(slash),
+                   std::move(headers));
   }
   /// A registry request (registry.test).
   client_response reg(std::string const& method, std::string const& target, header_pairs headers = {},
@@ -127,9 +133,10 @@ inline std::string summary(finished_trace const& t) {
   std::string text;
   for (std::size_t i = 0; i < t.entries.size(); ++i) {
     auto const& x = t.entries[i];
-    text += std::to_string(i) + ": " + std::string(capture::to_string(x.kind)) + " " + x.method + " " + x.url() +
-            " → " + std::to_string(x.status);
-    if (x.failure) text += " (" + std::string(capture::to_string(x.failure->where)) + ": " + x.failure->message + ")";
+    text += std::to_string(i) + ": " + std::string(capture::to_string(x.kind)) + " " + x.method + " " +
+            x.url() + " → " + std::to_string(x.status);
+    if (x.failure)
+      text += " (" + std::string(capture::to_string(x.failure->where)) + ": " + x.failure->message + ")";
     for (auto const& id : x.finding_ids) text += " [" + id + "]";
     text += "\n";
   }
@@ -151,7 +158,8 @@ inline void require_finding(finished_trace const& t, std::string const& id, std:
   auto const& findings = t.har["log"].value("_findings", nlohmann::json::array());
   INFO("trace:\n" << summary(t));
   INFO("log._findings: " << findings.dump(2));
-  auto found = std::find_if(findings.begin(), findings.end(), [&](auto const& f) { return f.value("id", "") == id; });
+  auto found =
+      std::find_if(findings.begin(), findings.end(), [&](auto const& f) { return f.value("id", "") == id; });
   REQUIRE(found != findings.end());
   CHECK((*found)["severity"] == severity);
   auto entries = (*found)["entries"].get<std::vector<std::size_t>>();
@@ -187,6 +195,48 @@ inline std::string fetch_token(cloud_world& w, std::string const& scope, std::st
                        "/token?scope=" + scope + "&service=" + cloud_registry::registry_host, headers);
   REQUIRE(answer.status == 200);
   return nlohmann::json::parse(answer.body).value("token", "");
+}
+
+/// The index of the first entry for which pred holds (a real client's order is its own).
+template <class Predicate>
+std::size_t index_of(finished_trace const& t, Predicate pred) {
+  auto found = std::find_if(t.entries.begin(), t.entries.end(), pred);
+  INFO("trace:\n" << summary(t));
+  REQUIRE(found != t.entries.end());
+  return static_cast<std::size_t>(found - t.entries.begin());
+}
+
+/// Runs a shell command and returns its standard output (and standard error when the command says
+/// 2>&1); the exit status goes to *status.
+inline std::string run_command(std::string const& command, int* status) {
+  std::string out;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  *status = ::pclose(pipe);
+  return out;
+}
+
+/// curl through regtrace, trusting regtrace's CA (scripts/install-deps.sh test installs curl).
+inline std::string curl(cloud_world& w, std::string const& arguments, int* status) {
+  return run_command("curl -sS -x http://127.0.0.1:" + std::to_string(w.proxy.port()) + " --cacert '" +
+                         w.proxy.ca_file().string() + "' " + arguments,
+                     status);
+}
+
+/// skopeo through regtrace (HTTPS_PROXY), trusting regtrace's CA through cert_flag (inspect: --cert-dir,
+/// copy: --src-cert-dir); returns output and errors.
+inline std::string skopeo(cloud_world& w, std::string const& arguments, int* status,
+                          std::string const& cert_flag = "--cert-dir") {
+  auto const certs = w.dir / "skopeo-certs";
+  std::filesystem::create_directories(certs);
+  std::filesystem::copy_file(w.proxy.ca_file(), certs / "regtrace-ca.crt",
+                             std::filesystem::copy_options::overwrite_existing);
+  return run_command(
+      "env -u NO_PROXY -u no_proxy HTTPS_PROXY=http://127.0.0.1:" + std::to_string(w.proxy.port()) +
+          " skopeo " + arguments + " " + cert_flag + " '" + certs.string() + "' 2>&1",
+      status);
 }
 
 }  // namespace regtrace::test

@@ -1,6 +1,8 @@
 // Catalog §3 group B through the proxy: challenges, the token realm and token checking at the registry.
 #include "tests/integration/cloud_world.hpp"
 
+#include "capture/har_entry_reader.hpp"
+
 using namespace regtrace;
 using namespace regtrace::test;
 
@@ -23,7 +25,8 @@ void private_registry(cloud_world& w, std::vector<std::string> scopes) {
 
 }  // namespace
 
-TEST_CASE("B-01 AUTH_CHALLENGE_MISSING_OR_MALFORMED: a 401 on /v2/ without WWW-Authenticate", "[diagnostics]") {
+TEST_CASE("B-01 AUTH_CHALLENGE_MISSING_OR_MALFORMED: a 401 on /v2/ without WWW-Authenticate",
+          "[diagnostics]") {
   cloud_world w;
   // A reverse proxy in front of the registry strips the challenge.
   w.upstream.on(cloud_registry::registry_host, "GET", "/v2/",
@@ -41,7 +44,8 @@ TEST_CASE("B-02 AUTH_NO_BASIC_CREDENTIALS: a Basic challenge the client never an
   // ECR's challenge (catalog B-02); the client has no login for the host and stops.
   w.upstream.on(cloud_registry::registry_host, "GET", "/v2/",
                 {registry_error(401, "UNAUTHORIZED", "Not Authorized",
-                                {{"Www-Authenticate", "Basic realm=\"https://registry.test/\",service=\"ecr.amazonaws.com\""}})});
+                                {{"Www-Authenticate",
+                                  "Basic realm=\"https://registry.test/\",service=\"ecr.amazonaws.com\""}})});
   CHECK(w.reg("GET", "/v2/").status == 401);
 
   auto t = w.finish();
@@ -89,13 +93,15 @@ TEST_CASE("B-08 AUTH_TOKEN_RESPONSE_INVALID: the realm answers 200 with an SSO l
   cloud_world w;
   private_registry(w, {"repository:app:pull"});
   w.upstream.on(cloud_registry::auth_host, "GET", "/token*",
-                {reply{200, {{"Content-Type", "text/html; charset=utf-8"}},
+                {reply{200,
+                       {{"Content-Type", "text/html; charset=utf-8"}},
                        "<!DOCTYPE html><html><head><title>Sign in to your account</title></head>"
                        "<body><form method=\"post\" action=\"/login\"></form></body></html>",
                        {}}});
   CHECK(w.reg("GET", manifest_path).status == 401);
-  auto page = w.send("GET", cloud_registry::auth_host, "/token?scope=" + pull_scope + "&service=registry.test",
-                     {{"Authorization", "Basic " + alice_basic}});
+  auto page =
+      w.send("GET", cloud_registry::auth_host, "/token?scope=" + pull_scope + "&service=registry.test",
+             {{"Authorization", "Basic " + alice_basic}});
   CHECK(page.status == 200);
 
   auto t = w.finish();
@@ -147,4 +153,68 @@ TEST_CASE("B-12 AUTH_NETWORK_RULE_DENIED: the ACR firewall rejects the client IP
   auto t = w.finish();
   REQUIRE(t.entries.size() == 1);
   require_finding(t, "B-12", "critical", {0}, 0);
+}
+
+TEST_CASE("B-05 AUTH_BAD_CREDENTIALS: skopeo with a wrong password", "[diagnostics][skopeo]") {
+  cloud_world w;
+  private_registry(w, {"repository:app:pull"});
+  int status = 0;
+  auto output = skopeo(w, "inspect --creds alice:wrong docker://" + w.registry() + "/app:v1", &status);
+  INFO(output);
+  CHECK(status != 0);
+  CHECK(output.find("invalid username/password") != std::string::npos);  // containers/image's wording
+
+  auto t = w.finish();
+  auto const token = index_of(t, [](auto const& x) { return x.host == cloud_registry::auth_host; });
+  CHECK(request_header(t.entries[token], "Authorization").starts_with("Basic "));
+  CHECK(t.entries[token].status == 401);
+  require_finding(t, "B-05", "critical", {token}, token, evidence_match::includes);
+}
+
+TEST_CASE("B-05 AUTH_BAD_CREDENTIALS: containerd's POST password grant and its GET fallback are refused",
+          "[diagnostics]") {
+  cloud_world w;
+  private_registry(w, {"repository:app:pull"});
+  w.user_agent = "containerd/1.7.24";
+  CHECK(w.reg("HEAD", manifest_path).status == 401);
+  auto posted = w.send(
+      "POST", cloud_registry::auth_host, "/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+      "client_id=containerd-client&grant_type=password&password=wrong&scope=repository%3Aapp%3Apull"
+      "&service=registry.test&username=alice");
+  CHECK(posted.status == 401);
+  auto fallback =
+      w.send("GET", cloud_registry::auth_host, "/token?scope=repository%3Aapp%3Apull&service=registry.test",
+             {{"Authorization", "Basic " + alice_wrong_basic}});
+  CHECK(fallback.status == 401);
+
+  auto t = w.finish();
+  REQUIRE(t.entries.size() == 3);
+  CHECK(t.entries[1].method == "POST");
+  CHECK(t.entries[1].request_body.text.find("grant_type=password") != std::string::npos);
+  require_finding(t, "B-05", "critical", {1}, 1, evidence_match::includes);
+}
+
+TEST_CASE("the token realm's POST form grants a working token (the scripted upstream itself)",
+          "[diagnostics]") {
+  cloud_world w;
+  private_registry(w, {"repository:app:pull"});
+  auto posted = w.send(
+      "POST", cloud_registry::auth_host, "/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+      "client_id=containerd-client&grant_type=password&password=s3cret&scope=repository%3Aapp%3Apull"
+      "&service=registry.test&username=alice");
+  REQUIRE(posted.status == 200);
+  auto answer = nlohmann::json::parse(posted.body);
+  CHECK(answer["scope"] == "repository:app:pull");
+  auto const token = answer["access_token"].get<std::string>();
+  // JWT shape: header.payload.signature, payload with access[] per granted scope (catalog §4.6).
+  auto const payload_b64 = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
+  std::string padded = payload_b64;
+  for (auto& c : padded) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (padded.size() % 4) padded += '=';
+  auto payload = nlohmann::json::parse(capture::detail::base64_decode(padded).value_or("{}"));
+  CHECK(payload["aud"] == "registry.test");
+  CHECK(payload["access"][0]["name"] == "app");
+  CHECK(payload["access"][0]["actions"] == nlohmann::json::array({"pull"}));
+  CHECK(payload["exp"].get<long>() > payload["iat"].get<long>());
+  CHECK(w.reg("HEAD", manifest_path, {{"Authorization", "Bearer " + token}}).status == 200);
 }

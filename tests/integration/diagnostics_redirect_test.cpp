@@ -1,8 +1,6 @@
 // Catalog §3 group D through the proxy: blob redirects to pre-signed storage URLs (Azure SAS shape).
 #include "tests/integration/cloud_world.hpp"
 
-#include <cstdio>
-
 using namespace regtrace;
 using namespace regtrace::test;
 using namespace std::chrono_literals;
@@ -10,24 +8,6 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string const registry_host = cloud_registry::registry_host;
-
-// Runs a shell command; returns its standard output. The exit status goes to *status.
-std::string run(std::string const& command, int* status) {
-  std::string out;
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  *status = ::pclose(pipe);
-  return out;
-}
-
-// curl through regtrace, trusting regtrace's CA (scripts/install-deps.sh test installs curl).
-std::string curl(cloud_world& w, std::string const& arguments, int* status) {
-  return run("curl -sS -x http://127.0.0.1:" + std::to_string(w.proxy.port()) + " --cacert '" +
-                 w.proxy.ca_file().string() + "' " + arguments,
-             status);
-}
 
 }  // namespace
 
@@ -64,14 +44,18 @@ TEST_CASE("D-01 REDIRECT_AUTH_FORWARDED: curl --location-trusted sends the Beare
   w.upstream.add_user("alice", "s3cret", {"repository:app:pull"});
   auto const layer = w.upstream.add_blob("layer bytes");
   int status = 0;
-  auto token_json = curl(w, "-u alice:s3cret '" + w.upstream.url(cloud_registry::auth_host,
-                                                                  "/token?service=registry.test&scope=repository:app:pull") + "'",
+  auto token_json = curl(w,
+                         "-u alice:s3cret '" +
+                             w.upstream.url(cloud_registry::auth_host,
+                                            "/token?service=registry.test&scope=repository:app:pull") +
+                             "'",
                          &status);
   REQUIRE(status == 0);
   w.recorded();
   auto token = nlohmann::json::parse(token_json)["token"].get<std::string>();
-  auto code = curl(w, "-o /dev/null -w '%{http_code}' --location-trusted -H 'Authorization: Bearer " + token + "' '" +
-                          w.upstream.url(registry_host, "/v2/app/blobs/" + layer) + "'",
+  auto code = curl(w,
+                   "-o /dev/null -w '%{http_code}' --location-trusted -H 'Authorization: Bearer " + token +
+                       "' '" + w.upstream.url(registry_host, "/v2/app/blobs/" + layer) + "'",
                    &status);
   CHECK(status == 0);
   CHECK(code == "400");
@@ -119,7 +103,8 @@ TEST_CASE("D-03 REDIRECT_SIGNATURE_MISMATCH: storage rejects the signature of a 
   REQUIRE(t.entries.size() == 2);
   // regtrace forwarded it byte for byte (the trace redacts the sig value, so compare up to it).
   auto const location = redirect.headers["location"];
-  CHECK(t.entries[1].url().substr(0, t.entries[1].url().find("sig=")) == location.substr(0, location.find("sig=")));
+  CHECK(t.entries[1].url().substr(0, t.entries[1].url().find("sig=")) ==
+        location.substr(0, location.find("sig=")));
   // Not altered by regtrace, so ERROR rather than CRITICAL (catalog D-03).
   require_finding(t, "D-03", "error", {1}, 1, evidence_match::includes);
 }
@@ -128,9 +113,11 @@ TEST_CASE("D-04 REDIRECT_TARGET_BLOCKED: the storage host of the 307 cannot be r
   cloud_world w;
   auto const layer = digest_of("layer bytes");
   auto const signed_url = w.upstream.presigned_url(layer, std::chrono::system_clock::now() + 10min);
-  auto const blocked = w.unreachable_url(cloud_registry::storage_host, signed_url.substr(signed_url.find('/', 8)));
-  w.upstream.on(registry_host, "GET", "/v2/app/blobs/" + layer,
-                {reply{307, {{"Location", blocked}, {"Docker-Distribution-Api-Version", "registry/2.0"}}, "", {}}});
+  auto const blocked =
+      w.unreachable_url(cloud_registry::storage_host, signed_url.substr(signed_url.find('/', 8)));
+  w.upstream.on(
+      registry_host, "GET", "/v2/app/blobs/" + layer,
+      {reply{307, {{"Location", blocked}, {"Docker-Distribution-Api-Version", "registry/2.0"}}, "", {}}});
   CHECK(w.reg("GET", "/v2/app/blobs/" + layer).status == 307);
   CHECK(w.follow(blocked).status == 502);
 
@@ -145,8 +132,10 @@ TEST_CASE("D-06 REDIRECT_LOOP: registry and storage redirect to each other ten t
   cloud_world w;
   auto const layer = digest_of("layer bytes");
   std::string const blob_target = "/v2/app/blobs/" + layer;
-  w.upstream.on(registry_host, "GET", blob_target,
-                {reply{307, {{"Location", w.upstream.url(cloud_registry::storage_host, "/cdn" + blob_target)}}, "", {}}});
+  w.upstream.on(
+      registry_host, "GET", blob_target,
+      {reply{
+          307, {{"Location", w.upstream.url(cloud_registry::storage_host, "/cdn" + blob_target)}}, "", {}}});
   w.upstream.on(cloud_registry::storage_host, "GET", "/cdn" + blob_target,
                 {reply{302, {{"Location", w.upstream.url(registry_host, blob_target)}}, "", {}}});
   std::string next = w.upstream.url(registry_host, blob_target);
@@ -159,4 +148,44 @@ TEST_CASE("D-06 REDIRECT_LOOP: registry and storage redirect to each other ten t
   auto t = w.finish();
   REQUIRE(t.entries.size() == 10);
   require_finding(t, "D-06", "error", {0, 9}, 9, evidence_match::includes);
+}
+
+TEST_CASE("a healthy skopeo pull with a token and storage redirects yields no error or critical finding",
+          "[diagnostics][skopeo]") {
+  cloud_world w;
+  w.upstream.use_bearer_auth();
+  w.upstream.add_user("alice", "s3cret", {"repository:app:pull"});
+  auto const layer_bytes = std::string(20000, 'L');
+  auto const config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                      digest_of(layer_bytes) + R"("]}})";
+  auto const config_digest = w.upstream.add_blob(config);
+  auto const layer_digest = w.upstream.add_blob(layer_bytes);
+  nlohmann::json manifest = {{"schemaVersion", 2},
+                             {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                             {"config",
+                              {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                               {"digest", config_digest},
+                               {"size", config.size()}}},
+                             {"layers",
+                              {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
+                                {"digest", layer_digest},
+                                {"size", layer_bytes.size()}}}}};
+  w.upstream.add_manifest("app", "v1", "application/vnd.oci.image.manifest.v1+json", manifest.dump());
+  int status = 0;
+  auto output = skopeo(
+      w,
+      "copy --src-creds alice:s3cret docker://" + w.registry() + "/app:v1 dir:" + (w.dir / "pulled").string(),
+      &status, "--src-cert-dir");
+  INFO(output);
+  CHECK(status == 0);
+
+  auto t = w.finish();
+  INFO(summary(t));
+  CHECK(std::count_if(t.entries.begin(), t.entries.end(), [](auto const& x) {
+          return x.host == cloud_registry::storage_host && x.status == 200;
+        }) == 2);
+  for (auto const& f : t.har["log"].value("_findings", nlohmann::json::array())) {
+    INFO(f.dump(2));
+    CHECK((f["severity"] == "info" || f["severity"] == "warning"));
+  }
 }

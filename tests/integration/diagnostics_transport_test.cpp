@@ -28,7 +28,8 @@ TEST_CASE("A-03 CLIENT_REJECTED_PROXY_CERT: a client that does not trust regtrac
   cloud_world w;
   proxy_client client(w.proxy.port());
   REQUIRE(client.send_connect(w.registry()) == 200);
-  CHECK(client.handshake(cloud_registry::registry_host, w.pki.ca_file) != "");  // trusts the registry's CA only
+  CHECK(client.handshake(cloud_registry::registry_host, w.pki.ca_file) !=
+        "");  // trusts the registry's CA only
 
   auto t = w.finish();
   REQUIRE(t.entries.size() == 1);
@@ -39,7 +40,8 @@ TEST_CASE("A-03 CLIENT_REJECTED_PROXY_CERT: a client that does not trust regtrac
 }
 
 TEST_CASE("A-04 UPSTREAM_TLS_FAILURE: regtrace cannot verify the registry's certificate", "[diagnostics]") {
-  cloud_world w([](proxy::proxy_config& config) { config.upstream_ca_files.clear(); });  // an inspection CA it lacks
+  cloud_world w(
+      [](proxy::proxy_config& config) { config.upstream_ca_files.clear(); });  // an inspection CA it lacks
   auto answer = w.reg("GET", "/v2/");
   CHECK(answer.status == 502);
   CHECK(w.upstream.requests().empty());
@@ -81,11 +83,15 @@ TEST_CASE("A-05 TLS_VERSION_TOO_LOW: a client that offers only TLS 1.0/1.1", "[d
   require_finding(t, "A-05", "error", {0}, 0);
 }
 
-TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: the /v2/ ping gets no headers within 15 s", "[diagnostics][slow]") {
+TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: the /v2/ ping gets no headers within 15 s",
+          "[diagnostics][slow]") {
   cloud_world w;
-  w.upstream.on(cloud_registry::registry_host, "GET", "/v2/",
-                {reply{200, {{"Content-Type", "application/json"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
-                       "{}", 17s}});
+  w.upstream.on(
+      cloud_registry::registry_host, "GET", "/v2/",
+      {reply{200,
+             {{"Content-Type", "application/json"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
+             "{}",
+             17s}});
   // dockerd's ping client gives up after 15 s and closes the tunnel (catalog §6.1).
   w.client(cloud_registry::registry_host, w.upstream.port())
       .send_only("GET", "/v2/", {{"Host", w.registry()}, {"User-Agent", w.user_agent}});
@@ -96,7 +102,10 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: the /v2/ ping gets no headers w
   auto t = w.finish();
   REQUIRE(t.entries.size() == 1);
   CHECK(t.entries[0].target == "/v2/");
-  CHECK(t.entries[0].timings.wait >= 15000);
+  // Time to the response headers (regtrace books a body-less request's wait under send as well).
+  CHECK(t.entries[0].timings.send + t.entries[0].timings.wait >= 15000);
+  REQUIRE(t.entries[0].failure);  // the client had gone when the answer came
+  CHECK(t.entries[0].failure->where == capture::phase::response_relay);
   require_finding(t, "A-07", "error", {0}, 0);
 }
 
@@ -119,9 +128,11 @@ TEST_CASE("A-10 BODY_ALTERED_DIGEST_MISMATCH: the blob bytes do not hash to the 
   auto const digest = digest_of(layer);
   w.upstream.on(cloud_registry::registry_host, "GET", "/v2/app/blobs/" + digest,
                 {reply{200,
-                       {{"Content-Type", octets}, {"Docker-Content-Digest", digest},
+                       {{"Content-Type", octets},
+                        {"Docker-Content-Digest", digest},
                         {"Docker-Distribution-Api-Version", "registry/2.0"}},
-                       "the layer as a middlebox rewrote it", {}}});
+                       "the layer as a middlebox rewrote it",
+                       {}}});
   auto answer = w.reg("GET", "/v2/app/blobs/" + digest);
   CHECK(answer.status == 200);
 
@@ -131,12 +142,15 @@ TEST_CASE("A-10 BODY_ALTERED_DIGEST_MISMATCH: the blob bytes do not hash to the 
   require_finding(t, "A-10", "critical", {0}, 0);
 }
 
-TEST_CASE("A-11 RANGE_NOT_HONOURED: a resumed blob download is answered 200 instead of 206", "[diagnostics]") {
+TEST_CASE("A-11 RANGE_NOT_HONOURED: a resumed blob download is answered 200 instead of 206",
+          "[diagnostics]") {
   cloud_world w;
   std::string const layer(4096, 'x');
   auto const digest = digest_of(layer);
-  w.upstream.on(cloud_registry::registry_host, "GET", "/v2/app/blobs/" + digest,
-                {reply{200, {{"Content-Type", octets}, {"Docker-Distribution-Api-Version", "registry/2.0"}}, layer, {}}});
+  w.upstream.on(
+      cloud_registry::registry_host, "GET", "/v2/app/blobs/" + digest,
+      {reply{
+          200, {{"Content-Type", octets}, {"Docker-Distribution-Api-Version", "registry/2.0"}}, layer, {}}});
   auto answer = w.reg("GET", "/v2/app/blobs/" + digest, {{"Range", "bytes=1024-"}});
   CHECK(answer.status == 200);
   CHECK(answer.body_bytes == layer.size());
@@ -164,15 +178,18 @@ TEST_CASE("A-12 NON_REGISTRY_ERROR_PAGE: a WAF answers a manifest request with a
 TEST_CASE("A-13 UPLOAD_BODY_TOO_LARGE_AT_INGRESS: nginx refuses a layer chunk with 413", "[diagnostics]") {
   cloud_world w;
   std::string const upload = "/v2/app/blobs/uploads/7d2c-upload";
-  w.upstream.on(cloud_registry::registry_host, "POST", "/v2/app/blobs/uploads/",
-                {reply{202, {{"Location", upload}, {"Range", "0-0"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
-                       "", {}}});
+  w.upstream.on(
+      cloud_registry::registry_host, "POST", "/v2/app/blobs/uploads/",
+      {reply{202,
+             {{"Location", upload}, {"Range", "0-0"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
+             "",
+             {}}});
   w.upstream.on(cloud_registry::registry_host, "PATCH", upload, {nginx_413()});
   CHECK(w.reg("POST", "/v2/app/blobs/uploads/").status == 202);
   auto& client = w.client(cloud_registry::registry_host, w.upstream.port());
-  auto refused = client.request("PATCH", upload,
-                                {{"Host", w.registry()}, {"User-Agent", w.user_agent}, {"Content-Type", octets}},
-                                2 << 20);
+  auto refused = client.request(
+      "PATCH", upload, {{"Host", w.registry()}, {"User-Agent", w.user_agent}, {"Content-Type", octets}},
+      2 << 20);
   CHECK(refused.status == 413);
 
   auto t = w.finish();

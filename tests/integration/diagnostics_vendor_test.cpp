@@ -8,7 +8,8 @@ namespace {
 
 std::string const registry_host = cloud_registry::registry_host;
 std::string const docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
-std::string const manifest_body = R"({"schemaVersion":2,"mediaType":")" + docker_manifest + R"(","layers":[]})";
+std::string const manifest_body =
+    R"({"schemaVersion":2,"mediaType":")" + docker_manifest + R"(","layers":[]})";
 
 }  // namespace
 
@@ -23,7 +24,8 @@ TEST_CASE("E-01 RHEL_DOCKER_SIGNATURE_VERIFICATION: RHEL docker 1.13 pushes, the
   w.upstream.on(registry_host, "GET", "/extensions/v2/app/signatures/" + digest,
                 {registry_error(401, "UNAUTHORIZED", "authentication required",
                                 {{"Www-Authenticate", w.upstream.challenge("repository:app:pull")}})});
-  CHECK(w.reg("PUT", "/v2/app/manifests/v1", {{"Content-Type", docker_manifest}}, manifest_body).status == 201);
+  CHECK(w.reg("PUT", "/v2/app/manifests/v1", {{"Content-Type", docker_manifest}}, manifest_body).status ==
+        201);
   CHECK(w.reg("GET", "/v2/app/manifests/v1", {{"Accept", docker_manifest}}).status == 200);
   CHECK(w.reg("GET", "/extensions/v2/app/signatures/" + digest).status == 401);
 
@@ -35,7 +37,8 @@ TEST_CASE("E-01 RHEL_DOCKER_SIGNATURE_VERIFICATION: RHEL docker 1.13 pushes, the
 TEST_CASE("E-05 ACR_QUARANTINE: the tag is hidden and the digest is disallowed", "[diagnostics]") {
   cloud_world w;
   auto const digest = digest_of(manifest_body);
-  w.upstream.on(registry_host, "GET", "/v2/app/manifests/v1", {registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown")});
+  w.upstream.on(registry_host, "GET", "/v2/app/manifests/v1",
+                {registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown")});
   w.upstream.on(registry_host, "GET", "/v2/app/manifests/" + digest, {acr_disallowed()});
   CHECK(w.reg("GET", "/v2/app/manifests/v1").status == 404);
   CHECK(w.reg("GET", "/v2/app/manifests/" + digest).status == 405);
@@ -62,5 +65,6 @@ TEST_CASE("E-09 REGISTRY_WARNING_HEADER: a Warning 299 is surfaced once per dist
   CHECK(response_header(t.entries[0], "Warning").starts_with("299 - "));
   require_finding(t, "E-09", "info", {0}, 0, evidence_match::includes);
   auto const& findings = t.har["log"].value("_findings", nlohmann::json::array());
-  CHECK(std::count_if(findings.begin(), findings.end(), [](auto const& f) { return f["id"] == "E-09"; }) == 1);
+  CHECK(std::count_if(findings.begin(), findings.end(), [](auto const& f) { return f["id"] == "E-09"; }) ==
+        1);
 }

@@ -46,7 +46,8 @@ struct received_request {
 };
 
 /// {"errors":[{"code":code,"message":message}]} with the registry's API version header.
-reply registry_error(int status, std::string const& code, std::string const& message, header_pairs extra = {});
+reply registry_error(int status, std::string const& code, std::string const& message,
+                     header_pairs extra = {});
 /// ACR's lock/quarantine answer: 405 REGISTRY_DISALLOWED_OPERATION (catalog §1.3, C-12, E-05).
 reply acr_disallowed();
 /// ACR's firewall answer: 403 DENIED "client with IP '<ip>' is not allowed access..." (B-12).
@@ -109,8 +110,8 @@ class cloud_registry {
   std::string challenge(std::string const& scope, std::string const& error = {}) const;
 
   /// Stores a manifest under name:reference and under its digest; returns the digest.
-  std::string add_manifest(std::string const& name, std::string const& reference, std::string const& media_type,
-                           std::string const& body);
+  std::string add_manifest(std::string const& name, std::string const& reference,
+                           std::string const& media_type, std::string const& body);
   /// Stores a blob under its digest (the storage host serves it); returns the digest.
   std::string add_blob(std::string const& content);
   /// The pre-signed storage URL for a blob, expiring at `expiry`; a bad signature when !valid_signature.

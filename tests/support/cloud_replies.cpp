@@ -10,9 +10,11 @@ namespace regtrace::test {
 
 reply registry_error(int status, std::string const& code, std::string const& message, header_pairs extra) {
   nlohmann::json body = {{"errors", {{{"code", code}, {"message", message}}}}};
-  reply r{status, {{"Content-Type", "application/json; charset=utf-8"},
-                   {"Docker-Distribution-Api-Version", "registry/2.0"}},
-          body.dump(), {}};
+  reply r{status,
+          {{"Content-Type", "application/json; charset=utf-8"},
+           {"Docker-Distribution-Api-Version", "registry/2.0"}},
+          body.dump(),
+          {}};
   r.headers.insert(r.headers.end(), extra.begin(), extra.end());
   return r;
 }

@@ -28,8 +28,8 @@ namespace {
 
 template <class Stream>
 void write_request(Stream& stream, std::string const& method, std::string const& target,
-                   std::vector<std::pair<std::string, std::string>> const& headers, std::uint64_t upload_bytes,
-                   bool chunked_upload, std::string_view text = {}) {
+                   std::vector<std::pair<std::string, std::string>> const& headers,
+                   std::uint64_t upload_bytes, bool chunked_upload, std::string_view text = {}) {
   http::request<http::buffer_body> request{http::string_to_verb(method), target, 11};
   for (auto const& [name, value] : headers) request.set(name, value);
   if (!request.count(http::field::host)) request.set(http::field::host, "registry.test");

@@ -108,7 +108,8 @@ class proxy_client {
   /// CONNECT host:port; returns the proxy's status line code (200 on success).
   int send_connect(std::string const& authority, std::string const& extra_headers = "");
   /// TLS handshake inside the tunnel; returns "" or the error text. legacy_tls_only: offer TLS 1.0/1.1 only.
-  std::string handshake(std::string const& sni, std::filesystem::path const& trust_ca, bool legacy_tls_only = false);
+  std::string handshake(std::string const& sni, std::filesystem::path const& trust_ca,
+                        bool legacy_tls_only = false);
   /// One request: target is origin-form in a tunnel, absolute-form otherwise. upload_bytes > 0 sends
   /// that many pattern bytes as the body (Content-Length). head: the response has no body.
   client_response request(std::string const& method, std::string const& target,
