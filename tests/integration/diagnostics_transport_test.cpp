@@ -66,6 +66,8 @@ TEST_CASE("A-05 TLS_VERSION_TOO_LOW: the registry only speaks TLS 1.0/1.1", "[di
   CHECK(t.entries[0].failure->where == capture::phase::upstream_tls);
   // The server picked TLS 1.0/1.1, whose handshake signature (SHA-1) OpenSSL 3 refuses by default.
   CHECK(t.entries[0].failure->message.find("legacy sigalg") != std::string::npos);
+  REQUIRE(t.entries[0].upstream_tls);
+  CHECK(t.entries[0].upstream_tls->version == "TLSv1.1");  // the ServerHello's choice (catalog A-05)
   require_finding(t, "A-05", "error", {0}, 0);
 }
 
@@ -79,6 +81,9 @@ TEST_CASE("A-05 TLS_VERSION_TOO_LOW: a client that offers only TLS 1.0/1.1", "[d
   REQUIRE(t.entries.size() == 1);
   CHECK(t.entries[0].kind == capture::entry_kind::client_tls_rejected);
   REQUIRE(t.entries[0].failure);
+  CHECK(t.entries[0].failure->detail.find("unsupported protocol") != std::string::npos);
+  REQUIRE(t.entries[0].client_tls);
+  CHECK(t.entries[0].client_tls->version == "TLSv1.1");  // the ClientHello's highest version
   CHECK(t.entries[0].failure->where == capture::phase::client_tls);
   require_finding(t, "A-05", "error", {0}, 0);
 }
