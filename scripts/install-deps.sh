@@ -8,7 +8,7 @@ build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohman
             libspdlog-dev catch2 libcli11-dev)
 # test: the real registry and client (TESTBED.md), curl/openssl for the rig, htpasswd, python3 for
 # the OCI layout writer and the HAR checker, iproute2 for `ss` in the readiness checks.
-test_pkgs=("${build_pkgs[@]}" docker-registry skopeo curl openssl ca-certificates apache2-utils
+test_pkgs=("${build_pkgs[@]}" docker-registry skopeo docker.io curl openssl ca-certificates apache2-utils
            python3 iproute2)
 bench_pkgs=("${test_pkgs[@]}" wrk hyperfine mitmproxy procps)
 

@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -204,18 +203,6 @@ std::size_t index_of(finished_trace const& t, Predicate pred) {
   INFO("trace:\n" << summary(t));
   REQUIRE(found != t.entries.end());
   return static_cast<std::size_t>(found - t.entries.begin());
-}
-
-/// Runs a shell command and returns its standard output (and standard error when the command says
-/// 2>&1); the exit status goes to *status.
-inline std::string run_command(std::string const& command, int* status) {
-  std::string out;
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  *status = ::pclose(pipe);
-  return out;
 }
 
 /// curl through regtrace, trusting regtrace's CA (scripts/install-deps.sh test installs curl).

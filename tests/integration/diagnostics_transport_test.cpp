@@ -2,6 +2,8 @@
 // the user gets them.
 #include "tests/integration/cloud_world.hpp"
 
+#include "tests/support/docker_daemon.hpp"
+
 using namespace regtrace;
 using namespace regtrace::test;
 using namespace std::chrono_literals;
@@ -112,6 +114,26 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: the /v2/ ping gets no headers w
   REQUIRE(t.entries[0].failure);  // the client had gone when the answer came
   CHECK(t.entries[0].failure->where == capture::phase::response_relay);
   require_finding(t, "A-07", "error", {0}, 0);
+}
+
+TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: dockerd's ping client gives up after 15 s",
+          "[diagnostics][slow][docker]") {
+  cloud_world w;
+  w.upstream.on(cloud_registry::registry_host, "GET", "/v2/",
+                {reply{200, {{"Content-Type", "application/json"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
+                       "{}", 20s}});
+  docker_daemon daemon(w.dir / "docker", w.proxy.port(), w.proxy.ca_file(), {w.registry()});
+  int status = 0;
+  auto output = daemon.docker("pull " + w.registry() + "/app:v1", &status);
+  INFO(output);
+  CHECK(status != 0);
+  CHECK(output.find("Client.Timeout exceeded while awaiting headers") != std::string::npos);
+  w.wait_for_entries(1);  // the registry answers at 20 s, after dockerd gave up
+
+  auto t = w.finish();
+  auto const ping = index_of(t, [](auto const& x) { return x.target == "/v2/"; });
+  CHECK(t.entries[ping].timings.send + t.entries[ping].timings.wait >= 15000);
+  require_finding(t, "A-07", "error", {ping}, ping, evidence_match::includes);
 }
 
 TEST_CASE("A-08 UPSTREAM_DIAL_FAILURE: the registry host refuses the connection", "[diagnostics]") {

@@ -70,6 +70,16 @@ std::string sha256_stream::hex() {
   return out;
 }
 
+std::string run_command(std::string const& command, int* status) {
+  std::string out;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run: " + command);
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  *status = ::pclose(pipe);
+  return out;
+}
+
 namespace {
 
 // Replaces the leaf's subjectAltName with DNS names for all hosts and signs it again with the CA, so

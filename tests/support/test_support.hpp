@@ -51,6 +51,10 @@ class sha256_stream {
   void* ctx_;
 };
 
+/// Runs a shell command and returns its standard output (and standard error when the command says
+/// 2>&1); the exit status (as pclose returns it) goes to *status.
+std::string run_command(std::string const& command, int* status);
+
 /// A test CA and a leaf for the given names, written as PEM files in dir.
 struct test_pki {
   std::filesystem::path ca_file;
