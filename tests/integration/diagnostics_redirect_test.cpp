@@ -1,6 +1,8 @@
 // Catalog §3 group D through the proxy: blob redirects to pre-signed storage URLs (Azure SAS shape).
 #include "tests/integration/cloud_world.hpp"
 
+#include "tests/support/docker_daemon.hpp"
+
 using namespace regtrace;
 using namespace regtrace::test;
 using namespace std::chrono_literals;
@@ -178,6 +180,58 @@ TEST_CASE("a healthy skopeo pull with a token and storage redirects yields no er
       &status, "--src-cert-dir");
   INFO(output);
   CHECK(status == 0);
+
+  auto t = w.finish();
+  INFO(summary(t));
+  CHECK(std::count_if(t.entries.begin(), t.entries.end(), [](auto const& x) {
+          return x.host == cloud_registry::storage_host && x.status == 200;
+        }) == 2);
+  for (auto const& f : t.har["log"].value("_findings", nlohmann::json::array())) {
+    INFO(f.dump(2));
+    CHECK((f["severity"] == "info" || f["severity"] == "warning"));
+  }
+}
+
+TEST_CASE("a healthy docker pull (anonymous token, 307 to storage) yields no error or critical finding",
+          "[diagnostics][docker]") {
+  cloud_world w;
+  w.upstream.use_bearer_auth();
+  w.upstream.allow_anonymous({"repository:app:pull"});
+  // A real layer: dockerd unpacks it and checks the diff_id of the uncompressed tar.
+  auto const layout = w.dir / "layer";
+  std::filesystem::create_directories(layout / "files");
+  std::ofstream(layout / "files" / "hello.txt") << "hello from the scripted registry\n";
+  int status = 0;
+  run_command("cd '" + layout.string() + "' && tar -cf layer.tar -C files hello.txt && gzip -n -k layer.tar",
+              &status);
+  REQUIRE(status == 0);
+  auto const slurp = [](std::filesystem::path const& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto const tar = slurp(layout / "layer.tar"), gzipped = slurp(layout / "layer.tar.gz");
+  auto const config =
+      R"({"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[")" +
+      digest_of(tar) + R"("]}})";
+  nlohmann::json manifest = {{"schemaVersion", 2},
+                             {"mediaType", "application/vnd.docker.distribution.manifest.v2+json"},
+                             {"config",
+                              {{"mediaType", "application/vnd.docker.container.image.v1+json"},
+                               {"digest", w.upstream.add_blob(config)},
+                               {"size", config.size()}}},
+                             {"layers",
+                              {{{"mediaType", "application/vnd.docker.image.rootfs.diff.tar.gzip"},
+                                {"digest", w.upstream.add_blob(gzipped)},
+                                {"size", gzipped.size()}}}}};
+  w.upstream.add_manifest("app", "v1", "application/vnd.docker.distribution.manifest.v2+json",
+                          manifest.dump());
+
+  {
+    docker_daemon daemon(w.dir / "docker", w.proxy.port(), w.proxy.ca_file(), {w.registry()});
+    auto output = daemon.docker("pull " + w.registry() + "/app:v1", &status);
+    INFO(output);
+    CHECK(status == 0);
+  }
 
   auto t = w.finish();
   INFO(summary(t));

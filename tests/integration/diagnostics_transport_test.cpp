@@ -119,9 +119,12 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: the /v2/ ping gets no headers w
 TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: dockerd's ping client gives up after 15 s",
           "[diagnostics][slow][docker]") {
   cloud_world w;
-  w.upstream.on(cloud_registry::registry_host, "GET", "/v2/",
-                {reply{200, {{"Content-Type", "application/json"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
-                       "{}", 20s}});
+  w.upstream.on(
+      cloud_registry::registry_host, "GET", "/v2/",
+      {reply{200,
+             {{"Content-Type", "application/json"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
+             "{}",
+             20s}});
   docker_daemon daemon(w.dir / "docker", w.proxy.port(), w.proxy.ca_file(), {w.registry()});
   int status = 0;
   auto output = daemon.docker("pull " + w.registry() + "/app:v1", &status);

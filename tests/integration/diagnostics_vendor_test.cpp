@@ -81,8 +81,9 @@ TEST_CASE("require_finding reads log._findings and _regtrace.findings as the tra
   finished_trace t;
   t.entries.resize(2);
   t.har = {{"log",
-            {{"entries", {{{"_regtrace", {{"findings", nlohmann::json::array()}}}},
-                          {{"_regtrace", {{"findings", {"E-05"}}}}}}},
+            {{"entries",
+              {{{"_regtrace", {{"findings", nlohmann::json::array()}}}},
+               {{"_regtrace", {{"findings", {"E-05"}}}}}}},
              {"_findings", {capture::registry::to_json(f)}}}}};
   require_finding(t, "E-05", "error", {0, 1}, 1);
   require_finding(t, "E-05", "error", {1}, 1, evidence_match::includes);

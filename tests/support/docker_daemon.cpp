@@ -43,8 +43,11 @@ docker_daemon::docker_daemon(std::filesystem::path dir, std::uint16_t proxy_port
   int status = 0;
   run_command("env -u NO_PROXY -u no_proxy HTTPS_PROXY=http://127.0.0.1:" + std::to_string(proxy_port) +
                   " setsid dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs"
-                  " --data-root " + d + "/root --exec-root " + d + "/exec -H unix://" + d + "/docker.sock"
-                  " --pidfile " + d + "/docker.pid > " + d + "/dockerd.log 2>&1 < /dev/null &",
+                  " --data-root " +
+                  d + "/root --exec-root " + d + "/exec -H unix://" + d +
+                  "/docker.sock"
+                  " --pidfile " +
+                  d + "/docker.pid > " + d + "/dockerd.log 2>&1 < /dev/null &",
               &status);
   for (int tries = 0; tries < 600; ++tries) {  // dockerd takes a few seconds to initialise
     if (docker("version --format '{{.Server.Version}}'", &status), status == 0) return;
@@ -57,7 +60,8 @@ docker_daemon::~docker_daemon() {
   pid_t const pid = read_pid(dir_ / "docker.pid");
   if (alive(pid)) {
     ::kill(pid, SIGTERM);
-    for (int tries = 0; tries < 300 && alive(pid); ++tries) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int tries = 0; tries < 300 && alive(pid); ++tries)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::error_code ignored;
   for (auto const& certs : cert_dirs_) std::filesystem::remove_all(certs, ignored);
@@ -65,7 +69,8 @@ docker_daemon::~docker_daemon() {
 }
 
 std::string docker_daemon::docker(std::string const& arguments, int* status) const {
-  return run_command("DOCKER_HOST=unix://'" + dir_.string() + "'/docker.sock docker " + arguments + " 2>&1", status);
+  return run_command("DOCKER_HOST=unix://'" + dir_.string() + "'/docker.sock docker " + arguments + " 2>&1",
+                     status);
 }
 
 std::string docker_daemon::log() const {
