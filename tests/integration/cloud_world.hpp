@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 namespace regtrace::test {
@@ -112,6 +114,14 @@ struct cloud_world {
     t.entries = proxy.stop_and_read();
     std::ifstream in(proxy.har_file());
     t.har = nlohmann::json::parse(in);
+    // REGTRACE_KEEP_TRACES=DIR keeps each test's trace as DIR/<test name>.har, for `regtrace report`.
+    if (char const* keep = std::getenv("REGTRACE_KEEP_TRACES")) {
+      std::string name = Catch::getResultCapture().getCurrentTestName();
+      for (auto& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
+      std::filesystem::copy_file(proxy.har_file(), std::filesystem::path(keep) / (name + ".har"),
+                                 std::filesystem::copy_options::overwrite_existing);
+    }
     return t;
   }
 
@@ -150,9 +160,11 @@ enum class evidence_match {
 
 /// The finding `id` is in log._findings with `severity`, its evidence entries (0-based positions in
 /// log.entries) are `evidence`, and the entry `key` — the one whose arrival completed the signature —
-/// lists the ID in its _regtrace.findings.
+/// lists the ID in its _regtrace.findings. No key (std::nullopt) for findings about what the client
+/// never did afterwards: the live window waits for the client to move on, so only the diagnosis on
+/// close (log._findings) concludes them and no entry is tagged.
 inline void require_finding(finished_trace const& t, std::string const& id, std::string const& severity,
-                            std::vector<std::size_t> evidence, std::size_t key,
+                            std::vector<std::size_t> evidence, std::optional<std::size_t> key,
                             evidence_match match = evidence_match::exact) {
   auto const& findings = t.har["log"].value("_findings", nlohmann::json::array());
   INFO("trace:\n" << summary(t));
@@ -169,10 +181,11 @@ inline void require_finding(finished_trace const& t, std::string const& id, std:
   } else {
     for (auto e : evidence) CHECK(std::find(entries.begin(), entries.end(), e) != entries.end());
   }
+  if (!key) return;
   auto const& har_entries = t.har["log"]["entries"];
-  REQUIRE(key < har_entries.size());
-  auto const& listed = har_entries[key]["_regtrace"].value("findings", nlohmann::json::array());
-  INFO("entry " << key << " _regtrace.findings: " << listed.dump());
+  REQUIRE(*key < har_entries.size());
+  auto const& listed = har_entries[*key]["_regtrace"].value("findings", nlohmann::json::array());
+  INFO("entry " << *key << " _regtrace.findings: " << listed.dump());
   CHECK(std::find(listed.begin(), listed.end(), id) != listed.end());
 }
 
