@@ -3,8 +3,7 @@
 
 #include "capture/failure.hpp"
 #include "capture/har_reader.hpp"
-
-#include <boost/asio/ip/tcp.hpp>
+#include "tests/support/loopback_listener.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -12,13 +11,6 @@ using namespace regtrace;
 using namespace regtrace::test;
 
 namespace {
-
-// A port nothing listens on: bind one, note it, close it.
-std::uint16_t closed_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
 
 bool is_code(capture::failure_record const& failure, capture::errc code) {
   return failure.code_category == "regtrace" && failure.code_value == static_cast<int>(code);

@@ -1,4 +1,5 @@
 // The in-process upstream of the integration tests: synchronous Beast, one thread per connection.
+#include "tests/support/loopback_listener.hpp"
 #include "tests/support/test_support.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -20,16 +21,11 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 struct fake_upstream::state {
-  net::io_context io;
-  tcp::acceptor acceptor{io};
   std::optional<net::ssl::context> tls;
-  std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> requests{0};
   std::mutex mutex;
   std::vector<std::string> last_header_names;
-  std::vector<int> open_sockets;  // shut down on destruction to unblock connection threads
-  std::vector<std::thread> threads;
-  std::thread acceptor_thread;
+  std::unique_ptr<loopback_listener> listener;  // reset first on destruction: it joins the threads
 };
 
 namespace {
@@ -199,53 +195,26 @@ fake_upstream::fake_upstream(std::optional<test_pki> pki) : state_(std::make_sha
     state_->tls->use_certificate_chain_file(pki->cert_file.string());
     state_->tls->use_private_key_file(pki->key_file.string(), net::ssl::context::pem);
   }
-  state_->acceptor.open(tcp::v4());
-  state_->acceptor.bind({net::ip::make_address("127.0.0.1"), 0});
-  state_->acceptor.listen();
-  port_ = state_->acceptor.local_endpoint().port();
-  state_->acceptor_thread = std::thread([s = state_] {
-    for (;;) {
+  state_->listener = std::make_unique<loopback_listener>([s = state_.get()](tcp::socket& socket) {
+    if (s->tls) {
+      beast::ssl_stream<tcp::socket&> stream(socket, *s->tls);
       beast::error_code ec;
-      tcp::socket socket(s->io);
-      s->acceptor.accept(socket, ec);
-      if (ec) return;
-      ++s->connections;
-      std::lock_guard lock(s->mutex);
-      s->open_sockets.push_back(socket.native_handle());
-      s->threads.emplace_back([s, socket = std::move(socket)]() mutable {
-        socket.set_option(tcp::no_delay(true));
-        if (s->tls) {
-          beast::ssl_stream<tcp::socket&> stream(socket, *s->tls);
-          beast::error_code ec;
-          stream.handshake(net::ssl::stream_base::server, ec);
-          if (!ec) serve(stream, *s);
-          stream.shutdown(ec);  // close_notify, as real servers send it
-        } else {
-          serve(socket, *s);
-        }
-        beast::error_code ignored;
-        socket.shutdown(tcp::socket::shutdown_both, ignored);
-      });
+      stream.handshake(net::ssl::stream_base::server, ec);
+      if (!ec) serve(stream, *s);
+      stream.shutdown(ec);  // close_notify, as real servers send it
+    } else {
+      serve(socket, *s);
     }
   });
+  port_ = state_->listener->port();
 }
 
 fake_upstream::~fake_upstream() {
-  ::shutdown(state_->acceptor.native_handle(), SHUT_RDWR);
-  beast::error_code ignored;
-  state_->acceptor.close(ignored);
-  state_->acceptor_thread.join();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(state_->mutex);
-    for (int fd : state_->open_sockets) ::shutdown(fd, SHUT_RDWR);
-    threads = std::move(state_->threads);
-  }
-  for (auto& thread : threads) thread.join();
+  state_->listener.reset();
 }
 
 std::size_t fake_upstream::connections() const {
-  return state_->connections;
+  return state_->listener->connections();
 }
 std::size_t fake_upstream::requests() const {
   return state_->requests;

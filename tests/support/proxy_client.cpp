@@ -27,22 +27,29 @@ struct proxy_client::state {
 namespace {
 
 template <class Stream>
-client_response exchange(Stream& stream, beast::flat_buffer& buffer, std::string const& method,
-                         std::string const& target,
-                         std::vector<std::pair<std::string, std::string>> const& headers,
-                         std::uint64_t upload_bytes, bool chunked_upload) {
+void write_request(Stream& stream, std::string const& method, std::string const& target,
+                   std::vector<std::pair<std::string, std::string>> const& headers,
+                   std::uint64_t upload_bytes, bool chunked_upload, std::string_view text = {}) {
   http::request<http::buffer_body> request{http::string_to_verb(method), target, 11};
   for (auto const& [name, value] : headers) request.set(name, value);
   if (!request.count(http::field::host)) request.set(http::field::host, "registry.test");
   if (upload_bytes > 0 && chunked_upload)
     request.chunked(true);
-  else if (upload_bytes > 0 || method == "PUT" || method == "POST")
-    request.content_length(upload_bytes);
+  else if (upload_bytes > 0 || method == "PUT" || method == "POST" || !text.empty())
+    request.content_length(text.empty() ? upload_bytes : text.size());
 
   beast::error_code ec;
   http::request_serializer<http::buffer_body> serializer{request};
   http::write_header(stream, serializer, ec);
   if (ec) throw beast::system_error(ec, "writing the request header");
+  if (!text.empty()) {
+    request.body().data = const_cast<char*>(text.data());  // buffer_body reads through a void*
+    request.body().size = text.size();
+    request.body().more = false;
+    http::write(stream, serializer, ec);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) throw beast::system_error(ec, "writing the request body");
+  }
   std::vector<char> chunk(64 * 1024);
   for (std::uint64_t done = 0; done < upload_bytes;) {
     auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), upload_bytes - done));
@@ -62,6 +69,16 @@ client_response exchange(Stream& stream, beast::flat_buffer& buffer, std::string
     http::write(stream, serializer, ec);
     if (ec == http::error::need_buffer) ec = {};
   }
+}
+
+template <class Stream>
+client_response exchange(Stream& stream, beast::flat_buffer& buffer, std::string const& method,
+                         std::string const& target,
+                         std::vector<std::pair<std::string, std::string>> const& headers,
+                         std::uint64_t upload_bytes, bool chunked_upload, std::string_view text = {}) {
+  write_request(stream, method, target, headers, upload_bytes, chunked_upload, text);
+  std::vector<char> chunk(64 * 1024);
+  beast::error_code ec;
 
   // Interim (1xx) answers come first when there are any; the test wants the final one.
   std::optional<http::response_parser<http::buffer_body>> interim_or_final;
@@ -118,7 +135,14 @@ int proxy_client::send_connect(std::string const& authority, std::string const& 
   return parser.get().result_int();
 }
 
-std::string proxy_client::handshake(std::string const& sni, std::filesystem::path const& trust_ca) {
+std::string proxy_client::handshake(std::string const& sni, std::filesystem::path const& trust_ca,
+                                    bool legacy_tls_only) {
+  if (legacy_tls_only) {
+    // An old client library: TLS 1.0/1.1 only, which OpenSSL 3 allows at security level 0 alone.
+    SSL_CTX_set_min_proto_version(state_->tls_context.native_handle(), TLS1_VERSION);
+    SSL_CTX_set_max_proto_version(state_->tls_context.native_handle(), TLS1_1_VERSION);
+    SSL_CTX_set_cipher_list(state_->tls_context.native_handle(), "DEFAULT:@SECLEVEL=0");
+  }
   state_->tls_context.set_verify_mode(net::ssl::verify_peer);
   if (!trust_ca.empty()) state_->tls_context.load_verify_file(trust_ca.string());
   state_->tls.emplace(state_->socket, state_->tls_context);
@@ -135,6 +159,21 @@ client_response proxy_client::request(std::string const& method, std::string con
   if (state_->tls)
     return exchange(*state_->tls, state_->buffer, method, target, headers, upload_bytes, chunked_upload);
   return exchange(state_->socket, state_->buffer, method, target, headers, upload_bytes, chunked_upload);
+}
+
+client_response proxy_client::request_text(std::string const& method, std::string const& target,
+                                           std::vector<std::pair<std::string, std::string>> const& headers,
+                                           std::string const& body) {
+  if (state_->tls) return exchange(*state_->tls, state_->buffer, method, target, headers, 0, false, body);
+  return exchange(state_->socket, state_->buffer, method, target, headers, 0, false, body);
+}
+
+void proxy_client::send_only(std::string const& method, std::string const& target,
+                             std::vector<std::pair<std::string, std::string>> const& headers) {
+  if (state_->tls)
+    write_request(*state_->tls, method, target, headers, 0, false);
+  else
+    write_request(state_->socket, method, target, headers, 0, false);
 }
 
 std::string proxy_client::raw_exchange(std::string const& bytes) {

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -69,16 +70,56 @@ std::string sha256_stream::hex() {
   return out;
 }
 
-test_pki make_test_pki(std::filesystem::path const& dir, std::string const& host) {
+std::string run_command(std::string const& command, int* status) {
+  std::string out;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run: " + command);
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  *status = ::pclose(pipe);
+  return out;
+}
+
+namespace {
+
+// Replaces the leaf's subjectAltName with DNS names for all hosts and signs it again with the CA, so
+// one upstream can answer for several virtual hosts (registry, token realm, storage).
+void set_dns_names(X509* leaf, EVP_PKEY* ca_key, std::vector<std::string> const& hosts) {
+  int const at = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1);
+  if (at >= 0) X509_EXTENSION_free(X509_delete_ext(leaf, at));
+  GENERAL_NAMES* names = sk_GENERAL_NAME_new_null();
+  for (auto const& host : hosts) {
+    ASN1_IA5STRING* dns = ASN1_IA5STRING_new();
+    ASN1_STRING_set(dns, host.data(), static_cast<int>(host.size()));
+    GENERAL_NAME* name = GENERAL_NAME_new();
+    GENERAL_NAME_set0_value(name, GEN_DNS, dns);
+    sk_GENERAL_NAME_push(names, name);
+  }
+  bool const ok = X509_add1_ext_i2d(leaf, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT) == 1 &&
+                  X509_sign(leaf, ca_key, EVP_sha256()) > 0;
+  GENERAL_NAMES_free(names);
+  if (!ok) throw std::runtime_error("cannot add subjectAltNames to the test leaf");
+}
+
+}  // namespace
+
+test_pki make_test_pki(std::filesystem::path const& dir, std::string const& host,
+                       std::vector<std::string> const& more_hosts) {
   auto ca = tls::authority::load_or_create(dir / "pki");
   if (!ca) throw std::runtime_error(ca.error().message);
   auto cache = tls::cert_cache::create(ca.value());
   if (!cache) throw std::runtime_error(cache.error().message);
   auto identity = cache.value()->identity_for(host);
   if (!identity) throw std::runtime_error(identity.error().message);
+  tls::x509_ptr leaf{X509_dup(identity.value()->certificate.get())};
+  if (!more_hosts.empty()) {
+    std::vector<std::string> hosts{host};
+    hosts.insert(hosts.end(), more_hosts.begin(), more_hosts.end());
+    set_dns_names(leaf.get(), ca.value()->key(), hosts);
+  }
   test_pki pki{ca.value()->certificate_path(), dir / "pki" / "server.crt", dir / "pki" / "server.key"};
   std::FILE* cert = std::fopen(pki.cert_file.c_str(), "w");
-  PEM_write_X509(cert, identity.value()->certificate.get());
+  PEM_write_X509(cert, leaf.get());
   std::fclose(cert);
   std::FILE* key = std::fopen(pki.key_file.c_str(), "w");
   PEM_write_PrivateKey(key, identity.value()->key.get(), nullptr, nullptr, 0, nullptr, nullptr);

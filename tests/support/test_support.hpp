@@ -51,13 +51,19 @@ class sha256_stream {
   void* ctx_;
 };
 
+/// Runs a shell command and returns its standard output (and standard error when the command says
+/// 2>&1); the exit status (as pclose returns it) goes to *status.
+std::string run_command(std::string const& command, int* status);
+
 /// A test CA and a leaf for the given names, written as PEM files in dir.
 struct test_pki {
   std::filesystem::path ca_file;
   std::filesystem::path cert_file;
   std::filesystem::path key_file;
 };
-test_pki make_test_pki(std::filesystem::path const& dir, std::string const& host);
+/// The leaf carries a DNS subjectAltName for host and for each of more_hosts.
+test_pki make_test_pki(std::filesystem::path const& dir, std::string const& host,
+                       std::vector<std::string> const& more_hosts = {});
 
 /// An HTTPS (or plain HTTP) server on 127.0.0.1:0 with fixed routes used by the tests:
 ///   GET|HEAD /blob/N       N pattern bytes (Content-Length), honours Range: bytes=A-
@@ -105,13 +111,21 @@ class proxy_client {
   ~proxy_client();
   /// CONNECT host:port; returns the proxy's status line code (200 on success).
   int send_connect(std::string const& authority, std::string const& extra_headers = "");
-  /// TLS handshake inside the tunnel; returns "" or the error text.
-  std::string handshake(std::string const& sni, std::filesystem::path const& trust_ca);
+  /// TLS handshake inside the tunnel; returns "" or the error text. legacy_tls_only: offer TLS 1.0/1.1 only.
+  std::string handshake(std::string const& sni, std::filesystem::path const& trust_ca,
+                        bool legacy_tls_only = false);
   /// One request: target is origin-form in a tunnel, absolute-form otherwise. upload_bytes > 0 sends
   /// that many pattern bytes as the body (Content-Length). head: the response has no body.
   client_response request(std::string const& method, std::string const& target,
                           std::vector<std::pair<std::string, std::string>> const& headers = {},
                           std::uint64_t upload_bytes = 0, bool chunked_upload = false);
+  /// One request with a text body (a manifest, a token form); Content-Length set from it.
+  client_response request_text(std::string const& method, std::string const& target,
+                               std::vector<std::pair<std::string, std::string>> const& headers,
+                               std::string const& body);
+  /// Writes one request and does not wait for the answer (a client that gives up before it comes).
+  void send_only(std::string const& method, std::string const& target,
+                 std::vector<std::pair<std::string, std::string>> const& headers = {});
   /// Writes raw bytes and reads whatever answer comes (for malformed requests).
   std::string raw_exchange(std::string const& bytes);
 
