@@ -51,6 +51,9 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
   apply_limits(parser, context.config);
   client.stream.tcp().expires_after(context.config.idle_timeout);
   auto [ec, n] = co_await http::async_read_header(client.stream, client.buffer, parser, use_nothrow);
+  // HAR startedDateTime is when the request started, not when a kept-alive connection began to wait
+  // for it: sequence rules order requests of different connections by it.
+  record.started = std::chrono::system_clock::now();
   if (!ec) co_return true;
   bool const nothing_read = client.buffer.size() == 0 && !parser.got_some();
   if (is_quiet_close(ec) || (ec == beast::error::timeout && nothing_read)) co_return false;

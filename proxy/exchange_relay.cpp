@@ -138,6 +138,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   std::optional<http::request_serializer<http::buffer_body>> serializer;
   std::optional<response_parser> response;
   auto send_started = steady_clock::now();
+  auto header_sent = send_started;  // a request without a body waits for its answer from here
 
   auto fail_upstream = [&](capture::phase where, beast::error_code ec, std::string doing) {
     record.failure = capture::make_failure(where, ec, std::move(doing));
@@ -182,10 +183,12 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
       co_return false;
     }
     if (request_has_body) break;
+    header_sent = steady_clock::now();
     if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
       if (may_retry) continue;
       record.request_body = request_recorder.finish(true);
-      record.timings.send = ms_between(send_started, steady_clock::now());
+      record.timings.send = ms_between(send_started, header_sent);
+      record.timings.wait = ms_between(header_sent, steady_clock::now());
       co_await answer_upstream_failure(client, record, capture::phase::response_relay, ec,
                                        "waiting for the response header", "the upstream did not answer",
                                        config);
@@ -233,7 +236,9 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   } else {
     record.request_body = request_recorder.finish(!request_has_body);
   }
-  auto wait_started = steady_clock::now();
+  // HAR send ends when the request is out: for a request without a body, the answer's header was
+  // already read above, so waiting counts from the header write, not from here.
+  auto wait_started = request_has_body ? steady_clock::now() : header_sent;
   record.timings.send = ms_between(send_started, wait_started);
 
   // The final response, relaying any interim ones before it.

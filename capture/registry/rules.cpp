@@ -74,6 +74,14 @@ std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t 
     }
     facts.push_back(std::move(e));
   }
+  // Entries are written as exchanges finish, so a quick token answer can land after the registry
+  // retry it enabled. Sequence rules read requests in the order they started; evidence keeps each
+  // entry's own position. Only when every entry has a start time (other tools' HARs may not).
+  bool const timed = std::all_of(facts.begin(), facts.end(),
+                                 [](entry_facts const& f) { return f.x->started.time_since_epoch().count() != 0; });
+  if (timed)
+    std::stable_sort(facts.begin(), facts.end(),
+                     [](entry_facts const& a, entry_facts const& b) { return a.x->started < b.x->started; });
   return facts;
 }
 
