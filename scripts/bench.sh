@@ -1,125 +1,307 @@
 #!/usr/bin/env bash
 # Performance measures of SPEC.md §7, side by side in one run on this machine (not a test: it
-# reports, it does not fail on a missed target). TLS on every leg, regtrace recording and hashing.
+# reports, it does not fail on a missed target). Four set-ups do the same work against one TLS
+# registry: direct (no proxy), regtrace (recording and hashing on), mitmproxy (Debian's mitmdump,
+# default: holds whole bodies) and mitmproxy-stream (mitmdump --set stream_large_bodies=1m).
+# TLS on every leg; through a proxy the client sends CONNECT and does TLS with the proxy's leaf.
 #
-# usage: scripts/bench.sh [--out FILE]   (default bench-results.json; env BENCH_ROUNDS=3,
-#        BENCH_BLOB_MIB=1024, BUILD_DIR)
-# To add a measure: write a measure_* function that calls `record`, and call it from main.
+#  blob_get_mbps        a GET of the image's big layer blob (curl --http1.1), 1 GiB unless --quick
+#  cpu_s_per_gib        the proxy's CPU seconds (utime + stime from /proc/PID/stat) per GiB relayed
+#  peak_rss_mib         each proxy's VmHWM right after the blob GETs
+#  head_latency_ms      median time of a manifest HEAD on one kept-alive connection (curl, sequential)
+#  keepalive_rps        manifest HEADs/s, 64 clients on kept-alive connections (hey)
+#  new_conn_rps         manifest HEADs/s, 64 clients, a new connection per request (hey
+#                       -disable-keepalive: TCP + CONNECT + TLS each time, as dockerd does)
+#  docker_pull_s        `docker pull` of the image (one layer of the blob's size), one dockerd per set-up
+#  leaf_new_host_ms     regtrace only: CONNECT + TLS handshake to a host name it has not seen, minus
+#                       the same to a name it has (the leaf certificate it mints), curl per connection
+#  connect_tls_ms       regtrace only: CONNECT + TLS handshake to a name it has seen (context)
+# Rounds alternate the set-ups so all see the same page cache and machine load; each figure is the
+# median of the rounds. Tools: hey, not wrk, for the load (wrk cannot use a proxy, so no CONNECT; hey
+# is Go's HTTP client, as dockerd is: CONNECT + TLS per connection, TCP_NODELAY); curl for the latency
+# (hey prints times to 0.1 ms, too coarse against a 0.2 ms target; curl's are to the microsecond).
+#
+# usage: scripts/bench.sh [--quick] [--rounds N] [--blob-mib N] [--max-seconds N] [--no-docker] [--out FILE]
+#   --quick      64 MiB, 1 round, short load phases: to check the script, not to quote figures
+#   --max-seconds N  time allowed to one big transfer (default 300). Only mitmproxy's default mode
+#                may run out of it (it buffers whole bodies, at a cost that grows faster than the
+#                size): it then gets a bound ("<" or ">") and is left out of later big transfers
+#   --no-docker  skip the docker pull measure (it needs root: dockerd, /etc/docker/certs.d)
+#   --out FILE   the JSON results (default: bench-results.json in the current folder)
+# env: BUILD_DIR (default build/), REGTRACE_BIN (use this binary instead of building), KEEP_RUN_DIR=1.
+# Needs root: packages, dockerd, and an /etc/hosts line for the registry's name (removed at exit).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-out="${BENCH_RESULTS:-bench-results.json}"
-[[ ${1:-} == --out && -n ${2:-} ]] && out="$2"
-rounds="${BENCH_ROUNDS:-3}"
-blob_mib="${BENCH_BLOB_MIB:-1024}"
+
+# usage [CODE]: the usage lines of the header; on stdout for --help, on stderr after a mistake.
+usage() {
+  local code="${1:-2}"
+  sed -n '/^# usage:/,/^# Needs root/p' "$0" | sed 's/^# \{0,1\}//' >&"$((code == 0 ? 1 : 2))"
+  exit "$code"
+}
+out="bench-results.json"
+rounds=3
+blob_mib=1024
+load_seconds=10     # each hey phase
+latency_requests=1000
+leaf_names=30       # new host names per round
+clients=64
+max_seconds=300     # per big transfer (layer GET, docker pull)
+docker=1
+quick=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) quick=1; rounds=1; blob_mib=64; load_seconds=2; latency_requests=200; leaf_names=10 ;;
+    --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
+    --blob-mib) blob_mib="${2:?--blob-mib needs a number}"; shift ;;
+    --max-seconds) max_seconds="${2:?--max-seconds needs a number}"; shift ;;
+    --no-docker) docker=0 ;;
+    --out) out="${2:?--out needs a file name}"; shift ;;
+    -h | --help) usage 0 ;;
+    *) echo "bench.sh: unknown option '$1'" >&2; usage ;;
+  esac
+  shift
+done
+for n in "$rounds" "$blob_mib" "$max_seconds"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --rounds, --blob-mib and --max-seconds take positive numbers (got '$n')" >&2; exit 2; }
+done
+[[ $(id -u) -eq 0 ]] || { echo "bench.sh: run as root (packages, dockerd, /etc/hosts, /etc/docker/certs.d)" >&2; exit 1; }
+out="$(realpath -m "$out")"
 
 "$root/scripts/install-deps.sh" bench
-"$root/scripts/build.sh" >&2
-bin="${BUILD_DIR:-$root/build}/regtrace"
+bin="${REGTRACE_BIN:-}"
+if [[ -z $bin ]]; then
+  build_dir="${BUILD_DIR:-$root/build}"
+  [[ -f $build_dir/build.ninja ]] || cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+  ninja -C "$build_dir" regtrace >&2
+  bin="$build_dir/regtrace"
+fi
+[[ -x $bin ]] || { echo "bench.sh: no regtrace binary at $bin" >&2; exit 1; }
+
 # shellcheck source=e2e/lib.sh
 source "$root/scripts/e2e/lib.sh"
+# shellcheck source=bench/setup.sh
+source "$root/scripts/bench/setup.sh"
 e2e_init
-results="$RUN_DIR/results.tsv" # name, value, unit, target, direction (min|max), note
+measures="$RUN_DIR/measures.tsv" # name, unit, compare, target, direction, description
+samples="$RUN_DIR/samples.tsv"   # name, setup, value (one line per round; <N or >N: a bound)
+notes="$RUN_DIR/notes.tsv"       # setup, text
+: >"$measures"
+: >"$samples"
+: >"$notes"
+declare -A too_slow # setups that ran out of max_seconds on a big transfer: not run again on those
+setups=(direct regtrace mitmproxy mitmproxy-stream)
+proxies=(regtrace mitmproxy mitmproxy-stream)
 
-# record NAME VALUE UNIT [TARGET DIRECTION NOTE]
-record() {
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" "${5:-}" "${6:-}" >>"$results"
-  log "$1 = $2 $3"
+# define NAME UNIT COMPARE TARGET DIRECTION DESCRIPTION: a row of the table (SPEC.md §7 target).
+define() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$measures"; }
+# sample NAME SETUP VALUE: one round's figure.
+sample() {
+  printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$samples"
+  log "$1 $2 = $3"
 }
-
+# note SETUP TEXT: a remark printed under the table and kept in the JSON.
+note() {
+  printf '%s\t%s\n' "$1" "$2" >>"$notes"
+  log "note on $1: $2"
+}
+# may_time_out SETUP: only mitmproxy's default mode (whole bodies in memory, and its cost grows faster
+# than the size: about 60 s for 128 MiB on the 2-core VM) may run out of --max-seconds; a bound is
+# recorded for it. Anything else out of time is a failure.
+may_time_out() { [[ $1 == mitmproxy ]]; }
+peak_rss_mib() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/${proxy_pid[$1]}/status"; }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-# --- the set-up shared by the measures: a TLS registry holding one big blob, and regtrace in front.
-setup() {
-  registry_port="$(free_port)"
-  registry="registry.test:$registry_port"
-  start_registry "$RUN_DIR/registry" "$registry_port"
-  direct=(--resolve "$registry:127.0.0.1" --cacert "$E2E_CERTS/ca.crt")
+# --- (1) and (5): the big layer GET, the proxies' CPU per GiB and their peak RSS.
 
-  log "pushing a ${blob_mib} MiB random blob (monolithic upload)"
-  head -c "$((blob_mib << 20))" /dev/urandom >"$RUN_DIR/blob"
-  blob_digest="sha256:$(sha256sum "$RUN_DIR/blob" | cut -d' ' -f1)"
-  local location
-  location="$(curl -sS -f "${direct[@]}" -X POST -D - -o /dev/null "https://$registry/v2/bench/blob/blobs/uploads/" |
-    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')"
-  [[ -n $location ]] || fail "the registry gave no upload location"
-  # -T streams the file; --data-binary @file would read all of it into memory first.
-  curl -sS -f "${direct[@]}" -T "$RUN_DIR/blob" -o /dev/null "$location&digest=$blob_digest"
-  rm -f "$RUN_DIR/blob"
-  blob_url="https://$registry/v2/bench/blob/blobs/$blob_digest"
-
-  start_regtrace "$bin" "$RUN_DIR/regtrace" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
-  via_regtrace=(-x "http://127.0.0.1:$REGTRACE_PORT" --cacert "$REGTRACE_CA")
-}
-
-# get_speed CURL_ARGS...: one GET of the blob to /dev/null; prints bytes/s, checks status and size.
+# get_speed SETUP: one GET of the layer blob to /dev/null, at most max_seconds; prints bytes/s, or
+# "timeout" when only mitmproxy's buffering mode ran out of time (anything else out of time fails).
 get_speed() {
   local status size speed
-  read -r status size speed < <(curl -sS --http1.1 -o /dev/null \
-    -w '%{http_code} %{size_download} %{speed_download}\n' "$@" "$blob_url")
-  [[ $status == 200 && $size == $((blob_mib << 20)) ]] ||
-    fail "blob GET answered $status with $size bytes (curl $*)"
-  echo "$speed"
+  via_args curl "$1"
+  read -r status size speed < <(curl -sS --http1.1 -o /dev/null --max-time "$max_seconds" \
+    -w '%{http_code} %{size_download} %{speed_download}\n' "${via[@]}" \
+    "https://$registry/v2/bench/big/blobs/$layer_digest" 2>"$RUN_DIR/get-$1.err" || true)
+  if [[ $status == 200 && $size == "$layer_size" ]]; then echo "$speed"; return; fi
+  grep -q 'Operation timed out' "$RUN_DIR/get-$1.err" && may_time_out "$1" && { echo timeout; return; }
+  fail "the layer GET ($1) answered ${status:-nothing} with ${size:-0} bytes, expected 200 with $layer_size: $(cat "$RUN_DIR/get-$1.err")"
 }
 
-# 1 GiB layer GET, direct vs through regtrace; rounds alternate so both see the same page cache and
-# machine load. Both legs speak HTTP/1.1, as regtrace does (the registry would offer h2 directly).
 measure_blob_get() {
-  get_speed "${direct[@]}" >/dev/null # warm the page cache
-  local d=() p=()
+  define blob_get_mbps MB/s ratio 0.85 min "GET of a ${blob_mib} MiB layer blob, curl --http1.1"
+  define cpu_s_per_gib s value "" "" "the proxy's CPU seconds (user + system) per GiB during blob_get"
+  define peak_rss_mib MiB value 40 max "the proxy's peak RSS (VmHWM) after the blob GETs"
+  get_speed direct >/dev/null # warm the page cache
+  local r s before speed
   for ((r = 1; r <= rounds; r++)); do
-    d+=("$(get_speed "${direct[@]}")")
-    p+=("$(get_speed "${via_regtrace[@]}")")
-    log "round $r: direct $(awk -v s="${d[-1]}" 'BEGIN {printf "%.0f", s / 1e6}') MB/s," \
-      "regtrace $(awk -v s="${p[-1]}" 'BEGIN {printf "%.0f", s / 1e6}') MB/s"
+    for s in "${setups[@]}"; do
+      [[ -z ${too_slow[$s]:-} ]] || continue
+      [[ $s == direct ]] || before="$(cpu_ticks "${proxy_pid[$s]}")"
+      speed="$(get_speed "$s")"
+      if [[ $speed == timeout ]]; then
+        # The bound, the memory it had reached, and a fresh process: the old one would go on
+        # buffering and take CPU from the next measures.
+        sample blob_get_mbps "$s" "<$(awk -v b="$layer_size" -v t="$max_seconds" 'BEGIN {printf "%.1f", b / t / 1e6}')"
+        sample peak_rss_mib "$s" ">$(peak_rss_mib "$s")"
+        note "$s" "did not deliver the ${blob_mib} MiB layer within ${max_seconds}s (--max-seconds); not run again on big transfers"
+        too_slow[$s]=1
+        restart_mitmdump "$s"
+        continue
+      fi
+      sample blob_get_mbps "$s" "$(awk -v v="$speed" 'BEGIN {printf "%.1f", v / 1e6}')"
+      [[ $s == direct ]] || sample cpu_s_per_gib "$s" "$(awk -v t="$(($(cpu_ticks "${proxy_pid[$s]}") - before))" \
+        -v hz="$(getconf CLK_TCK)" -v b="$layer_size" 'BEGIN {printf "%.3f", t / hz / (b / 2^30)}')"
+    done
   done
-  local dm pm
-  dm="$(printf '%s\n' "${d[@]}" | median)"
-  pm="$(printf '%s\n' "${p[@]}" | median)"
-  record blob_get_direct_mbps "$(awk -v s="$dm" 'BEGIN {printf "%.1f", s / 1e6}')" MB/s "" "" \
-    "median of $rounds, ${blob_mib} MiB blob, curl --http1.1"
-  record blob_get_regtrace_mbps "$(awk -v s="$pm" 'BEGIN {printf "%.1f", s / 1e6}')" MB/s "" "" \
-    "median of $rounds, recording on"
-  record blob_get_ratio "$(awk -v a="$pm" -v b="$dm" 'BEGIN {printf "%.3f", a / b}')" ratio 0.85 min \
-    "regtrace / direct"
+  for s in "${proxies[@]}"; do
+    [[ -n ${too_slow[$s]:-} ]] || sample peak_rss_mib "$s" "$(peak_rss_mib "$s")"
+  done
 }
 
-# Peak resident memory of regtrace over everything measured so far (VmHWM).
-measure_peak_rss() {
-  local kib
-  kib="$(awk '/^VmHWM:/ {print $2}' "/proc/$REGTRACE_PID/status")"
-  record regtrace_peak_rss_mib "$(awk -v k="$kib" 'BEGIN {printf "%.1f", k / 1024}')" MiB 40 max \
-    "VmHWM after the blob GETs"
+# --- (2) small requests: latency on one kept-alive connection, and 64 clients kept alive.
+
+measure_head_latency() {
+  define head_latency_ms ms added 0.2 max \
+    "median of $latency_requests manifest HEADs in a row on one kept-alive connection (curl), the first left out"
+  local config="$RUN_DIR/latency.curlrc" r s i
+  for ((i = 0; i < latency_requests + 1; i++)); do
+    printf 'url = "%s"\noutput = "/dev/null"\n' "$manifest_url"
+  done >"$config"
+  for ((r = 1; r <= rounds; r++)); do
+    for s in "${setups[@]}"; do
+      via_args curl "$s"
+      curl -sS --http1.1 --head -H "Accept: $oci_manifest" -w '%{http_code} %{num_connects} %{time_total}\n' \
+        "${via[@]}" -K "$config" >"$RUN_DIR/latency-$s.txt" || fail "curl failed measuring the HEAD latency ($s)"
+      # Every answer 200, one connection for all of them (curl says how many it opened per transfer).
+      awk 'NR > 1 && $2 != 0 {exit 1} $1 != 200 {exit 1}' "$RUN_DIR/latency-$s.txt" ||
+        fail "the HEAD latency run ($s) did not get 200 on one kept-alive connection (see latency-$s.txt)"
+      sample head_latency_ms "$s" "$(awk 'NR > 1 {printf "%.4f\n", $3 * 1000}' "$RUN_DIR/latency-$s.txt" | median)"
+    done
+  done
+}
+
+# run_hey NAME SETUP HEY_ARGS...: hey for load_seconds against the manifest; prints requests/s after
+# checking that every answer was a 200 and no request failed.
+run_hey() {
+  local name="$1" setup="$2" file="$RUN_DIR/hey-$1-$2.txt"; shift 2
+  via_args hey "$setup"
+  hey -z "${load_seconds}s" -c "$clients" -m HEAD -H "Accept: $oci_manifest" "${via[@]}" "$@" \
+    "$manifest_url" >"$file" 2>&1 || fail "hey failed ($name, $setup): see $file"
+  ! grep -q 'Error distribution' "$file" || fail "requests failed under load ($name, $setup): $(grep -A3 'Error distribution' "$file" | tr -s ' \n' ' ')"
+  ! grep -E '^\s+\[[0-9]+\]' "$file" | grep -qv '\[200\]' || fail "answers other than 200 under load ($name, $setup): see $file"
+  awk '/Requests\/sec:/ {printf "%.1f", $2}' "$file"
+}
+
+measure_keepalive() {
+  define keepalive_rps req/s ratio 0.5 min "manifest HEADs, $clients clients on kept-alive connections for ${load_seconds}s (hey)"
+  local r s
+  for ((r = 1; r <= rounds; r++)); do
+    for s in "${setups[@]}"; do sample keepalive_rps "$s" "$(run_hey keepalive "$s")"; done
+  done
+}
+
+# --- (3) a new connection for every request: TCP, CONNECT, TLS with the proxy, TLS upstream.
+
+measure_new_connections() {
+  define new_conn_rps req/s ratio 0.5 min \
+    "manifest HEADs, $clients clients, a new connection per request for ${load_seconds}s (hey -disable-keepalive)"
+  local r s
+  for ((r = 1; r <= rounds; r++)); do
+    for s in "${setups[@]}"; do sample new_conn_rps "$s" "$(run_hey new-conn "$s" -disable-keepalive)"; done
+  done
+}
+
+# --- (6) regtrace's leaf certificate for a new host, seen from the client.
+
+# handshake_ms NAME: CONNECT + TLS handshake through regtrace to https://NAME/v2/ (a fresh curl, so
+# no TLS session to resume), in ms.
+handshake_ms() {
+  local code connect app
+  via_args curl regtrace
+  read -r code connect app < <(curl -sS --http1.1 -o /dev/null -w '%{http_code} %{time_connect} %{time_appconnect}\n' \
+    "${via[@]}" "https://$1/v2/")
+  [[ $code == 200 ]] || fail "GET https://$1/v2/ through regtrace answered $code"
+  awk -v c="$connect" -v a="$app" 'BEGIN {printf "%.4f", (a - c) * 1000}'
+}
+
+measure_leaf() {
+  define leaf_new_host_ms ms value 5 max \
+    "median CONNECT+TLS to a new host name minus to a known one, $leaf_names names per round (curl)"
+  define connect_tls_ms ms value "" "" "median CONNECT+TLS handshake through the proxy to a known host name"
+  local r i new=() known=()
+  handshake_ms "$registry" >/dev/null # the known name's leaf exists from here on
+  for ((r = 1; r <= rounds; r++)); do
+    new=() known=()
+    for ((i = 1; i <= leaf_names; i++)); do
+      new+=("$(handshake_ms "$(leaf_name "$r" "$i")")")
+      known+=("$(handshake_ms "$registry")")
+    done
+    local n k
+    n="$(printf '%s\n' "${new[@]}" | median)"
+    k="$(printf '%s\n' "${known[@]}" | median)"
+    sample leaf_new_host_ms regtrace "$(awk -v n="$n" -v k="$k" 'BEGIN {printf "%.4f", n - k}')"
+    sample connect_tls_ms regtrace "$k"
+  done
+}
+
+# --- (4) docker pull, one daemon per set-up, all of them trusting the three CAs for the registry.
+
+measure_docker_pull() {
+  define docker_pull_s s ratio 1.15 max "docker pull of the image (one ${blob_mib} MiB layer), dockerd 20.10, vfs"
+  start_dockerds
+  local r s t0 t1 rc
+  for ((r = 1; r <= rounds; r++)); do
+    for s in "${setups[@]}"; do
+      if [[ -n ${too_slow[$s]:-} ]]; then
+        # The layer GET alone took longer than max_seconds; the pull includes that GET.
+        ((r > 1)) || sample docker_pull_s "$s" ">$max_seconds"
+        continue
+      fi
+      t0="$(date +%s.%N)"
+      rc=0
+      timeout "$max_seconds" "$DOCKER_CLI" -H "${docker_host[$s]}" pull "$image" >"$RUN_DIR/docker-pull-$s.log" 2>&1 || rc=$?
+      t1="$(date +%s.%N)"
+      if ((rc == 124)) && may_time_out "$s"; then
+        sample docker_pull_s "$s" ">$max_seconds"
+        note "$s" "docker pull did not finish within ${max_seconds}s (--max-seconds)"
+        too_slow[$s]=1
+        restart_mitmdump "$s"
+        continue
+      fi
+      ((rc == 0)) || fail "docker pull through $s failed (exit $rc): $(tail -n 3 "$RUN_DIR/docker-pull-$s.log")"
+      sample docker_pull_s "$s" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')"
+      run_logged "docker-rmi-$s" "$DOCKER_CLI" -H "${docker_host[$s]}" rmi "$image"
+    done
+  done
 }
 
 report() {
-  python3 - "$results" "$out" <<'PY'
-import json, sys
-rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
-measures = []
-print(f"{'measure':<26} {'value':>10} {'unit':<6} {'target':<8} {'met':<4} note")
-for name, value, unit, target, direction, note in rows:
-    met = None
-    if target:
-        met = float(value) >= float(target) if direction == "min" else float(value) <= float(target)
-    shown_target = (">= " if direction == "min" else "<= ") + target if target else ""
-    print(f"{name:<26} {value:>10} {unit:<6} {shown_target:<8} {'' if met is None else 'yes' if met else 'NO':<4} {note}")
-    measures.append({"name": name, "value": float(value), "unit": unit,
-                     "target": float(target) if target else None, "direction": direction or None,
-                     "met": met, "note": note})
-with open(sys.argv[2], "w") as f:
-    json.dump({"measures": measures}, f, indent=2)
-print(f"written to {sys.argv[2]}")
+  python3 - "$RUN_DIR/run.json" <<PY
+import json, os, subprocess, sys
+def version(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+    except (OSError, IndexError):
+        return ""
+json.dump({
+    "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "cores": os.cpu_count(), "rounds": $rounds, "quick": bool($quick),
+    "layer_bytes": $layer_size, "clients": $clients, "load_seconds": $load_seconds,
+    "load_average_start": "$load_start", "load_average_end": open("/proc/loadavg").read().split()[0],
+    "note": "load average $load_start at the start on $(nproc) cores" + (", --quick: not for quoting" if $quick else ""),
+    "versions": {"regtrace": version(["$bin", "--version"]), "mitmdump": version(["mitmdump", "--version"]),
+                 "curl": version(["curl", "--version"]), "docker": version(["$DOCKER_CLI", "--version"])},
+}, open(sys.argv[1], "w"))
 PY
+  python3 "$root/scripts/bench/report.py" "$measures" "$samples" "$notes" "$RUN_DIR/run.json" "$out"
 }
 
-# Other work on the machine skews every figure: keep the load beside them.
-measure_load() {
-  record load_average_1min "$(cut -d' ' -f1 /proc/loadavg)" "" "" "" "at the start, $(nproc) cores"
-}
-
-measure_load
-setup
+load_start="$(cut -d' ' -f1 /proc/loadavg)"
+setup_registry
+start_proxies
 measure_blob_get
-measure_peak_rss
-stop_pid "$REGTRACE_PID" regtrace || log "regtrace exited with status $? on SIGTERM"
+measure_head_latency
+measure_keepalive
+measure_new_connections
+measure_leaf
+if ((docker)); then measure_docker_pull; fi
 report

@@ -12,7 +12,8 @@ build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohman
 # example writes the foreign HARs `regtrace report` is tested on) and chromium (renders the HTML report).
 test_pkgs=("${build_pkgs[@]}" docker-registry skopeo docker.io containerd curl openssl ca-certificates
            apache2-utils python3 iproute2 mitmproxy chromium)
-bench_pkgs=("${test_pkgs[@]}" wrk hyperfine procps)
+# bench: hey, the load client (it goes through a proxy with CONNECT + TLS; wrk cannot use a proxy).
+bench_pkgs=("${test_pkgs[@]}" hey procps)
 
 [[ $# -gt 0 ]] || set -- build
 wanted=()
