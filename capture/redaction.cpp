@@ -274,6 +274,11 @@ void redact_headers(header_list& headers, exchange const& x) {
 
 }  // namespace
 
+bool is_redaction_marker(std::string_view value) {
+  auto const decoded = registry::percent_decode(value);
+  return decoded.starts_with("<redacted ") && decoded.find('>') == decoded.size() - 1;
+}
+
 std::string redaction_marker(std::string_view secret) {
   return std::string(marker_prefix) + "sha256:" + fingerprint(secret) + ">";
 }

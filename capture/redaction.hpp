@@ -14,6 +14,10 @@ namespace regtrace::capture {
 /// "<redacted sha256:XXXXXXXX>" for a secret value (first 8 hex digits of its SHA-256).
 std::string redaction_marker(std::string_view secret);
 
+/// True when value (as written, or percent-encoded inside a URL) is a whole redaction marker: it
+/// stands for a secret whose original regtrace never kept.
+bool is_redaction_marker(std::string_view value);
+
 /// Redacts one URL query string ("a=1&sig=x"), keeping keys and the values catalog §5 says to keep.
 /// storage_target: the URL is a redirect target / pre-signed storage URL, where every value is redacted
 /// except the non-secret ones (se, sp, sv, sr, Expires, X-Amz-Date, X-Amz-Expires, X-Amz-Algorithm, ...).

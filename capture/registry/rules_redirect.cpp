@@ -2,6 +2,7 @@
 // its Location (catalog §7.3); the rules read that pair.
 #include "capture/ascii.hpp"
 #include "capture/har_entry_reader.hpp"
+#include "capture/redaction.hpp"
 #include "capture/registry/rules_detail.hpp"
 
 #include <algorithm>
@@ -57,12 +58,6 @@ bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-// Redaction markers (catalog §5) stand for a value; equal originals have equal markers.
-bool is_redacted(std::string_view value) {
-  auto const decoded = percent_decode(value);
-  return decoded.starts_with("<redacted ") && decoded.find('>') == decoded.size() - 1;
-}
-
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
@@ -99,7 +94,7 @@ bool same_resource(exchange const& location, exchange const& x) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i].key != b[i].key) return false;
-    if (is_redacted(a[i].value) || is_redacted(b[i].value)) continue;
+    if (is_redaction_marker(a[i].value) || is_redaction_marker(b[i].value)) continue;
     if (percent_decode(a[i].value) != percent_decode(b[i].value)) return false;
   }
   return true;
@@ -120,7 +115,7 @@ std::string alteration(exchange const& location, exchange const& x) {
     if (a[i].key != b[i].key)
       return "the query parameters were reordered or renamed (" + quoted(b[i].key) +
              " where the Location has " + quoted(a[i].key) + ")";
-    if (a[i].value != b[i].value && !is_redacted(a[i].value) && !is_redacted(b[i].value))
+    if (a[i].value != b[i].value && !is_redaction_marker(a[i].value) && !is_redaction_marker(b[i].value))
       return "the value of " + quoted(a[i].key) + " was re-encoded or changed";
   }
   return {};

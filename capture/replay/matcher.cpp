@@ -1,6 +1,7 @@
 #include "capture/replay/matcher.hpp"
 
 #include "capture/ascii.hpp"
+#include "capture/redaction.hpp"
 #include "capture/registry/classifier.hpp"
 
 #include <array>
@@ -25,9 +26,6 @@ bool is_volatile(std::string_view key) {
   return false;
 }
 
-bool is_redacted(std::string_view value) {
-  return value.starts_with("<redacted") || value.starts_with("%3Credacted") || value.starts_with("%3credacted");
-}
 
 // The path with the upload UUID of /blobs/uploads/<id> replaced: registries mint a new one per session.
 std::string stable_path(std::string_view path) {
@@ -45,7 +43,7 @@ std::string stable_query(std::string_view query) {
     out += p.key;
     if (!p.has_value) continue;
     out += '=';
-    if (!presigned && !is_volatile(p.key) && !is_redacted(p.value)) out += p.value;
+    if (!presigned && !is_volatile(p.key) && !is_redaction_marker(p.value)) out += p.value;
   }
   return out;
 }
