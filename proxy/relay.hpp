@@ -47,7 +47,13 @@ net::awaitable<relay_outcome> relay_body(any_stream& source, beast::flat_buffer&
   // unknown length) gets one idle watch for the whole transfer.
   auto const length = parser.content_length();
   std::shared_ptr<idle_watch> watch;
-  if (!length || *length > chunk.size()) watch = start_idle_watch(source.tcp(), sink.tcp(), idle);
+  if (!length || *length > chunk.size()) {
+    watch = start_idle_watch(source.tcp(), sink.tcp(), idle);
+    // Beast reads at most the buffer's spare capacity per read: after a small header that is a few
+    // KiB, so a long body would be read in many small pieces. One chunk of room per read instead.
+    if (source_buffer.capacity() < source_buffer.size() + chunk.size())
+      source_buffer.reserve(source_buffer.size() + chunk.size());
+  }
   std::uint64_t relayed = 0;
   auto next_report = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   auto const before = [&](any_stream& stream) {
