@@ -3,6 +3,7 @@
 // once per combination of client and upstream stream types (build time on 2 cores, STYLE habits).
 
 #include "proxy/net.hpp"
+#include "proxy/tls_stream.hpp"
 
 #include <variant>
 
@@ -13,7 +14,7 @@ namespace regtrace::proxy {
 class any_stream {
  public:
   using plain_stream = beast::tcp_stream;
-  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+  using tls_stream = proxy::tls_stream;
   using executor_type = net::any_io_executor;
 
   explicit any_stream(plain_stream stream) : stream_(std::move(stream)) {}
@@ -26,7 +27,6 @@ class any_stream {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
   }
   /// Replaces a plain stream by the TLS stream built on its TCP layer (after a CONNECT handshake).
-  /// ssl_stream is move-constructible only, hence emplace rather than assignment.
   void become_tls(tls_stream stream) { stream_.template emplace<tls_stream>(std::move(stream)); }
 
   /// The TLS layer, or nullptr for a plain stream.
