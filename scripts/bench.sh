@@ -7,6 +7,9 @@
 #
 #  blob_get_mbps        a GET of the image's big layer blob (curl --http1.1), 1 GiB unless --quick
 #  cpu_s_per_gib        the proxy's CPU seconds (utime + stime from /proc/PID/stat) per GiB relayed
+#  machine_cpu_s_per_gib  the whole machine's busy CPU seconds (/proc/stat) per GiB during that GET:
+#                       client, registry, kernel and proxy together. On a machine whose cores the
+#                       direct GET already keeps busy, it bounds what any proxy can reach
 #  peak_rss_mib         each proxy's VmHWM right after the blob GETs
 #  head_latency_ms      median time of a manifest HEAD on one kept-alive connection (curl, sequential)
 #  keepalive_rps        manifest HEADs/s, 64 clients on kept-alive connections (hey)
@@ -130,14 +133,17 @@ get_speed() {
 measure_blob_get() {
   define blob_get_mbps MB/s ratio 0.85 min "GET of a ${blob_mib} MiB layer blob, curl --http1.1"
   define cpu_s_per_gib s value "" "" "the proxy's CPU seconds (user + system) per GiB during blob_get"
+  define machine_cpu_s_per_gib s value "" "" "the machine's busy CPU seconds per GiB during blob_get (all processes and the kernel)"
   define peak_rss_mib MiB value 40 max "the proxy's peak RSS (VmHWM) after the blob GETs"
   get_speed direct >/dev/null # warm the page cache
-  local r s before speed
+  local r s before speed machine_before machine_after
   for ((r = 1; r <= rounds; r++)); do
     for s in "${setups[@]}"; do
       [[ -z ${too_slow[$s]:-} ]] || continue
       [[ $s == direct ]] || before="$(cpu_ticks "${proxy_pid[$s]}")"
+      machine_before="$(machine_busy_ticks)"
       speed="$(get_speed "$s")"
+      machine_after="$(machine_busy_ticks)"
       if [[ $speed == timeout ]]; then
         # The bound, the memory it had reached, and a fresh process: the old one would go on
         # buffering and take CPU from the next measures.
@@ -149,6 +155,8 @@ measure_blob_get() {
         continue
       fi
       sample blob_get_mbps "$s" "$(awk -v v="$speed" 'BEGIN {printf "%.1f", v / 1e6}')"
+      sample machine_cpu_s_per_gib "$s" "$(awk -v t="$((machine_after - machine_before))" \
+        -v hz="$(getconf CLK_TCK)" -v b="$layer_size" 'BEGIN {printf "%.3f", t / hz / (b / 2^30)}')"
       [[ $s == direct ]] || sample cpu_s_per_gib "$s" "$(awk -v t="$(($(cpu_ticks "${proxy_pid[$s]}") - before))" \
         -v hz="$(getconf CLK_TCK)" -v b="$layer_size" 'BEGIN {printf "%.3f", t / hz / (b / 2^30)}')"
     done

@@ -112,6 +112,9 @@ via_args() {
   [[ $tool == hey ]] || via+=(--cacert "${proxy_ca[$setup]}")
 }
 
+# machine_busy_ticks: the busy clock ticks of all CPUs so far (user, nice, system, irq, softirq).
+machine_busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+
 # cpu_ticks PID: user + system CPU time of a process so far, in clock ticks (fields 14 and 15 of
 # /proc/PID/stat, counted after the command name, which may hold spaces).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
