@@ -2,7 +2,8 @@
 // The set-up the diagnostics tests share: the scripted cloud registry (registry, token realm, storage
 // on one port), regtrace in front of it with --resolve rules for every name, tunnelled clients per
 // host, and the assertions on the trace as the user gets it (the HAR's log._findings and each entry's
-// _regtrace.findings).
+// _regtrace.findings). finish() then replays the trace to the same requests and checks that every
+// client gets the same answer again (issue 4; cloud_world_replay.cpp).
 
 #include "capture/har_reader.hpp"
 #include "tests/support/cloud_registry.hpp"
@@ -33,7 +34,7 @@ struct sent_request {
   std::uint16_t port = 0;
   std::string target;
   header_pairs headers;
-  std::string body;               ///< a text body
+  std::string body;                ///< a text body
   std::uint64_t upload_bytes = 0;  ///< or this many pattern bytes
   client_response answer;
 };
@@ -125,6 +126,7 @@ struct cloud_world {
     sent.push_back(request);
     return request.answer;
   }
+  /// Sends r on c (a tunnel to regtrace, or to a replay of its trace) and returns the answer.
   static client_response send_through(proxy_client& c, sent_request const& r) {
     if (r.upload_bytes > 0) return c.request(r.method, r.target, r.headers, r.upload_bytes);
     return r.body.empty() ? c.request(r.method, r.target, r.headers)
@@ -287,8 +289,8 @@ inline std::string skopeo(cloud_world& w, proxy_fixture const& via, std::string 
   std::filesystem::copy_file(via.ca_file(), certs / "regtrace-ca.crt",
                              std::filesystem::copy_options::overwrite_existing);
   return run_command(
-      "env -u NO_PROXY -u no_proxy HTTPS_PROXY=http://127.0.0.1:" + std::to_string(via.port()) +
-          " skopeo " + arguments + " " + cert_flag + " '" + certs.string() + "' 2>&1",
+      "env -u NO_PROXY -u no_proxy HTTPS_PROXY=http://127.0.0.1:" + std::to_string(via.port()) + " skopeo " +
+          arguments + " " + cert_flag + " '" + certs.string() + "' 2>&1",
       status);
 }
 inline std::string skopeo(cloud_world& w, std::string const& arguments, int* status,

@@ -30,7 +30,9 @@ std::string header_of(client_response const& answer, std::string const& lower_ca
 }
 
 // "https://host:port/path" of a Location: its query carries signatures the trace redacts.
-std::string without_query(std::string const& url) { return url.substr(0, url.find('?')); }
+std::string without_query(std::string const& url) {
+  return url.substr(0, url.find('?'));
+}
 
 // The answer a replayed request got, compared with the one it got in the capture: status, body and the
 // headers a registry client acts on.
@@ -46,7 +48,7 @@ void require_same_answer(sent_request const& request, client_response const& rep
     CHECK(replayed.body_sha256 == live.body_sha256);
   }
   for (std::string const name : {"content-type", "docker-content-digest", "www-authenticate", "retry-after",
-                                  "range", "docker-upload-uuid", "docker-distribution-api-version"}) {
+                                 "range", "docker-upload-uuid", "docker-distribution-api-version"}) {
     auto const* expected = capture::find_header(recorded.response_headers, name);
     INFO("header " << name);
     CHECK(header_of(replayed, name) == (expected ? *expected : std::string{}));
@@ -65,7 +67,8 @@ std::unique_ptr<proxy_fixture> start_replay(cloud_world& w, bool replay_timing) 
     config.store_bodies_dir = w.dir / "bodies";
     // The upstream still listens on 127.0.0.1 only; nothing listens on 127.0.0.2.
     for (auto const& host : cloud_registry::host_names())
-      for (auto port : {w.upstream.port(), w.unreachable_port}) config.resolve_rules.push_back({host, port, "127.0.0.2"});
+      for (auto port : {w.upstream.port(), w.unreachable_port})
+        config.resolve_rules.push_back({host, port, "127.0.0.2"});
   });
 }
 

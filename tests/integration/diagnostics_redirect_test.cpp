@@ -53,7 +53,8 @@ TEST_CASE("D-01 REDIRECT_AUTH_FORWARDED: curl --location-trusted sends the Beare
   int status = 0;
   auto const token_request =
       "-u alice:s3cret '" +
-      w.upstream.url(cloud_registry::auth_host, "/token?service=registry.test&scope=repository:app:pull") + "'";
+      w.upstream.url(cloud_registry::auth_host, "/token?service=registry.test&scope=repository:app:pull") +
+      "'";
   auto token_json = curl(w, token_request, &status);
   REQUIRE(status == 0);
   w.recorded();
@@ -187,10 +188,10 @@ TEST_CASE("a healthy skopeo pull with a token and storage redirects yields no er
   w.upstream.add_manifest("app", "v1", "application/vnd.oci.image.manifest.v1+json", manifest.dump());
   int status = 0;
   auto const copy = [&](proxy_fixture const& via, std::string const& folder, int* copy_status) {
-    return skopeo(w, via,
-                  "copy --src-creds alice:s3cret docker://" + w.registry() + "/app:v1 dir:" +
-                      (w.dir / folder).string(),
-                  copy_status, "--src-cert-dir");
+    return skopeo(
+        w, via,
+        "copy --src-creds alice:s3cret docker://" + w.registry() + "/app:v1 dir:" + (w.dir / folder).string(),
+        copy_status, "--src-cert-dir");
   };
   auto output = copy(w.proxy, "pulled", &status);
   INFO(output);
