@@ -3,7 +3,8 @@
 # data root and socket) with HTTPS_PROXY pointing at regtrace, regtrace's CA in
 # /etc/docker/certs.d/HOST:PORT/ca.crt, and the distribution registry with Basic auth behind it.
 # docker login, docker pull of a 3-layer image (one layer of 256 MiB), docker tag + push to a new
-# repository, then containerd's own resolver (`ctr images pull`) through the same proxy. Every digest
+# repository, then containerd's own resolver (`ctr images pull`) through the same proxy; then the pull and
+# the push again, replayed from the trace with the registry stopped. Every digest
 # must match the registry's, and the trace must show the daemon's flow (a new connection for every
 # request: dockerd disables keep-alive), no credential, and no ERROR or CRITICAL finding.
 #
@@ -76,7 +77,9 @@ recorded_har="$REGTRACE_HAR"
 
 # Replay (SPEC §6, issue 4): the registry goes away; regtrace answers the daemon from the trace and
 # the bodies kept by --store-bodies, on the same address and with the same CA, so the daemon is
-# configured exactly as for the capture. The pull must give the same image.
+# configured exactly as for the capture. The pull must give the same image, and the tag + push that
+# follows must go as recorded (the same HEADs, cross-repository mounts and layer upload) and print the
+# same digest.
 log "replay: registry stopped, docker pull $registry/e2e/big:v1 again from the trace"
 stop_pid "$REGISTRY_PID" registry || true
 mkdir -p "$RUN_DIR/replay"
@@ -88,6 +91,12 @@ run_logged docker-pull-replay "$DOCKER_CLI" pull "$registry/e2e/big:v1"
 repo_digests="$("$DOCKER_CLI" image inspect -f '{{join .RepoDigests " "}}' "$registry/e2e/big:v1")"
 [[ " $repo_digests " == *" $registry/e2e/big@$digest "* ]] ||
   fail "the replayed pull gave RepoDigests '$repo_digests', expected $registry/e2e/big@$digest"
+log "replay: docker tag + push $registry/e2e/copy:v1 again from the trace"
+run_logged docker-tag-replay "$DOCKER_CLI" tag "$registry/e2e/big:v1" "$registry/e2e/copy:v1"
+run_logged docker-push-replay "$DOCKER_CLI" push "$registry/e2e/copy:v1"
+replayed_push="$(grep -o 'digest: sha256:[0-9a-f]\{64\}' "$RUN_DIR/docker-push-replay.log" | cut -d' ' -f2)"
+[[ $replayed_push == "$pushed" ]] ||
+  fail "the replayed docker push printed '$replayed_push', the recorded one $pushed (see docker-push-replay.log)"
 stop_dockerd "$RUN_DIR/docker"
 stop_pid "$REGTRACE_PID" regtrace || fail "the replaying regtrace exited with status $? on SIGTERM"
 python3 - "$REGTRACE_HAR" <<'PY' || fail "the replay's trace does not show an offline pull"
@@ -96,9 +105,17 @@ entries = json.load(open(sys.argv[1]))["log"]["entries"]
 replayed = [e for e in entries if "replayed_from" in e["_regtrace"]]
 assert replayed and len(replayed) == len(entries), f"{len(replayed)} of {len(entries)} entries replayed"
 assert any("/blobs/" in e["request"]["url"] and e["response"]["status"] == 200 for e in replayed)
-print(f"replayed pull: {len(entries)} requests answered from the trace")
+def pushed(method, path, status):
+    return any(e["request"]["method"] == method and path in e["request"]["url"] and e["response"]["status"] == status
+               for e in replayed)
+# The push as recorded: the layer upload (PATCH into a new session, closing PUT) and the manifest PUT.
+assert pushed("PATCH", "/v2/e2e/copy/blobs/uploads/", 202) and pushed("PUT", "/v2/e2e/copy/blobs/uploads/", 201)
+assert pushed("PUT", "/v2/e2e/copy/manifests/v1", 201)
+ids = [f["id"] for f in json.load(open(sys.argv[1]))["log"].get("_findings", [])]
+assert not {"R-01", "R-02"} & set(ids), f"replay findings {ids}"
+print(f"replayed pull and push: {len(entries)} requests answered from the trace")
 PY
-log "the replayed pull gave $digest with the registry stopped"
+log "the replayed pull gave $digest and the replayed push $pushed with the registry stopped"
 REGTRACE_HAR="$recorded_har"
 
 python3 "$here/check_docker_har.py" "$REGTRACE_HAR" --user "$user" --image-digest "$digest" \

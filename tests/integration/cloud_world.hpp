@@ -2,7 +2,8 @@
 // The set-up the diagnostics tests share: the scripted cloud registry (registry, token realm, storage
 // on one port), regtrace in front of it with --resolve rules for every name, tunnelled clients per
 // host, and the assertions on the trace as the user gets it (the HAR's log._findings and each entry's
-// _regtrace.findings).
+// _regtrace.findings). finish() then replays the trace to the same requests and checks that every
+// client gets the same answer again (issue 4; cloud_world_replay.cpp).
 
 #include "capture/har_reader.hpp"
 #include "tests/support/cloud_registry.hpp"
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <thread>
 
 namespace regtrace::test {
@@ -24,6 +26,41 @@ struct finished_trace {
   std::vector<capture::exchange> entries;
   nlohmann::json har;
 };
+
+/// One request a test client of the world sent through regtrace, and the answer it got.
+struct sent_request {
+  std::string method;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string target;
+  header_pairs headers;
+  std::string body;                ///< a text body
+  std::uint64_t upload_bytes = 0;  ///< or this many pattern bytes
+  client_response answer;
+};
+
+struct cloud_world;
+/// Replays w's finished trace (a second regtrace with --replay) to the same requests in the same order
+/// and CHECKs every client sees the same answer, that no request reached the network and that the
+/// replay's trace has no replay finding (R-01, R-02). finish() calls it (cloud_world_replay.cpp).
+void require_same_answers_on_replay(cloud_world& w);
+/// A second regtrace answering from w's finished trace and --store-bodies folder, with every name
+/// resolved to an address where nothing listens, so that any network attempt fails visibly.
+std::unique_ptr<proxy_fixture> start_replay(cloud_world& w, bool replay_timing = false);
+/// Stops a replaying regtrace and reads its own trace back.
+finished_trace finish_replay(proxy_fixture& replay);
+/// CHECKs that every request of a replay's trace was answered from the replayed trace: each entry
+/// names the entry it came from, and there is no replay finding (R-01 no match, R-02 body missing).
+void require_answered_from_trace(finished_trace const& replayed);
+
+/// Waits until the trace at har holds n entries (an exchange still in flight is written when it ends).
+inline void wait_for_trace_entries(std::filesystem::path const& har, std::size_t n) {
+  for (int tries = 0; tries < 6000; ++tries) {
+    auto read = capture::read_har_file(har);
+    if (read.ok && read.exchanges.size() >= n) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 struct cloud_world {
   explicit cloud_world(std::function<void(proxy::proxy_config&)> adjust = {},
@@ -35,6 +72,7 @@ struct cloud_world {
         unreachable_port(closed_port()),
         proxy([&](proxy::proxy_config& config) {
           config.upstream_ca_files = {pki.ca_file};
+          config.store_bodies_dir = dir / "bodies";  // binary bodies, for the replay of every scenario
           for (auto const& host : cloud_registry::host_names()) {
             config.resolve_rules.push_back({host, upstream.port(), "127.0.0.1"});
             config.resolve_rules.push_back(
@@ -70,13 +108,29 @@ struct cloud_world {
   client_response send_to(std::string const& method, std::string const& host, std::uint16_t port,
                           std::string const& target, header_pairs headers = {},
                           std::string const& body = {}) {
-    headers.emplace_back("Host", host + ":" + std::to_string(port));
-    headers.emplace_back("User-Agent", user_agent);
-    auto& c = client(host, port);
-    auto answer =
-        body.empty() ? c.request(method, target, headers) : c.request_text(method, target, headers, body);
+    return send_request({method, host, port, target, std::move(headers), body, 0, {}});
+  }
+  /// A registry request whose body is `bytes` pattern bytes (a layer chunk).
+  client_response upload(std::string const& method, std::string const& target, header_pairs headers,
+                         std::uint64_t bytes) {
+    return send_request(
+        {method, cloud_registry::registry_host, upstream.port(), target, std::move(headers), {}, bytes, {}});
+  }
+  /// Sends one request (Host and User-Agent added as a client sets them) and remembers it with its answer,
+  /// for the replay check of finish().
+  client_response send_request(sent_request request) {
+    request.headers.emplace_back("Host", request.host + ":" + std::to_string(request.port));
+    request.headers.emplace_back("User-Agent", user_agent);
+    request.answer = send_through(client(request.host, request.port), request);
     recorded();
-    return answer;
+    sent.push_back(request);
+    return request.answer;
+  }
+  /// Sends r on c (a tunnel to regtrace, or to a replay of its trace) and returns the answer.
+  static client_response send_through(proxy_client& c, sent_request const& r) {
+    if (r.upload_bytes > 0) return c.request(r.method, r.target, r.headers, r.upload_bytes);
+    return r.body.empty() ? c.request(r.method, r.target, r.headers)
+                          : c.request_text(r.method, r.target, r.headers, r.body);
   }
   /// Waits until the exchange just answered is in the trace, so that entry indexes follow the order of
   /// the test's requests (regtrace records an exchange just after relaying it; the next request of a
@@ -99,15 +153,10 @@ struct cloud_world {
   }
 
   /// Waits until the trace on disk holds n entries (an exchange still in flight is written when it ends).
-  void wait_for_entries(std::size_t n) {
-    for (int tries = 0; tries < 6000; ++tries) {
-      auto read = capture::read_har_file(proxy.har_file());
-      if (read.ok && read.exchanges.size() >= n) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  void wait_for_entries(std::size_t n) { wait_for_trace_entries(proxy.har_file(), n); }
 
-  /// Closes the clients, stops the proxy (final diagnosis written) and reads the trace back.
+  /// Closes the clients, stops the proxy (final diagnosis written), reads the trace back and replays it
+  /// to the requests sent through send/reg/send_to/follow/upload (require_same_answers_on_replay).
   finished_trace finish() {
     clients.clear();
     finished_trace t;
@@ -122,6 +171,7 @@ struct cloud_world {
       std::filesystem::copy_file(proxy.har_file(), std::filesystem::path(keep) / (name + ".har"),
                                  std::filesystem::copy_options::overwrite_existing);
     }
+    if (!sent.empty()) require_same_answers_on_replay(*this);
     return t;
   }
 
@@ -135,6 +185,7 @@ struct cloud_world {
   proxy_fixture proxy;
   std::map<std::string, std::unique_ptr<proxy_client>> clients;
   std::size_t entries_expected = 0;
+  std::vector<sent_request> sent;  ///< in order, for the replay check
 };
 
 /// One line per entry ("1: GET https://auth.test:PORT/token?... → 200 [B-05]"), for failure messages.
@@ -218,25 +269,40 @@ std::size_t index_of(finished_trace const& t, Predicate pred) {
   return static_cast<std::size_t>(found - t.entries.begin());
 }
 
-/// curl through regtrace, trusting regtrace's CA (scripts/install-deps.sh test installs curl).
-inline std::string curl(cloud_world& w, std::string const& arguments, int* status) {
-  return run_command("curl -sS -x http://127.0.0.1:" + std::to_string(w.proxy.port()) + " --cacert '" +
-                         w.proxy.ca_file().string() + "' " + arguments,
+/// curl through a regtrace (the world's, or a replay of it), trusting its CA (scripts/install-deps.sh
+/// test installs curl).
+inline std::string curl(proxy_fixture const& via, std::string const& arguments, int* status) {
+  return run_command("curl -sS -x http://127.0.0.1:" + std::to_string(via.port()) + " --cacert '" +
+                         via.ca_file().string() + "' " + arguments,
                      status);
 }
+inline std::string curl(cloud_world& w, std::string const& arguments, int* status) {
+  return curl(w.proxy, arguments, status);
+}
 
-/// skopeo through regtrace (HTTPS_PROXY), trusting regtrace's CA through cert_flag (inspect: --cert-dir,
+/// skopeo through a regtrace (HTTPS_PROXY), trusting its CA through cert_flag (inspect: --cert-dir,
 /// copy: --src-cert-dir); returns output and errors.
-inline std::string skopeo(cloud_world& w, std::string const& arguments, int* status,
+inline std::string skopeo(cloud_world& w, proxy_fixture const& via, std::string const& arguments, int* status,
                           std::string const& cert_flag = "--cert-dir") {
   auto const certs = w.dir / "skopeo-certs";
   std::filesystem::create_directories(certs);
-  std::filesystem::copy_file(w.proxy.ca_file(), certs / "regtrace-ca.crt",
+  std::filesystem::copy_file(via.ca_file(), certs / "regtrace-ca.crt",
                              std::filesystem::copy_options::overwrite_existing);
   return run_command(
-      "env -u NO_PROXY -u no_proxy HTTPS_PROXY=http://127.0.0.1:" + std::to_string(w.proxy.port()) +
-          " skopeo " + arguments + " " + cert_flag + " '" + certs.string() + "' 2>&1",
+      "env -u NO_PROXY -u no_proxy HTTPS_PROXY=http://127.0.0.1:" + std::to_string(via.port()) + " skopeo " +
+          arguments + " " + cert_flag + " '" + certs.string() + "' 2>&1",
       status);
+}
+inline std::string skopeo(cloud_world& w, std::string const& arguments, int* status,
+                          std::string const& cert_flag = "--cert-dir") {
+  return skopeo(w, w.proxy, arguments, status, cert_flag);
+}
+
+/// A client's output with what differs between two runs of the same command taken out: loopback ports
+/// (the proxy's), temporary folders and Go's log time stamps.
+inline std::string normalised(std::string const& output) {
+  static std::regex const varying(R"(127\.0\.0\.1:[0-9]+|/tmp/[^/ '"]+|time="[^"]*")");
+  return std::regex_replace(output, varying, "<...>");
 }
 
 }  // namespace regtrace::test

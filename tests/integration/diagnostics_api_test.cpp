@@ -258,7 +258,8 @@ TEST_CASE("C-01 MANIFEST_NOT_FOUND: skopeo inspect of a missing tag", "[diagnost
   w.upstream.use_bearer_auth();
   w.upstream.add_user("alice", "s3cret", {"repository:app:pull"});
   int status = 0;
-  auto output = skopeo(w, "inspect --creds alice:s3cret docker://" + w.registry() + "/app:v9", &status);
+  auto const inspect = "inspect --creds alice:s3cret docker://" + w.registry() + "/app:v9";
+  auto output = skopeo(w, inspect, &status);
   INFO(output);
   CHECK(status != 0);
   CHECK(output.find("manifest unknown") != std::string::npos);
@@ -267,4 +268,12 @@ TEST_CASE("C-01 MANIFEST_NOT_FOUND: skopeo inspect of a missing tag", "[diagnost
   auto const missing = index_of(t, [](auto const& x) { return x.target == "/v2/app/manifests/v9"; });
   CHECK(t.entries[missing].status == 404);
   require_finding(t, "C-01", "error", {missing}, missing);
+
+  // Replayed: the same error, in the same words.
+  auto replay = start_replay(w);
+  int replayed_status = 0;
+  auto again = skopeo(w, *replay, inspect, &replayed_status);
+  CHECK(replayed_status == status);
+  CHECK(normalised(again) == normalised(output));
+  require_answered_from_trace(finish_replay(*replay));
 }

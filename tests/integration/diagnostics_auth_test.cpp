@@ -161,7 +161,8 @@ TEST_CASE("B-05 AUTH_BAD_CREDENTIALS: skopeo with a wrong password", "[diagnosti
   cloud_world w;
   private_registry(w, {"repository:app:pull"});
   int status = 0;
-  auto output = skopeo(w, "inspect --creds alice:wrong docker://" + w.registry() + "/app:v1", &status);
+  auto const inspect = "inspect --creds alice:wrong docker://" + w.registry() + "/app:v1";
+  auto output = skopeo(w, inspect, &status);
   INFO(output);
   CHECK(status != 0);
   CHECK(output.find("invalid username/password") != std::string::npos);  // containers/image's wording
@@ -171,6 +172,14 @@ TEST_CASE("B-05 AUTH_BAD_CREDENTIALS: skopeo with a wrong password", "[diagnosti
   CHECK(request_header(t.entries[token], "Authorization").starts_with("Basic "));
   CHECK(t.entries[token].status == 401);
   require_finding(t, "B-05", "critical", {token}, token, evidence_match::includes);
+
+  // Replayed: the same refusal, in the same words.
+  auto replay = start_replay(w);
+  int replayed_status = 0;
+  auto again = skopeo(w, *replay, inspect, &replayed_status);
+  CHECK(replayed_status == status);
+  CHECK(normalised(again) == normalised(output));
+  require_answered_from_trace(finish_replay(*replay));
 }
 
 TEST_CASE("B-05 AUTH_BAD_CREDENTIALS: containerd's POST password grant and its GET fallback are both refused",

@@ -11,6 +11,11 @@ namespace {
 
 std::string const registry_host = cloud_registry::registry_host;
 
+std::string slurp(std::filesystem::path const& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 }  // namespace
 
 TEST_CASE("a healthy token-authenticated pull through storage redirects yields no error or critical finding",
@@ -46,19 +51,17 @@ TEST_CASE("D-01 REDIRECT_AUTH_FORWARDED: curl --location-trusted sends the Beare
   w.upstream.add_user("alice", "s3cret", {"repository:app:pull"});
   auto const layer = w.upstream.add_blob("layer bytes");
   int status = 0;
-  auto token_json = curl(w,
-                         "-u alice:s3cret '" +
-                             w.upstream.url(cloud_registry::auth_host,
-                                            "/token?service=registry.test&scope=repository:app:pull") +
-                             "'",
-                         &status);
+  auto const token_request =
+      "-u alice:s3cret '" +
+      w.upstream.url(cloud_registry::auth_host, "/token?service=registry.test&scope=repository:app:pull") +
+      "'";
+  auto token_json = curl(w, token_request, &status);
   REQUIRE(status == 0);
   w.recorded();
   auto token = nlohmann::json::parse(token_json)["token"].get<std::string>();
-  auto code = curl(w,
-                   "-o /dev/null -w '%{http_code}' --location-trusted -H 'Authorization: Bearer " + token +
-                       "' '" + w.upstream.url(registry_host, "/v2/app/blobs/" + layer) + "'",
-                   &status);
+  auto const blob_request = "-o /dev/null -w '%{http_code}' --location-trusted -H 'Authorization: Bearer " +
+                            token + "' '" + w.upstream.url(registry_host, "/v2/app/blobs/" + layer) + "'";
+  auto code = curl(w, blob_request, &status);
   CHECK(status == 0);
   CHECK(code == "400");
 
@@ -70,6 +73,16 @@ TEST_CASE("D-01 REDIRECT_AUTH_FORWARDED: curl --location-trusted sends the Beare
   CHECK(t.entries[2].status == 400);
   CHECK(response_header(t.entries[2], "x-ms-error-code") == "InvalidAuthenticationInfo");
   require_finding(t, "D-01", "critical", {1, 2}, 2);
+
+  // Replayed: the same commands, the same answers (storage's 400 to the forwarded token).
+  auto replay = start_replay(w);
+  curl(*replay, token_request, &status);
+  CHECK(status == 0);
+  CHECK(curl(*replay, blob_request, &status) == code);
+  CHECK(status == 0);
+  auto const replayed = finish_replay(*replay);
+  require_answered_from_trace(replayed);
+  CHECK(replayed.entries.size() == 3);
 }
 
 TEST_CASE("D-02 REDIRECT_SIGNED_URL_EXPIRED: the client follows the storage URL after its expiry",
@@ -174,10 +187,13 @@ TEST_CASE("a healthy skopeo pull with a token and storage redirects yields no er
                                 {"size", layer_bytes.size()}}}}};
   w.upstream.add_manifest("app", "v1", "application/vnd.oci.image.manifest.v1+json", manifest.dump());
   int status = 0;
-  auto output = skopeo(
-      w,
-      "copy --src-creds alice:s3cret docker://" + w.registry() + "/app:v1 dir:" + (w.dir / "pulled").string(),
-      &status, "--src-cert-dir");
+  auto const copy = [&](proxy_fixture const& via, std::string const& folder, int* copy_status) {
+    return skopeo(
+        w, via,
+        "copy --src-creds alice:s3cret docker://" + w.registry() + "/app:v1 dir:" + (w.dir / folder).string(),
+        copy_status, "--src-cert-dir");
+  };
+  auto output = copy(w.proxy, "pulled", &status);
   INFO(output);
   CHECK(status == 0);
 
@@ -189,6 +205,18 @@ TEST_CASE("a healthy skopeo pull with a token and storage redirects yields no er
   for (auto const& f : t.har["log"].value("_findings", nlohmann::json::array())) {
     INFO(f.dump(2));
     CHECK((f["severity"] == "info" || f["severity"] == "warning"));
+  }
+
+  // Replayed: the same pull, offline, gives the same files (the blobs come from --store-bodies).
+  auto replay = start_replay(w);
+  auto again = copy(*replay, "pulled-again", &status);
+  INFO("replayed: " << again);
+  CHECK(status == 0);
+  CHECK(normalised(again) == normalised(output));
+  require_answered_from_trace(finish_replay(*replay));
+  for (auto const& file : std::filesystem::directory_iterator(w.dir / "pulled")) {
+    INFO(file.path().filename());
+    CHECK(slurp(file.path()) == slurp(w.dir / "pulled-again" / file.path().filename()));
   }
 }
 
@@ -205,10 +233,6 @@ TEST_CASE("a healthy docker pull (anonymous token, 307 to storage) yields no err
   run_command("cd '" + layout.string() + "' && tar -cf layer.tar -C files hello.txt && gzip -n -k layer.tar",
               &status);
   REQUIRE(status == 0);
-  auto const slurp = [](std::filesystem::path const& file) {
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
   auto const tar = slurp(layout / "layer.tar"), gzipped = slurp(layout / "layer.tar.gz");
   auto const config =
       R"({"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[")" +
@@ -226,12 +250,13 @@ TEST_CASE("a healthy docker pull (anonymous token, 307 to storage) yields no err
   w.upstream.add_manifest("app", "v1", "application/vnd.docker.distribution.manifest.v2+json",
                           manifest.dump());
 
-  {
-    docker_daemon daemon(w.dir / "docker", w.proxy.port(), w.proxy.ca_file(), {w.registry()});
-    auto output = daemon.docker("pull " + w.registry() + "/app:v1", &status);
-    INFO(output);
-    CHECK(status == 0);
-  }
+  auto const pull = [&](proxy_fixture const& via, std::string const& name, int* pull_status) {
+    docker_daemon daemon(w.dir / name, via.port(), via.ca_file(), {w.registry()});
+    return daemon.docker("pull " + w.registry() + "/app:v1", pull_status);
+  };
+  auto const output = pull(w.proxy, "docker", &status);
+  INFO(output);
+  CHECK(status == 0);
 
   auto t = w.finish();
   INFO(summary(t));
@@ -242,4 +267,17 @@ TEST_CASE("a healthy docker pull (anonymous token, 307 to storage) yields no err
     INFO(f.dump(2));
     CHECK((f["severity"] == "info" || f["severity"] == "warning"));
   }
+
+  // Replayed: a fresh daemon pulls the same image offline and prints the same digest.
+  auto replay = start_replay(w);
+  auto const again = pull(*replay, "docker-replayed", &status);
+  INFO("replayed: " << again);
+  CHECK(status == 0);
+  auto const digest_line = [](std::string const& text) {
+    auto at = text.find("Digest: sha256:");
+    return at == std::string::npos ? std::string{} : text.substr(at, text.find('\n', at) - at);
+  };
+  CHECK(digest_line(output) != "");
+  CHECK(digest_line(again) == digest_line(output));
+  require_answered_from_trace(finish_replay(*replay));
 }

@@ -16,6 +16,7 @@ std::string const octets = "application/octet-stream";
 
 TEST_CASE("A-02 PROXY_CONNECT_REJECTED: a CONNECT without the proxy credentials gets 407", "[diagnostics]") {
   cloud_world w([](proxy::proxy_config& config) { config.proxy_auth = "user:secret"; });
+  // No replay check: regtrace's own --proxy-auth refuses the CONNECT, before any request.
   CHECK(proxy_client(w.proxy.port()).send_connect(w.registry()) == 407);
 
   auto t = w.finish();
@@ -28,6 +29,7 @@ TEST_CASE("A-02 PROXY_CONNECT_REJECTED: a CONNECT without the proxy credentials 
 TEST_CASE("A-03 CLIENT_REJECTED_PROXY_CERT: a client that does not trust regtrace's CA aborts the handshake",
           "[diagnostics]") {
   cloud_world w;
+  // No replay check: the client refuses regtrace's own certificate, before any request.
   proxy_client client(w.proxy.port());
   REQUIRE(client.send_connect(w.registry()) == 200);
   CHECK(client.handshake(cloud_registry::registry_host, w.pki.ca_file) !=
@@ -71,6 +73,7 @@ TEST_CASE("A-05 TLS_VERSION_TOO_LOW: the registry only speaks TLS 1.0/1.1", "[di
 
 TEST_CASE("A-05 TLS_VERSION_TOO_LOW: a client that offers only TLS 1.0/1.1", "[diagnostics]") {
   cloud_world w;
+  // No replay check: the TLS versions the client offers fail against regtrace itself, before any request.
   proxy_client client(w.proxy.port());
   REQUIRE(client.send_connect(w.registry()) == 200);
   CHECK(client.handshake(cloud_registry::registry_host, w.proxy.ca_file(), true) != "");
@@ -110,6 +113,48 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: the /v2/ ping gets no headers w
   REQUIRE(t.entries[0].failure);  // the client had gone when the answer came
   CHECK(t.entries[0].failure->where == capture::phase::response_relay);
   require_finding(t, "A-07", "error", {0}, 0);
+
+  // Replayed with --replay-timing, the answer comes only after the recorded wait, so the client's 15 s
+  // timer fires again; replayed without it, the same answer comes at once, before the timed one.
+  auto const recorded_wait = t.entries[0].timings.wait;
+  auto timed = start_replay(w, true);
+  auto at_once = start_replay(w);
+  header_pairs const ping{{"Host", w.registry()}, {"User-Agent", w.user_agent}};
+  proxy_client timed_client(timed->port()), quick_client(at_once->port());
+  for (auto [client, replay] :
+       {std::pair{&timed_client, timed.get()}, std::pair{&quick_client, at_once.get()}}) {
+    REQUIRE(client->send_connect(w.registry()) == 200);
+    REQUIRE(client->handshake(cloud_registry::registry_host, replay->ca_file()) == "");
+  }
+  auto const sent_at = std::chrono::steady_clock::now();
+  timed_client.send_only("GET", "/v2/", ping);
+  client_response timed_answer;
+  std::chrono::steady_clock::time_point timed_at;
+  std::string timed_error;
+  std::thread reader([&] {
+    try {
+      timed_answer = timed_client.receive("GET");
+    } catch (std::exception const& e) {
+      timed_error = e.what();
+    }
+    timed_at = std::chrono::steady_clock::now();
+  });
+  auto const quick_answer = quick_client.request("GET", "/v2/", ping);
+  auto const quick_at = std::chrono::steady_clock::now();
+  reader.join();
+  CHECK(timed_error == "");
+  CHECK(quick_answer.status == 200);
+  CHECK(timed_answer.status == 200);
+  CHECK(timed_answer.body == quick_answer.body);
+  CHECK(quick_at < timed_at);
+  auto const timed_wait_ms = std::chrono::duration<double, std::milli>(timed_at - sent_at).count();
+  CHECK(timed_wait_ms >= 15000);
+  CHECK(timed_wait_ms >= recorded_wait);
+  auto const timed_trace = finish_replay(*timed);
+  require_answered_from_trace(timed_trace);
+  REQUIRE(timed_trace.entries.size() == 1);
+  CHECK(timed_trace.entries[0].timings.wait >= 15000);
+  require_answered_from_trace(finish_replay(*at_once));
 }
 
 TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: dockerd's ping client gives up after 15 s",
@@ -121,22 +166,49 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: dockerd's ping client gives up 
              {{"Content-Type", "application/json"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
              "{}",
              20s}});
-  docker_daemon daemon(w.dir / "docker", w.proxy.port(), w.proxy.ca_file(), {w.registry()});
-  int status = 0;
-  auto output = daemon.docker("pull " + w.registry() + "/app:v1", &status);
-  INFO(output);
-  CHECK(status != 0);
   // Go words the same client timer two ways, depending on where the request was when it fired:
   // "(Client.Timeout exceeded while awaiting headers)" or the bare "context deadline exceeded".
-  bool const gave_up = output.find("Client.Timeout exceeded while awaiting headers") != std::string::npos ||
-                       output.find("context deadline exceeded") != std::string::npos;
-  CHECK(gave_up);
+  auto const gave_up = [](std::string const& output) {
+    return output.find("Client.Timeout exceeded while awaiting headers") != std::string::npos ||
+           output.find("context deadline exceeded") != std::string::npos;
+  };
+  auto const pull = [&](proxy_fixture const& via, std::string const& name, int* status) {
+    docker_daemon daemon(w.dir / name, via.port(), via.ca_file(), {w.registry()});
+    return daemon.docker("pull " + w.registry() + "/app:v1", status);
+  };
+  int status = 0;
+  auto output = pull(w.proxy, "docker", &status);
+  INFO(output);
+  CHECK(status != 0);
+  CHECK(gave_up(output));
   w.wait_for_entries(1);  // the registry answers at 20 s, after dockerd gave up
 
   auto t = w.finish();
   auto const ping = index_of(t, [](auto const& x) { return x.target == "/v2/"; });
   CHECK(t.entries[ping].timings.send + t.entries[ping].timings.wait >= 15000);
   require_finding(t, "A-07", "error", {ping}, ping, evidence_match::includes);
+
+  // Replayed with --replay-timing, dockerd gives up the same way.
+  auto timed = start_replay(w, true);
+  auto again = pull(*timed, "docker-timed", &status);
+  INFO("replayed with the recorded timing: " << again);
+  CHECK(status != 0);
+  CHECK(gave_up(again));
+
+  // Replayed without it, the ping is answered at once: dockerd goes on to ask for the manifest, which
+  // the trace does not hold (the replay's 404 names it).
+  auto at_once = start_replay(w);
+  auto quick = pull(*at_once, "docker-at-once", &status);
+  INFO("replayed at once: " << quick);
+  CHECK(status != 0);
+  CHECK(!gave_up(quick));
+  CHECK(quick.find("has no recorded answer") != std::string::npos);
+
+  wait_for_trace_entries(timed->har_file(), 1);  // the timed replay answers at 20 s, as the registry did
+  auto const timed_trace = finish_replay(*timed);
+  require_answered_from_trace(timed_trace);
+  auto const replayed_ping = index_of(timed_trace, [](auto const& x) { return x.target == "/v2/"; });
+  CHECK(timed_trace.entries[replayed_ping].timings.wait >= 15000);
 }
 
 TEST_CASE("A-08 UPSTREAM_DIAL_FAILURE: the registry host refuses the connection", "[diagnostics]") {
@@ -233,10 +305,7 @@ TEST_CASE("A-13 UPLOAD_BODY_TOO_LARGE_AT_INGRESS: nginx refuses a layer chunk wi
              {}}});
   w.upstream.on(cloud_registry::registry_host, "PATCH", upload, {nginx_413()});
   CHECK(w.reg("POST", "/v2/app/blobs/uploads/").status == 202);
-  auto& client = w.client(cloud_registry::registry_host, w.upstream.port());
-  auto refused = client.request(
-      "PATCH", upload, {{"Host", w.registry()}, {"User-Agent", w.user_agent}, {"Content-Type", octets}},
-      2 << 20);
+  auto refused = w.upload("PATCH", upload, {{"Content-Type", octets}}, 2 << 20);
   CHECK(refused.status == 413);
 
   auto t = w.finish();

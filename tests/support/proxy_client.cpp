@@ -72,11 +72,7 @@ void write_request(Stream& stream, std::string const& method, std::string const&
 }
 
 template <class Stream>
-client_response exchange(Stream& stream, beast::flat_buffer& buffer, std::string const& method,
-                         std::string const& target,
-                         std::vector<std::pair<std::string, std::string>> const& headers,
-                         std::uint64_t upload_bytes, bool chunked_upload, std::string_view text = {}) {
-  write_request(stream, method, target, headers, upload_bytes, chunked_upload, text);
+client_response read_response(Stream& stream, beast::flat_buffer& buffer, std::string const& method) {
   std::vector<char> chunk(64 * 1024);
   beast::error_code ec;
 
@@ -112,6 +108,15 @@ client_response exchange(Stream& stream, beast::flat_buffer& buffer, std::string
   response.body_sha256 = hash.hex();
   response.keep_alive = parser.get().keep_alive();
   return response;
+}
+
+template <class Stream>
+client_response exchange(Stream& stream, beast::flat_buffer& buffer, std::string const& method,
+                         std::string const& target,
+                         std::vector<std::pair<std::string, std::string>> const& headers,
+                         std::uint64_t upload_bytes, bool chunked_upload, std::string_view text = {}) {
+  write_request(stream, method, target, headers, upload_bytes, chunked_upload, text);
+  return read_response(stream, buffer, method);
 }
 
 }  // namespace
@@ -174,6 +179,11 @@ void proxy_client::send_only(std::string const& method, std::string const& targe
     write_request(*state_->tls, method, target, headers, 0, false);
   else
     write_request(state_->socket, method, target, headers, 0, false);
+}
+
+client_response proxy_client::receive(std::string const& method) {
+  if (state_->tls) return read_response(*state_->tls, state_->buffer, method);
+  return read_response(state_->socket, state_->buffer, method);
 }
 
 std::string proxy_client::raw_exchange(std::string const& bytes) {

@@ -126,6 +126,8 @@ class proxy_client {
   /// Writes one request and does not wait for the answer (a client that gives up before it comes).
   void send_only(std::string const& method, std::string const& target,
                  std::vector<std::pair<std::string, std::string>> const& headers = {});
+  /// Reads the answer to a request written with send_only (method: HEAD answers have no body).
+  client_response receive(std::string const& method);
   /// Writes raw bytes and reads whatever answer comes (for malformed requests).
   std::string raw_exchange(std::string const& bytes);
 
