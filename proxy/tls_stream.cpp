@@ -201,7 +201,8 @@ net::awaitable<io_result> read_some(tls_stream::state& s, net::mutable_buffer in
 net::awaitable<io_result> handshake(tls_stream::state& s, net::ssl::stream_base::handshake_type type,
                                     net::const_buffer already_read) {
   if (s.input.size() < already_read.size()) s.input.resize(already_read.size());
-  std::memcpy(s.input.data(), already_read.data(), already_read.size());
+  if (already_read.size() > 0)  // an empty buffer may have no address: memcpy must not see it
+    std::memcpy(s.input.data(), already_read.data(), already_read.size());
   s.input_end = already_read.size();
   if (type == net::ssl::stream_base::client)
     SSL_set_connect_state(s.ssl);
