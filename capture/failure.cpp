@@ -78,14 +78,34 @@ boost::system::error_category const& category() noexcept {
   return instance;
 }
 
-failure_record make_failure(phase where, boost::system::error_code const& ec, std::string detail) {
+failure_record make_failure(phase where, boost::system::error_code const& ec, std::string detail,
+                            failing_peer peer) {
   return failure_record{
       .where = where,
       .code_category = ec.category().name(),
       .code_value = ec.value(),
       .message = ec.message(),
       .detail = std::move(detail),
+      .peer = peer,
   };
+}
+
+std::string_view to_string(failing_peer peer) {
+  switch (peer) {
+    case failing_peer::client:
+      return "client";
+    case failing_peer::upstream:
+      return "upstream";
+    case failing_peer::unknown:
+      break;
+  }
+  return "";
+}
+
+failing_peer failing_peer_from_string(std::string_view name) {
+  if (name == "client") return failing_peer::client;
+  if (name == "upstream") return failing_peer::upstream;
+  return failing_peer::unknown;
 }
 
 }  // namespace regtrace::capture

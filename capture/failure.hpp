@@ -28,6 +28,18 @@ std::string_view to_string(phase p);
 /// Inverse of to_string; nullopt for an unknown name.
 std::optional<phase> phase_from_string(std::string_view name);
 
+/// Whose stream failed, where the phase leaves it open: a body relay reads one peer and writes the other.
+enum class failing_peer {
+  unknown,
+  client,
+  upstream,
+};
+
+/// "client", "upstream", or "" for unknown (the trace leaves the field out).
+std::string_view to_string(failing_peer peer);
+/// Inverse of to_string; unknown for anything else.
+failing_peer failing_peer_from_string(std::string_view name);
+
 /// regtrace's own error conditions; system, asio and ssl errors keep their own categories.
 enum class errc {
   malformed_request = 1,        ///< request line or header the parser refused
@@ -59,10 +71,12 @@ struct failure_record {
   int code_value = 0;
   std::string message;  ///< error_code message, e.g. "Connection refused"
   std::string detail;   ///< what regtrace was doing, plus OpenSSL's queue or the TLS alert
+  failing_peer peer = failing_peer::unknown;  ///< for request_relay / response_relay: whose stream failed
 };
 
 /// Builds the record from an error code (category name and value kept for rules to compare).
-failure_record make_failure(phase where, boost::system::error_code const& ec, std::string detail);
+failure_record make_failure(phase where, boost::system::error_code const& ec, std::string detail,
+                            failing_peer peer = failing_peer::unknown);
 
 }  // namespace regtrace::capture
 

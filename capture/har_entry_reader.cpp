@@ -186,6 +186,7 @@ void read_regtrace(json const& r, exchange& x, std::size_t index, std::vector<st
         .code_value = static_cast<int>(get_number(*f, "value", 0)),
         .message = get_string(*f, "message"),
         .detail = get_string(*f, "detail"),
+        .peer = failing_peer_from_string(get_string(*f, "peer")),
     };
   }
   if (auto const* from = member(r, "replayed_from"); from && from->is_number_unsigned())
@@ -313,7 +314,8 @@ std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t i
                                  .code_category = "har",
                                  .code_value = 0,
                                  .message = error,
-                                 .detail = "from the entry's _error field"};
+                                 .detail = "from the entry's _error field",
+                                 .peer = failing_peer::unknown};
     }
   } else {
     warnings.push_back(where + " has no response; kept the request");

@@ -208,11 +208,13 @@ json body_json(body_record const& body) {
 }
 
 json failure_json(failure_record const& f) {
-  return json{{"phase", std::string(to_string(f.where))},
-              {"category", f.code_category},
-              {"value", f.code_value},
-              {"message", f.message},
-              {"detail", f.detail}};
+  json out{{"phase", std::string(to_string(f.where))},
+           {"category", f.code_category},
+           {"value", f.code_value},
+           {"message", f.message},
+           {"detail", f.detail}};
+  if (f.peer != failing_peer::unknown) out["peer"] = std::string(to_string(f.peer));
+  return out;
 }
 
 /// One line for HAR viewers that show entry comments: phase, message and what regtrace was doing.

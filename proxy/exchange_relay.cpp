@@ -140,8 +140,9 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   auto send_started = steady_clock::now();
   auto header_sent = send_started;  // a request without a body waits for its answer from here
 
-  auto fail_upstream = [&](capture::phase where, beast::error_code ec, std::string doing) {
-    record.failure = capture::make_failure(where, ec, std::move(doing));
+  auto fail_upstream = [&](capture::phase where, beast::error_code ec, std::string doing,
+                           capture::failing_peer peer = capture::failing_peer::unknown) {
+    record.failure = capture::make_failure(where, ec, std::move(doing), peer);
   };
 
   // A pooled connection may have been closed by the registry just as we reused it. A request without
@@ -206,7 +207,8 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     client.stream.tcp().expires_after(idle);
     auto [ec, n] = co_await net::async_write(client.stream, net::buffer(go_on), use_nothrow);
     if (ec) {
-      fail_upstream(capture::phase::request_relay, ec, "sending 100 Continue to the client");
+      fail_upstream(capture::phase::request_relay, ec, "sending 100 Continue to the client",
+                    capture::failing_peer::client);
       record.request_body = request_recorder.finish(false);
       co_return false;
     }
@@ -220,11 +222,13 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     if (!sent) {
       record.timings.send = ms_between(send_started, steady_clock::now());
       if (sent.source_failed) {
-        fail_upstream(capture::phase::request_relay, sent.ec, "reading the request body from the client");
+        fail_upstream(capture::phase::request_relay, sent.ec, "reading the request body from the client",
+                      capture::failing_peer::client);
         co_return false;
       }
       // The upstream stopped taking the body: it may have answered first (413 at an ingress, A-13).
-      fail_upstream(capture::phase::request_relay, sent.ec, "sending the request body upstream");
+      fail_upstream(capture::phase::request_relay, sent.ec, "sending the request body upstream",
+                    capture::failing_peer::upstream);
       if (co_await read_response_head(*upstream, response, is_head, config)) {
         co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(sent.ec)),
                                    "the upstream stopped accepting the request body: " + sent.ec.message(),
@@ -269,7 +273,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   if (record.status == 101) {
     // Registries never switch protocols; relaying an upgraded stream is out of scope.
     fail_upstream(capture::phase::response_relay, capture::errc::unsupported_upgrade,
-                  "101 Switching Protocols");
+                  "101 Switching Protocols", capture::failing_peer::upstream);
     co_await respond_generated(client, record, http::status::bad_gateway,
                                "regtrace does not relay protocol upgrades", config);
     co_return false;
@@ -300,7 +304,8 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
     if (relayed.source_failed) client.clean_end = false;
     fail_upstream(capture::phase::response_relay, relayed.ec,
                   relayed.source_failed ? "reading the response body from the upstream"
-                                        : "writing the response to the client");
+                                        : "writing the response to the client",
+                  relayed.source_failed ? capture::failing_peer::upstream : capture::failing_peer::client);
     co_return false;
   }
   if (upstream_keep_alive && !close_delimited && !body_refused && response->is_done())

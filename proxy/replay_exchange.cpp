@@ -11,6 +11,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 namespace regtrace::proxy {
 namespace {
 
@@ -91,6 +94,53 @@ net::awaitable<bool> send_stored(client_side& client, http::response<http::buffe
   co_return response.keep_alive();
 }
 
+// True when the upstream cut the recorded body short: the replay cuts it again.
+bool cut_by_upstream(capture::exchange const& recorded) {
+  return recorded.failure && recorded.failure->where == capture::phase::response_relay &&
+         recorded.failure->peer == capture::failing_peer::upstream && !recorded.response_body.complete;
+}
+
+// Replays a cut: the recorded header, as many body bytes as the client got (the kept text, or zeros:
+// a trace never holds binary bytes, and a cut body is never stored), then the connection closes
+// without close_notify, so the client meets the same unexpected end as in the capture.
+net::awaitable<bool> send_cut(client_side& client, http::response<http::buffer_body>& response,
+                              capture::exchange& record, capture::exchange const& recorded, std::span<char> chunk,
+                              proxy_config const& config) {
+  record.status = response.result_int();
+  record.reason = std::string(response.reason());
+  record.response_headers = header_list_of(response);
+  auto const& kept = recorded.response_body;
+  bool const text = kept.text_kept && kept.text.size() == kept.bytes;
+  capture::body_recorder recorder(text, config.body_limit_bytes);
+  client.clean_end = false;
+  http::response_serializer<http::buffer_body> out{response};
+  client.stream.tcp().expires_after(config.idle_timeout);
+  auto [header_ec, header_n] = co_await http::async_write_header(client.stream, out, use_nothrow);
+  auto ec = header_ec;
+  if (!text) std::fill(chunk.begin(), chunk.end(), '\0');
+  for (std::uint64_t sent = 0; !ec && sent < kept.bytes;) {
+    auto const n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), kept.bytes - sent));
+    if (text) std::memcpy(chunk.data(), kept.text.data() + sent, n);
+    recorder.observe({chunk.data(), n});
+    response.body().data = chunk.data();
+    response.body().size = n;
+    response.body().more = true;
+    client.stream.tcp().expires_after(config.idle_timeout);
+    auto [write_ec, written] = co_await http::async_write(client.stream, out, use_nothrow);
+    ec = write_ec == http::error::need_buffer ? beast::error_code{} : write_ec;
+    sent += n;
+  }
+  record.response_body = recorder.finish(false);
+  if (ec) {
+    record.failure = capture::make_failure(capture::phase::response_relay, ec, "writing the replayed answer",
+                                           capture::failing_peer::client);
+  } else {
+    record.failure = recorded.failure;  // the same cut, as the capture recorded it
+    record.failure->detail = "replayed: " + record.failure->detail;
+  }
+  co_return false;
+}
+
 }  // namespace
 
 net::awaitable<bool> replay_exchange(client_side& client, request_parser& request, capture::exchange& record,
@@ -144,7 +194,8 @@ net::awaitable<bool> replay_exchange(client_side& client, request_parser& reques
   auto const& kept = recorded.response_body;
   bool const stored = !no_body && context.bodies && !kept.sha256.empty() &&
                       context.bodies->size_of(kept.sha256) == static_cast<std::int64_t>(kept.bytes);
-  if (!no_body && !stored && !(kept.text_kept && !kept.text_truncated)) {
+  bool const cut = !is_head && cut_by_upstream(recorded);
+  if (!no_body && !cut && !stored && !(kept.text_kept && !kept.text_truncated)) {
     co_return co_await send_replay_error(
         client, record, http::status::bad_gateway, capture::errc::replay_body_missing,
         "regtrace replay: the trace does not hold the " + std::to_string(kept.bytes) + "-byte body of entry " +
@@ -168,6 +219,17 @@ net::awaitable<bool> replay_exchange(client_side& client, request_parser& reques
       if (!is_framing(h.name)) response.insert(h.name, h.value);
     response.keep_alive(keep_alive);
   };
+  if (cut) {
+    http::response<http::buffer_body> response;
+    fill(response);
+    response.keep_alive(false);
+    // The length the client was promised, or chunks when the recorded answer had no length.
+    if (auto const* length = capture::find_header(recorded.response_headers, "Content-Length"))
+      response.set(http::field::content_length, *length);
+    else
+      response.chunked(true);
+    co_return co_await send_cut(client, response, record, recorded, chunk, config);
+  }
   if (no_body) {
     http::response<http::empty_body> response;
     fill(response);

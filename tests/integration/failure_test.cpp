@@ -174,3 +174,42 @@ TEST_CASE("an upstream that never answers gets 504 naming the phase", "[failure]
   CHECK(answer.status == 504);
   CHECK(nlohmann::json::parse(answer.body)["regtrace"]["phase"] == "response_relay");
 }
+
+TEST_CASE("a body the upstream cut replays cut at the same byte: curl meets the same end", "[failure][replay]") {
+  world w([](proxy::proxy_config& config) { config.idle_timeout = std::chrono::seconds(1); });
+  auto const url = "https://" + w.authority() + "/stall/1000000";
+  auto const curl_through = [&](proxy_fixture const& proxy, int* status) {
+    return run_command("curl -sS -o /dev/null -x http://127.0.0.1:" + std::to_string(proxy.port()) + " --cacert '" +
+                           proxy.ca_file().string() + "' '" + url + "' 2>&1",
+                       status);
+  };
+  int captured_status = 0;
+  auto const captured = curl_through(w.proxy, &captured_status);
+  INFO("capture: " << captured);
+  CHECK(captured_status != 0);
+  CHECK(captured.find("bytes remaining") != std::string::npos);  // curl (18): the body ended short
+  auto entries = w.proxy.stop_and_read();
+  REQUIRE(entries.size() == 1);
+  REQUIRE(entries[0].failure);
+  CHECK(entries[0].failure->peer == capture::failing_peer::upstream);
+
+  proxy_fixture replay([&](proxy::proxy_config& config) {
+    config.replay_har = w.proxy.har_file();
+    config.resolve_rules = {{"registry.test", w.upstream.port(), "127.0.0.2"}};  // nothing listens there
+  });
+  int replayed_status = 0;
+  auto const replayed = curl_through(replay, &replayed_status);
+  CHECK(replayed_status == captured_status);
+  CHECK(replayed == captured);  // "transfer closed with N bytes remaining to read": the same N
+
+  auto replay_entries = replay.stop_and_read();
+  REQUIRE(replay_entries.size() == 1);
+  auto const& cut = replay_entries[0];
+  CHECK(cut.replayed_from);
+  CHECK(cut.status == 200);
+  CHECK(cut.response_body.bytes == 100 * 1024);
+  CHECK_FALSE(cut.response_body.complete);
+  REQUIRE(cut.failure);
+  CHECK(cut.failure->where == capture::phase::response_relay);
+  CHECK(cut.failure->peer == capture::failing_peer::upstream);
+}

@@ -62,6 +62,7 @@ void check_same(exchange const& read, exchange const& written) {
     CHECK(read.failure->code_value == written.failure->code_value);
     CHECK(read.failure->message == written.failure->message);
     CHECK(read.failure->detail == written.failure->detail);
+    CHECK(read.failure->peer == written.failure->peer);
   }
   CHECK(read.finding_ids == written.finding_ids);
 }

@@ -88,7 +88,8 @@ inline exchange broken_blob_get() {
   x.response_body.sha256 = sha256_hex("pretend");
   x.response_body.complete = false;
   x.failure =
-      make_failure(phase::response_relay, make_error_code(errc::upstream_closed), "reading body\nchunk 3");
+      make_failure(phase::response_relay, make_error_code(errc::upstream_closed), "reading body\nchunk 3",
+                   failing_peer::upstream);
   return x;
 }
 
