@@ -178,6 +178,11 @@ std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t fir
 }
 
 std::vector<finding> live_diagnostics::add(exchange x, std::size_t index) {
+  push(std::move(x), index);
+  return conclude();
+}
+
+void live_diagnostics::push(exchange x, std::size_t index) {
   if (window_.empty()) window_first_index_ = index;
   window_text_bytes_ += x.request_body.text.size() + x.response_body.text.size();
   window_.push_back(std::move(x));
@@ -190,10 +195,14 @@ std::vector<finding> live_diagnostics::add(exchange x, std::size_t index) {
   // Moves, not copies: dropping from the front of a few hundred entries is cheap.
   window_.erase(window_.begin(), window_.begin() + static_cast<std::ptrdiff_t>(drop));
   window_first_index_ += drop;
+}
 
+std::vector<finding> live_diagnostics::conclude() {
   std::vector<finding> fresh;
+  if (window_.empty()) return fresh;
+  std::size_t const last = window_first_index_ + window_.size() - 1;
   for (auto& f : diagnose(window_, window_first_index_, false)) {
-    std::size_t const first = f.evidence.empty() ? index : f.evidence.front().entry;
+    std::size_t const first = f.evidence.empty() ? last : f.evidence.front().entry;
     if (reported_.emplace(f.id, first).second) fresh.push_back(std::move(f));
   }
   return fresh;

@@ -34,8 +34,12 @@ class live_diagnostics {
   explicit live_diagnostics(limits l) : limits_(l) {}
 
   /// Adds the next trace entry (index = its position in the trace) and returns the findings not
-  /// reported before, most severe first.
+  /// reported before, most severe first: push() then conclude().
   std::vector<finding> add(exchange x, std::size_t index);
+  /// Adds the next trace entry to the window without running the rules (a batch is concluded once).
+  void push(exchange x, std::size_t index);
+  /// Runs the rules on the window; returns the findings not reported before, most severe first.
+  std::vector<finding> conclude();
 
  private:
   limits limits_;

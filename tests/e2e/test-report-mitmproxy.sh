@@ -3,7 +3,8 @@
 # in front of a real registry; curl pushes a small image, pulls its manifest and asks for a tag that
 # does not exist; mitmdump writes the HAR on exit. `regtrace report` must read it in every format,
 # show every entry and the 404, name C-01 for the missing tag, and keep the complete entries of a
-# copy cut short. A file that is not a HAR must be refused with a sentence naming it.
+# copy cut short. A file that is not a HAR must be refused with a sentence naming it. Then, the
+# registry stopped, `regtrace proxy --replay` answers curl's reads from that HAR as the registry did.
 #
 # usage: test-report-mitmproxy.sh REGTRACE_BIN
 set -euo pipefail
@@ -44,6 +45,18 @@ expect_status() {
   got="$(via_mitm -o /dev/null -w '%{http_code}' "$@")"
   [[ $got == "$want" ]] || fail "curl $* answered $got, expected $want"
 }
+# read_saved VIA PREFIX NAME URL [HEADER]: a GET through the proxy function VIA; the body goes to
+# RUN_DIR/PREFIX-NAME.body and the status to RUN_DIR/PREFIX-NAME.status (compared after the replay).
+read_saved() {
+  local via="$1" prefix="$2" name="$3" url="$4" header="${5:-}"
+  local extra=()
+  [[ -z $header ]] || extra=(-H "$header")
+  "$via" "${extra[@]}" -o "$RUN_DIR/$prefix-$name.body" -w '%{http_code}\n' "$url" >"$RUN_DIR/$prefix-$name.status"
+}
+accept='Accept: application/vnd.oci.image.manifest.v1+json'
+# The reads the replay repeats: name, URL, header.
+reads=("ping|$base/|" "manifest|$base/e2e/app/manifests/v1|$accept" "missing|$base/e2e/app/manifests/missing|$accept"
+  "tags|$base/e2e/app/tags/list|")
 # push_blob FILE: the two-step upload (POST for a session, PUT with the digest); prints the digest.
 push_blob() {
   local file="$1" digest location
@@ -58,7 +71,8 @@ push_blob() {
 }
 
 log "curl through mitmdump: ping, push (2 blobs, 1 manifest), manifest GET, a missing tag, tags list"
-expect_status 200 "$base/"
+read_saved via_mitm live ping "$base/"
+[[ $(cat "$RUN_DIR/live-ping.status") == 200 ]] || fail "the ping through mitmdump answered $(cat "$RUN_DIR/live-ping.status")"
 printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$RUN_DIR/config.json"
 head -c 2048 /dev/urandom >"$RUN_DIR/layer.bin"
 config_digest="$(push_blob "$RUN_DIR/config.json")"
@@ -70,10 +84,12 @@ cat >"$RUN_DIR/manifest.json" <<JSON
 JSON
 expect_status 201 -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
   --data-binary "@$RUN_DIR/manifest.json" "$base/e2e/app/manifests/v1"
-accept='Accept: application/vnd.oci.image.manifest.v1+json'
-expect_status 200 -H "$accept" "$base/e2e/app/manifests/v1"
-expect_status 404 -H "$accept" "$base/e2e/app/manifests/missing"
-expect_status 200 "$base/e2e/app/tags/list"
+for read in "${reads[@]:1}"; do
+  IFS='|' read -r name url header <<<"$read"
+  read_saved via_mitm live "$name" "$url" "$header"
+done
+[[ "$(cat "$RUN_DIR"/live-{manifest,missing,tags}.status | tr '\n' ' ')" == "200 404 200 " ]] ||
+  fail "the reads through mitmdump answered $(cat "$RUN_DIR"/live-{manifest,missing,tags}.status | tr '\n' ' ')"
 entries=9 # GET /v2/, 2 x (POST + PUT), PUT manifest, GET manifest, GET missing, GET tags
 missing_entry=8 # 1-based, as the reports number entries
 
@@ -172,4 +188,26 @@ rc=0
 "$bin" report "$har" --format pdf 2>/dev/null >/dev/null || rc=$?
 ((rc == 1)) || fail "--format pdf exited $rc, expected 1 (usage error)"
 
-log "PASS: regtrace report reads mitmproxy's HAR in every format"
+log "the registry stopped, regtrace replays the mitmproxy HAR: the same answers to the same reads"
+stop_pid "$REGISTRY_PID" registry || true
+start_regtrace "$bin" "$RUN_DIR/replay" --replay "$har"
+via_regtrace() {
+  curl -sS --http1.1 --proxy "http://127.0.0.1:$REGTRACE_PORT" --cacert "$REGTRACE_CA" "$@"
+}
+for read in "${reads[@]}"; do
+  IFS='|' read -r name url header <<<"$read"
+  read_saved via_regtrace replayed "$name" "$url" "$header"
+  cmp -s "$RUN_DIR/live-$name.status" "$RUN_DIR/replayed-$name.status" ||
+    fail "the replayed $name answered $(cat "$RUN_DIR/replayed-$name.status"), mitmdump saw $(cat "$RUN_DIR/live-$name.status")"
+  cmp -s "$RUN_DIR/live-$name.body" "$RUN_DIR/replayed-$name.body" ||
+    fail "the replayed $name body differs from the one mitmdump saw: $(head -c 300 "$RUN_DIR/replayed-$name.body")"
+done
+stop_pid "$REGTRACE_PID" regtrace || fail "the replaying regtrace exited with status $? on SIGTERM"
+python3 - "$REGTRACE_HAR" "${#reads[@]}" <<'PY' || fail "the replay's trace does not show every read answered from the HAR"
+import json, sys
+entries = json.load(open(sys.argv[1]))["log"]["entries"]
+assert len(entries) == int(sys.argv[2]), len(entries)
+assert all("replayed_from" in e["_regtrace"] for e in entries), [e["_regtrace"] for e in entries]
+PY
+
+log "PASS: regtrace report reads mitmproxy's HAR in every format, and replays it"
