@@ -68,4 +68,14 @@ std::string shorten_target(std::string_view target, std::size_t max_width) {
   return out;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto const u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? (c == '\n' || c == '\t' ? ' ' : '?') : c;
+  }
+  return out;
+}
+
 }  // namespace regtrace::capture

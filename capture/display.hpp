@@ -15,5 +15,8 @@ std::string format_duration_ms(double ms);
 /// A path (and query) shortened for one console line: digests cut to 12 hex digits, long paths
 /// elided in the middle, query values dropped.
 std::string shorten_target(std::string_view target, std::size_t max_width = 64);
+/// Text from a trace or a peer, made safe for a terminal: escape sequences could drive it, so control
+/// bytes become "?" (newlines and tabs a space).
+std::string printable(std::string_view text);
 
 }  // namespace regtrace::capture

@@ -1,5 +1,6 @@
 #include "proxy/cli.hpp"
 
+#include "proxy/check.hpp"
 #include "proxy/connect_request.hpp"
 #include "proxy/host_rules.hpp"
 #include "proxy/replay_send.hpp"
@@ -61,6 +62,23 @@ bool is_loopback(std::string const& host) {
   return host == "::1" || host.starts_with("127.") || host == "localhost";
 }
 
+std::vector<resolve_rule> parse_resolve_rules(std::vector<std::string> const& rules) {
+  std::vector<resolve_rule> parsed;
+  for (auto const& rule : rules) {
+    auto one = parse_resolve_rule(rule);
+    if (!one)
+      throw std::invalid_argument("--resolve \"" + rule +
+                                  "\" is not HOST:PORT:ADDRESS (for example registry.test:5443:127.0.0.1)");
+    parsed.push_back(*one);
+  }
+  return parsed;
+}
+
+void check_credentials(std::string const& credentials) {
+  if (!credentials.empty() && credentials.find(':') == std::string::npos)
+    throw std::invalid_argument("--credentials must be USER:PASS");
+}
+
 struct proxy_options {
   std::string listen = "127.0.0.1:8888";
   std::string har;
@@ -76,6 +94,7 @@ struct proxy_options {
   unsigned threads = 0;
   int verbose = 0;
   bool quiet = false;
+  std::string log_format = "text";
   std::string replay;
   bool replay_timing = false;
   std::string store_bodies;
@@ -113,18 +132,13 @@ proxy_config build_proxy_config(proxy_options const& o) {
   config.passthrough_globs = o.passthrough;
   for (auto const& file : o.upstream_ca) config.upstream_ca_files.emplace_back(file);
   config.insecure_upstream = o.insecure_upstream;
-  for (auto const& rule : o.resolve) {
-    auto parsed = parse_resolve_rule(rule);
-    if (!parsed)
-      throw std::invalid_argument("--resolve \"" + rule +
-                                  "\" is not HOST:PORT:ADDRESS (for example registry.test:5443:127.0.0.1)");
-    config.resolve_rules.push_back(*parsed);
-  }
+  config.resolve_rules = parse_resolve_rules(o.resolve);
   config.body_limit_bytes = parse_byte_size(o.body_limit);
   config.redact = !o.no_redact;
   config.keylog_file = o.keylog;
   config.threads = o.threads;
   config.console_exchanges = !o.quiet;
+  config.console_json = o.log_format == "json";
   if (o.replay_timing && o.replay.empty()) throw std::invalid_argument("--replay-timing needs --replay TRACE.har");
   config.replay_har = o.replay;
   config.replay_timing = o.replay_timing;
@@ -163,6 +177,9 @@ int run_command_line(int argc, char** argv) {
   proxy->add_option("--threads", po.threads, "Worker threads (default: one per core)");
   proxy->add_flag("-v,--verbose", po.verbose, "More detail on the console");
   proxy->add_flag("-q,--quiet", po.quiet, "No line per exchange; warnings and the summary only");
+  proxy->add_option("--log-format", po.log_format, "Console output: text, or json (JSON Lines for log collectors)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   proxy->add_option("--replay", po.replay,
                     "Answer from this trace instead of the network (server replay); the new trace records it");
   proxy->add_flag("--replay-timing", po.replay_timing, "With --replay: wait as long as each recorded answer took");
@@ -218,9 +235,24 @@ int run_command_line(int argc, char** argv) {
   replay_send->add_option("--credentials", rs.credentials, "USER:PASS for the registry's challenges");
   replay_send->add_option("--resolve", rs_resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
   replay_send->add_option("--upstream-ca", rs_upstream_ca, "Extra CA certificates (PEM) to trust");
-  replay_send->add_flag("--insecure", rs.insecure, "Do not verify the registry's certificate");
+  replay_send->add_flag("--insecure,--insecure-upstream", rs.insecure, "Do not verify the registry's certificate");
   replay_send->add_option("-o,--output", rs_output, "Write today's answers as a HAR (redacted)");
   replay_send->add_option("--format", rs_format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
+  check_options co;
+  std::vector<std::string> co_resolve, co_upstream_ca;
+  std::string co_format = "text";
+  auto* check = app.add_subcommand(
+      "check", "Probe a registry as a client would (DNS, TCP, TLS, /v2/ challenge, token realm, manifest)");
+  check->add_option("registry", co.registry, "HOST[:PORT][/REPOSITORY[:TAG|@DIGEST]]")->required();
+  check->add_option("--credentials", co.credentials, "USER:PASS for the registry's challenges");
+  check->add_option("--resolve", co_resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
+  check->add_option("--upstream-ca", co_upstream_ca, "Extra CA certificates (PEM) to trust");
+  check->add_flag("--insecure,--insecure-upstream", co.insecure, "Do not verify the registry's certificate");
+  check->add_option("--har", co.har, "Also write the probe's exchanges as a HAR (redacted)");
+  check->add_option("--format", co_format, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
 
@@ -239,17 +271,19 @@ int run_command_line(int argc, char** argv) {
       return run_report_command(ro);
     }
     if (replay_send->parsed()) {
-      for (auto const& rule : rs_resolve) {
-        auto parsed = parse_resolve_rule(rule);
-        if (!parsed) throw std::invalid_argument("--resolve \"" + rule + "\" is not HOST:PORT:ADDRESS");
-        rs.resolve_rules.push_back(*parsed);
-      }
-      if (!rs.credentials.empty() && rs.credentials.find(':') == std::string::npos)
-        throw std::invalid_argument("--credentials must be USER:PASS");
+      rs.resolve_rules = parse_resolve_rules(rs_resolve);
+      check_credentials(rs.credentials);
       for (auto const& file : rs_upstream_ca) rs.upstream_ca_files.emplace_back(file);
       rs.output_har = rs_output;
       rs.json = rs_format == "json";
       return run_replay_send(rs);
+    }
+    if (check->parsed()) {
+      co.resolve_rules = parse_resolve_rules(co_resolve);
+      check_credentials(co.credentials);
+      for (auto const& file : co_upstream_ca) co.upstream_ca_files.emplace_back(file);
+      co.json = co_format == "json";
+      return run_check_command(co);
     }
     if (ca_init->parsed()) return run_ca_init(ca_path_value);
     if (ca_show->parsed()) return run_ca_show(ca_path_value);

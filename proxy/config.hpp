@@ -43,6 +43,7 @@ struct proxy_config {
   std::size_t trace_queue_capacity = 4096;
   std::chrono::milliseconds shutdown_grace{3000};  ///< on stop, exchanges in flight get this long to finish
   bool console_exchanges = true;                   ///< one console line per exchange
+  bool console_json = false;                       ///< --log-format json: console events as JSON Lines
   std::filesystem::path replay_har;  ///< server replay (SPEC §6): answer from this trace, never the network
   bool replay_timing = false;        ///< replay: wait as long as the recorded answer took before answering
   std::filesystem::path store_bodies_dir;  ///< GET 200 bodies kept here by SHA-256; replay answers from it

@@ -7,6 +7,7 @@
 #include "capture/registry/finding.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 namespace regtrace::proxy {
@@ -42,5 +43,17 @@ struct console_totals {
 };
 /// "12 exchanges (1 failed), 1.2 MiB sent, 64.0 MiB received".
 std::string format_summary(console_totals const& totals);
+
+/// --log-format json: the same events as JSON Lines, one object per line with an "event" member
+/// ("listening", "exchange", "progress", "finding", "summary") and the time, for log collectors.
+/// Field names are documented in the README.
+std::string json_listening_event(std::string const& proxy_url, std::filesystem::path const& ca_certificate,
+                                 std::filesystem::path const& trace, std::filesystem::path const& replay);
+std::string json_exchange_event(capture::exchange const& x);
+std::string json_progress_event(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
+                                double seconds);
+std::string json_finding_event(capture::registry::finding const& f);
+std::string json_summary_event(console_totals const& totals, std::filesystem::path const& trace,
+                               std::uint64_t entries_written, std::uint64_t entries_lost);
 
 }  // namespace regtrace::proxy

@@ -51,11 +51,14 @@ bool is_timeout(beast::error_code const& ec) {
 
 // Long transfers print a progress line about once a second (SPEC §2), unless the console is quiet.
 progress_callback progress_of(capture::exchange const& record, boost::optional<std::uint64_t> total,
-                              bool enabled) {
-  if (!enabled) return {};
-  return [&record, total = total.value_or(0), started = steady_clock::now()](std::uint64_t bytes) {
+                              proxy_config const& config) {
+  if (!config.console_exchanges) return {};
+  return [&record, total = total.value_or(0), started = steady_clock::now(), json = config.console_json](
+             std::uint64_t bytes) {
     auto const seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
-    std::printf("%s\n", format_progress_line(record, bytes, total, seconds).c_str());
+    auto const line = json ? json_progress_event(record, bytes, total, seconds)
+                           : format_progress_line(record, bytes, total, seconds);
+    std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   };
 }
@@ -215,7 +218,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   }
 
   if (request_has_body && !body_refused) {
-    auto const progress = progress_of(record, request.content_length(), config.console_exchanges);
+    auto const progress = progress_of(record, request.content_length(), config);
     auto sent = co_await relay_body<true>(client.stream, client.buffer, request, upstream->stream,
                                           *serializer, chunk, request_recorder, idle, progress);
     record.request_body = request_recorder.finish(static_cast<bool>(sent));
@@ -294,7 +297,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
 
   http::response_serializer<http::buffer_body> out{answer};
   auto relayed = co_await write_header(client.stream, out, idle);
-  auto const progress = progress_of(record, response->content_length(), config.console_exchanges);
+  auto const progress = progress_of(record, response->content_length(), config);
   if (relayed && !no_body)
     relayed = co_await relay_body<false>(upstream->stream, upstream->buffer, *response, client.stream, out,
                                          chunk, response_recorder, idle, progress);

@@ -5,6 +5,8 @@
 #include "proxy/server.hpp"
 #include "tls/authority.hpp"
 
+#include <nlohmann/json.hpp>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -48,11 +50,40 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
   std::fflush(stdout);
 }
 
+// "%*" in a pattern: the message as a JSON string, so --log-format json log lines stay valid JSON
+// whatever the message holds.
+class json_message_flag : public spdlog::custom_flag_formatter {
+ public:
+  void format(spdlog::details::log_msg const& message, std::tm const&, spdlog::memory_buf_t& out) override {
+    auto const text = nlohmann::json(std::string(message.payload.data(), message.payload.size()))
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
+};
+
+std::shared_ptr<spdlog::logger> make_logger(bool json) {
+  auto log = spdlog::stderr_color_mt("regtrace");
+  if (json) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<json_message_flag>('*').set_pattern(
+        R"({"event":"log","time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%*})");
+    log->set_formatter(std::move(formatter));
+  } else {
+    log->set_pattern("%H:%M:%S %^%l%$ %v");
+  }
+  return log;
+}
+
+void print_line(std::string const& line) {
+  std::printf("%s\n", line.c_str());
+}
+
 }  // namespace
 
 int run_proxy_command(proxy_config config, int verbosity) {
-  auto log = spdlog::stderr_color_mt("regtrace");
-  log->set_pattern("%H:%M:%S %^%l%$ %v");
+  bool const json = config.console_json;
+  auto log = make_logger(json);
   log->set_level(verbosity < 0   ? spdlog::level::warn
                  : verbosity > 0 ? spdlog::level::debug
                                  : spdlog::level::info);
@@ -73,32 +104,39 @@ int run_proxy_command(proxy_config config, int verbosity) {
 
   console_totals totals;
   bool const print_exchanges = config.console_exchanges;
+  auto const exchange_line = [json](capture::exchange const& x) {
+    return json ? json_exchange_event(x) : format_exchange_line(x);
+  };
   server_hooks hooks{
       .on_exchange =
-          [&totals, print_exchanges](capture::exchange const& x) {
+          [&totals, print_exchanges, exchange_line](capture::exchange const& x) {
             totals.add(x);
-            if (print_exchanges || x.failure) std::printf("%s\n", format_exchange_line(x).c_str());
+            if (print_exchanges || x.failure) print_line(exchange_line(x));
             std::fflush(stdout);
           },
       .on_problem = [log](std::string const& problem) { log->error("{}", problem); },
       .on_findings =
-          [&totals, print_exchanges](capture::exchange const& x, std::vector<capture::registry::finding> const& found) {
+          [&totals, print_exchanges, exchange_line, json](capture::exchange const& x,
+                                                          std::vector<capture::registry::finding> const& found) {
             // The exchange line first (even when exchanges are not printed), so a finding has context.
-            if (!print_exchanges && !x.failure) std::printf("%s\n", format_exchange_line(x).c_str());
+            if (!print_exchanges && !x.failure) print_line(exchange_line(x));
             for (auto const& f : found) {
               totals.add(f);
-              std::printf("%s\n", format_finding_line(f).c_str());
+              print_line(json ? json_finding_event(f) : format_finding_line(f));
             }
           },
   };
   auto proxy = server::create(config, log, std::move(hooks));
-  if (verbosity >= 0)
+  if (json)
+    print_line(json_listening_event("http://" + config.listen_host + ":" + std::to_string(proxy->port()),
+                                    authority.value()->certificate_path(), proxy->trace_path(), config.replay_har));
+  else if (verbosity >= 0)
     print_banner(config, proxy->port(), authority.value()->certificate_path(), ca_created,
                  proxy->trace_path());
   else
     std::printf("regtrace: listening on %s:%u, trace %s\n", config.listen_host.c_str(), proxy->port(),
                 proxy->trace_path().string().c_str());
-  if (!config.replay_har.empty())
+  if (!config.replay_har.empty() && !json)
     std::printf("Replaying %s: intercepted requests are answered from it, never from the network%s.\n\n",
                 config.replay_har.string().c_str(), config.replay_timing ? ", with the recorded timing" : "");
   std::fflush(stdout);
@@ -108,6 +146,11 @@ int run_proxy_command(proxy_config config, int verbosity) {
   sigwait(&stop_signals, &received);
   proxy->stop();
   auto counters = proxy->trace_counters();
+  if (json) {
+    print_line(json_summary_event(totals, proxy->trace_path(), counters.written, counters.dropped + counters.write_failed));
+    std::fflush(stdout);
+    return 0;
+  }
   std::printf("\n%s\nTrace: %s (%llu entries)\n", format_summary(totals).c_str(),
               proxy->trace_path().string().c_str(), static_cast<unsigned long long>(counters.written));
   if (counters.dropped || counters.write_failed)

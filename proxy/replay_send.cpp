@@ -1,25 +1,17 @@
 #include "proxy/replay_send.hpp"
 
-#include "capture/body_recorder.hpp"
 #include "capture/har_reader.hpp"
 #include "capture/har_writer.hpp"
 #include "capture/redaction.hpp"
-#include "capture/registry/challenge.hpp"
 #include "capture/registry/classifier.hpp"
 #include "capture/registry/rules.hpp"
 #include "capture/replay/diff.hpp"
-#include "proxy/connect_request.hpp"
 #include "proxy/host_rules.hpp"
-#include "proxy/http_fields.hpp"
-#include "proxy/timing.hpp"
-#include "proxy/upstream.hpp"
+#include "proxy/registry_client.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <boost/beast/core/detail/base64.hpp>
-
 #include <cstdio>
-#include <map>
 #include <stdexcept>
 
 namespace regtrace::proxy {
@@ -27,182 +19,6 @@ namespace {
 
 using capture::exchange;
 using capture::registry::request_kind;
-
-// Recorded headers that belong to the recorded connection or credentials, not to the request.
-bool is_resent(std::string_view name) {
-  for (std::string_view dropped : {"Authorization", "Host", "Content-Length", "Connection", "Keep-Alive",
-                                   "Proxy-Authorization", "Proxy-Connection", "Cookie", "Transfer-Encoding"})
-    if (boost::iequals(name, dropped)) return false;
-  return true;
-}
-
-std::string basic_header(std::string const& credentials) {
-  std::string encoded(beast::detail::base64::encoded_size(credentials.size()), '\0');
-  encoded.resize(beast::detail::base64::encode(encoded.data(), credentials.data(), credentials.size()));
-  return "Basic " + encoded;
-}
-
-/// Sends requests one connection each (as dockerd does) and answers registry challenges the way a
-/// client would: Basic with the credentials, or a token from the Bearer realm.
-class sender {
- public:
-  sender(replay_send_options const& options, net::ssl::context& tls) : options_(options), tls_(tls) {
-    config_.resolve_rules = options.resolve_rules;
-    config_.upstream_ca_files = options.upstream_ca_files;
-    config_.insecure_upstream = options.insecure;
-  }
-
-  /// Sends x's request and fills in its response. A request recorded with credentials is sent with
-  /// fresh ones (the recorded ones are redacted): Basic, or a token from the challenge's realm. One
-  /// recorded without them is sent without, so an anonymous 401 stays a 401.
-  net::awaitable<void> send(exchange& x, bool authorized) {
-    auto& auth = auth_by_host_[x.authority()];
-    std::string const first_try = authorized ? auth : std::string{};  // named: GCC 12 and co_await temporaries
-    co_await send_once(x, first_try);
-    if (x.status != 401 || !authorized) co_return;
-    auto const* challenge_header = capture::find_header(x.response_headers, "WWW-Authenticate");
-    if (!challenge_header) co_return;
-    auto challenges = capture::registry::parse_www_authenticate(*challenge_header);
-    if (challenges.empty()) co_return;
-    auto const& c = challenges.front();
-    if (c.scheme == "basic") {
-      if (options_.credentials.empty()) co_return;
-      auth = basic_header(options_.credentials);
-    } else if (c.scheme == "bearer") {
-      auto token = co_await fetch_token(c);
-      if (token.empty()) co_return;
-      auth = "Bearer " + token;
-    } else {
-      co_return;
-    }
-    co_await send_once(x, auth);
-  }
-
- private:
-  // GET realm?service=&scope= with Basic credentials when given (catalog §4.3).
-  net::awaitable<std::string> fetch_token(capture::registry::auth_challenge const& c) {
-    auto target = parse_absolute_target(c.param("realm"));
-    if (!target) co_return std::string{};
-    exchange token;
-    token.method = "GET";
-    token.scheme = target->scheme;
-    token.host = target->destination.host;
-    token.port = target->destination.port;
-    token.target = target->origin_form;
-    char separator = token.target.find('?') == std::string::npos ? '?' : '&';
-    for (char const* name : {"service", "scope"}) {
-      auto value = c.param(name);
-      if (value.empty()) continue;
-      token.target += separator + std::string(name) + "=" + percent_encode(value);
-      separator = '&';
-    }
-    std::string auth = options_.credentials.empty() ? std::string{} : basic_header(options_.credentials);
-    co_await send_once(token, auth);
-    if (token.status != 200) co_return std::string{};
-    auto body = nlohmann::json::parse(token.response_body.text, nullptr, false);
-    if (!body.is_object()) co_return std::string{};
-    for (char const* key : {"token", "access_token"})
-      if (auto it = body.find(key); it != body.end() && it->is_string()) co_return it->get<std::string>();
-    co_return std::string{};
-  }
-
-  static std::string percent_encode(std::string_view value) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char ch : value) {
-      if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-        out += static_cast<char>(ch);
-      } else {
-        out += '%';
-        out += hex[ch >> 4];
-        out += hex[ch & 15];
-      }
-    }
-    return out;
-  }
-
-  // One request on a new connection; the response is recorded into x (body hashed, text kept).
-  net::awaitable<void> send_once(exchange& x, std::string const& authorization) {
-    x.status = 0;
-    x.response_headers.clear();
-    x.failure.reset();
-    x.started = std::chrono::system_clock::now();
-    // A named target: GCC 12 miscompiles braced temporaries inside co_await expressions.
-    upstream_target target{x.scheme, x.host, x.port};
-    auto opened = co_await open_upstream(target, config_, tls_, ++next_id_);
-    x.timings.dns = opened.timings.dns;
-    x.timings.connect = opened.timings.connect;
-    x.timings.ssl = opened.timings.ssl;
-    if (opened.failure) {
-      x.failure = std::move(opened.failure);
-      co_return;
-    }
-    auto& connection = *opened.connection;
-    x.server_ip = connection.server_ip;
-    x.upstream_tls = connection.tls;
-
-    http::request<http::empty_body> request{http::string_to_verb(x.method), x.target, 11};
-    request.set(http::field::host, x.authority());
-    for (auto const& h : x.request_headers)
-      if (is_resent(h.name)) request.insert(h.name, h.value);
-    if (!authorization.empty()) request.set(http::field::authorization, authorization);
-    request.set(http::field::user_agent, "regtrace-replay/" REGTRACE_VERSION);
-    request.keep_alive(false);
-    x.request_headers = header_list_of(request);
-
-    connection.stream.tcp().expires_after(config_.idle_timeout);
-    auto const send_started = steady_clock::now();
-    auto [write_ec, written] = co_await http::async_write(connection.stream, request, use_nothrow);
-    if (write_ec) {
-      x.failure = capture::make_failure(capture::phase::request_relay, write_ec, "sending the request");
-      co_return;
-    }
-    auto const wait_started = steady_clock::now();
-    x.timings.send = ms_between(send_started, wait_started);
-
-    http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
-    if (x.method == "HEAD") parser.skip(true);
-    connection.stream.tcp().expires_after(config_.idle_timeout);
-    auto [head_ec, head_n] =
-        co_await http::async_read_header(connection.stream, connection.buffer, parser, use_nothrow);
-    x.timings.wait = ms_between(wait_started, steady_clock::now());
-    if (head_ec) {
-      x.failure = capture::make_failure(capture::phase::response_relay, head_ec, "waiting for the response");
-      co_return;
-    }
-    auto const& answer = parser.get();
-    x.status = answer.result_int();
-    x.reason = std::string(answer.reason());
-    x.response_headers = header_list_of(answer);
-
-    // Layers are gigabytes: hashed as they stream, never kept.
-    std::vector<char> chunk(64 * 1024);
-    capture::body_recorder recorder(keeps_text(answer), 64 * 1024);
-    auto const receive_started = steady_clock::now();
-    while (!parser.is_done()) {
-      parser.get().body().data = chunk.data();
-      parser.get().body().size = chunk.size();
-      connection.stream.tcp().expires_after(config_.idle_timeout);
-      auto [ec, n] = co_await http::async_read(connection.stream, connection.buffer, parser, use_nothrow);
-      if (ec == http::error::need_buffer) ec = {};
-      recorder.observe({chunk.data(), chunk.size() - parser.get().body().size});
-      if (ec) {
-        x.response_body = recorder.finish(false);
-        x.failure = capture::make_failure(capture::phase::response_relay, ec, "reading the response body");
-        co_return;
-      }
-    }
-    x.response_body = recorder.finish(true);
-    x.timings.receive = ms_between(receive_started, steady_clock::now());
-  }
-
-  replay_send_options const& options_;
-  net::ssl::context& tls_;
-  proxy_config config_;
-  std::uint64_t next_id_ = 0;
-  std::map<std::string, std::string> auth_by_host_;  ///< Authorization value that worked last, per host
-};
 
 // Reads only: re-issuing uploads or deletes would change the registry. Token requests are replaced
 // by a fresh exchange (recorded tokens are redacted); storage URLs carry expired, redacted signatures.
@@ -215,13 +31,6 @@ bool worth_resending(exchange const& x, std::vector<std::string> const& only) {
   for (auto const& glob : only)
     if (host_matches(glob, path) || host_matches(glob, x.url())) return true;
   return false;
-}
-
-net::awaitable<void> resend_all(sender& client, std::vector<exchange>& now) {
-  for (auto& x : now) {
-    bool const authorized = capture::find_header(x.request_headers, "Authorization") != nullptr;
-    co_await client.send(x, authorized);
-  }
 }
 
 }  // namespace
@@ -244,21 +53,18 @@ int run_replay_send(replay_send_options const& options) {
     x.port = recorded.port;
     x.target = recorded.target;
     x.request_headers = recorded.request_headers;
-    x.connection_id = now.size() + 1;
-    x.request_index = 1;
     now.push_back(std::move(x));
   }
   if (picked.empty()) throw std::runtime_error(options.trace.string() + " has no registry read (GET or HEAD) to re-send");
 
-  auto tls_context = tls::make_upstream_context({.extra_ca_files = options.upstream_ca_files, .insecure = options.insecure});
-  if (!tls_context) throw std::runtime_error(tls_context.error().message);
-  net::ssl::context tls(tls_context.value().release());
-  net::io_context io;
-  sender client(options, tls);
-  std::exception_ptr failed;
-  net::co_spawn(io, resend_all(client, now), [&](std::exception_ptr e) { failed = e; });
-  io.run();
-  if (failed) std::rethrow_exception(failed);
+  registry_client client({.credentials = options.credentials,
+                          .resolve_rules = options.resolve_rules,
+                          .upstream_ca_files = options.upstream_ca_files,
+                          .insecure = options.insecure,
+                          .user_agent = "regtrace-replay/" REGTRACE_VERSION});
+  // A request recorded with credentials is sent with fresh ones (the recorded ones are redacted);
+  // one recorded without them is sent without, so an anonymous 401 stays a 401.
+  for (auto& x : now) client.send(x, capture::find_header(x.request_headers, "Authorization") != nullptr);
 
   // What changed, request by request, then in the findings of both traces.
   std::vector<capture::replay::request_diff> diffs;

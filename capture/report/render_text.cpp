@@ -11,17 +11,6 @@ namespace {
 
 using registry::severity;
 
-/// Trace text may hold escape sequences that would drive the terminal: control bytes become "?".
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto const u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? (c == '\n' || c == '\t' ? ' ' : '?') : c;
-  }
-  return out;
-}
-
 /// Display width of UTF-8 text: continuation bytes take no column.
 std::size_t width_of(std::string_view text) {
   return static_cast<std::size_t>(std::count_if(

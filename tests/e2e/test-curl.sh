@@ -111,4 +111,31 @@ python3 "$here/check_har.py" "$REGTRACE_HAR" --user "$user" --password "$passwor
 assert_no_secret "$REGTRACE_HAR" "$password" "$(printf '%s' "$user:$password" | base64 -w0)"
 assert_no_error_findings "$REGTRACE_HAR"
 assert_report_clean "$bin" "$REGTRACE_HAR"
+
+log "--log-format json: every console line is one JSON object (listening, exchange, summary)"
+json_port="$(free_port)"
+"$bin" proxy --listen "127.0.0.1:$json_port" --ca-dir "$RUN_DIR/regtrace/ca" --har "$RUN_DIR/json.har" \
+  --log-format json --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt" \
+  >"$RUN_DIR/json-console.out" 2>"$RUN_DIR/json-console.log" &
+json_pid=$!
+E2E_PIDS+=("$json_pid")
+wait_until "regtrace --log-format json" "$json_pid" port_listening "$json_port"
+for target in /v2/ /v2/e2e/nothing/manifests/v1; do
+  curl -q -sS -o /dev/null --proxy "http://127.0.0.1:$json_port" --cacert "$REGTRACE_CA" "${creds[@]}" \
+    "https://$registry$target" || fail "curl through regtrace --log-format json failed"
+done
+stop_pid "$json_pid" "regtrace --log-format json" || fail "regtrace --log-format json exited with status $?"
+python3 - "$RUN_DIR/json-console.out" "$password" <<'PY' || fail "the JSON console is not what it should be"
+import json, sys
+text = open(sys.argv[1]).read()
+assert sys.argv[2] not in text, "the password is on the console"
+events = [json.loads(line) for line in text.splitlines()]  # every line parses, or this raises
+kinds = [e["event"] for e in events]
+assert kinds[0] == "listening" and kinds[-1] == "summary", kinds
+exchanges = [e for e in events if e["event"] == "exchange"]
+assert [e["status"] for e in exchanges] == [200, 404], exchanges
+assert all(e["url"].startswith("https://registry.test:") and e["time"].endswith("Z") for e in exchanges), exchanges
+assert all("id" in e["finding"] for e in events if e["event"] == "finding"), events
+assert events[-1]["exchanges"] == 2 and events[-1]["entries"] == 2, events[-1]
+PY
 log "PASS: curl's $requests requests through regtrace, answers and trace checked"

@@ -6,6 +6,7 @@
 #include "capture/failure.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <boost/system/errc.hpp>
 
@@ -327,4 +328,62 @@ TEST_CASE("format_progress_line shows bytes, share of the total and rate", "[pro
   auto unknown = regtrace::proxy::format_progress_line(x, 1024, 0, 1.0);
   CHECK(unknown.find(" of ") == std::string::npos);
   CHECK(unknown.find("1.0 KiB") != std::string::npos);
+}
+
+TEST_CASE("--log-format json: each event is one line of JSON with its fields", "[proxy][console]") {
+  auto x = blob_get();
+  x.finding_ids = {"A-10"};
+  x.failure = capture::make_failure(capture::phase::response_relay,
+                                    boost::system::errc::make_error_code(boost::system::errc::connection_reset),
+                                    "relaying the response body");
+  auto const line = json_exchange_event(x);
+  CAPTURE(line);
+  CHECK(line.find('\n') == std::string::npos);
+  auto const event = nlohmann::json::parse(line);
+  CHECK(event["event"] == "exchange");
+  CHECK(event["time"].get<std::string>().ends_with("Z"));
+  CHECK(event["connection"] == 3);
+  CHECK(event["method"] == "GET");
+  CHECK(event["url"] == "https://registry.test:5443/v2/app/blobs/sha256:" + digest);
+  CHECK(event["status"] == 200);
+  CHECK(event["response_bytes"] == 64 * mib);
+  CHECK(event["time_ms"] == 812.0);
+  CHECK(event["failure"]["phase"] == "response_relay");
+  CHECK(event["findings"] == nlohmann::json::array({"A-10"}));
+
+  auto signed_url = blob_get();
+  signed_url.target = "/blob?sig=secret&se=2030";
+  auto const progress = nlohmann::json::parse(json_progress_event(signed_url, 10 * mib, 20 * mib, 2.0));
+  CHECK(progress["event"] == "progress");
+  CHECK(progress["url"] == "https://registry.test:5443/blob");  // in flight, not yet redacted
+  CHECK(progress["bytes"] == 10 * mib);
+  CHECK(progress["total_bytes"] == 20 * mib);
+
+  capture::registry::finding f;
+  f.id = "D-01";
+  f.level = capture::registry::severity::critical;
+  auto const finding = nlohmann::json::parse(json_finding_event(f));
+  CHECK(finding["finding"]["id"] == "D-01");
+  CHECK(finding["finding"]["severity"] == "critical");
+
+  console_totals totals;
+  totals.add(x);
+  totals.add(f);
+  auto const summary = nlohmann::json::parse(json_summary_event(totals, "/tmp/t.har", 1, 0));
+  CHECK(summary["exchanges"] == 1);
+  CHECK(summary["failed"] == 1);
+  CHECK(summary["findings"]["critical"] == 1);
+  CHECK(summary["trace"] == "/tmp/t.har");
+
+  auto const listening =
+      nlohmann::json::parse(json_listening_event("http://127.0.0.1:8888", "/ca/ca.crt", "/tmp/t.har", {}));
+  CHECK(listening["proxy"] == "http://127.0.0.1:8888");
+  CHECK_FALSE(listening.contains("replay"));
+}
+
+TEST_CASE("--log-format json survives bytes that are not UTF-8", "[proxy][console]") {
+  auto x = blob_get();
+  x.target = "/v2/\xff\xfe/tags/list";
+  auto const event = nlohmann::json::parse(json_exchange_event(x));
+  CHECK(event["url"].get<std::string>().starts_with("https://registry.test:5443/v2/"));
 }
