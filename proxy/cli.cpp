@@ -3,6 +3,7 @@
 #include "proxy/connect_request.hpp"
 #include "proxy/host_rules.hpp"
 #include "proxy/replay_send.hpp"
+#include "proxy/upstream_proxy.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -57,6 +58,10 @@ std::size_t parse_byte_size(std::string const& text) {
 
 namespace {
 
+constexpr char const* upstream_proxy_help =
+    "Reach registries through this HTTP proxy, http://[USER:PASS@]HOST:PORT (a CONNECT tunnel per "
+    "connection; HTTPS_PROXY and the like in regtrace's environment are never used)";
+
 bool is_loopback(std::string const& host) {
   return host == "::1" || host.starts_with("127.") || host == "localhost";
 }
@@ -67,6 +72,7 @@ struct proxy_options {
   std::string out_dir;
   std::string ca_dir;
   std::vector<std::string> intercept, passthrough, upstream_ca, resolve;
+  std::string upstream_proxy;
   bool insecure_upstream = false;
   std::string body_limit = "64k";
   bool no_redact = false;
@@ -120,6 +126,7 @@ proxy_config build_proxy_config(proxy_options const& o) {
                                   "\" is not HOST:PORT:ADDRESS (for example registry.test:5443:127.0.0.1)");
     config.resolve_rules.push_back(*parsed);
   }
+  if (!o.upstream_proxy.empty()) config.upstream_proxy = parse_upstream_proxy(o.upstream_proxy);
   config.body_limit_bytes = parse_byte_size(o.body_limit);
   config.redact = !o.no_redact;
   config.keylog_file = o.keylog;
@@ -154,6 +161,7 @@ int run_command_line(int argc, char** argv) {
   proxy->add_flag("--insecure-upstream", po.insecure_upstream,
                   "Do not verify upstream certificates (marked on every entry)");
   proxy->add_option("--resolve", po.resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
+  proxy->add_option("--upstream-proxy", po.upstream_proxy, upstream_proxy_help);
   proxy->add_option("--body-limit", po.body_limit, "Keep text bodies up to this size")->capture_default_str();
   proxy->add_flag("--no-redact", po.no_redact, "Keep credentials and signatures in the trace");
   proxy->add_option("--keylog", po.keylog, "Append TLS keys to this file (NSS key log, for Wireshark)");
@@ -218,6 +226,8 @@ int run_command_line(int argc, char** argv) {
   replay_send->add_option("--credentials", rs.credentials, "USER:PASS for the registry's challenges");
   replay_send->add_option("--resolve", rs_resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
   replay_send->add_option("--upstream-ca", rs_upstream_ca, "Extra CA certificates (PEM) to trust");
+  std::string rs_upstream_proxy;
+  replay_send->add_option("--upstream-proxy", rs_upstream_proxy, upstream_proxy_help);
   replay_send->add_flag("--insecure", rs.insecure, "Do not verify the registry's certificate");
   replay_send->add_option("-o,--output", rs_output, "Write today's answers as a HAR (redacted)");
   replay_send->add_option("--format", rs_format, "Output format")
@@ -247,6 +257,7 @@ int run_command_line(int argc, char** argv) {
       if (!rs.credentials.empty() && rs.credentials.find(':') == std::string::npos)
         throw std::invalid_argument("--credentials must be USER:PASS");
       for (auto const& file : rs_upstream_ca) rs.upstream_ca_files.emplace_back(file);
+      if (!rs_upstream_proxy.empty()) rs.upstream_proxy = parse_upstream_proxy(rs_upstream_proxy);
       rs.output_har = rs_output;
       rs.json = rs_format == "json";
       return run_replay_send(rs);

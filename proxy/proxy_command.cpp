@@ -3,6 +3,7 @@
 #include "proxy/cli.hpp"
 #include "proxy/console.hpp"
 #include "proxy/server.hpp"
+#include "proxy/upstream_proxy.hpp"
 #include "tls/authority.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -15,6 +16,15 @@
 namespace regtrace::proxy {
 namespace {
 
+// The upstream proxy as the console shows it: its URL and user name, never the password.
+std::string upstream_proxy_line(chained_proxy const& proxy) {
+  if (!proxy.enabled()) return {};
+  std::string line = "Upstream proxy: " + display_url(proxy);
+  if (!proxy.credentials.empty())
+    line += " (user " + proxy.credentials.substr(0, proxy.credentials.find(':')) + ")";
+  return line + ", a CONNECT tunnel for every upstream connection\n";
+}
+
 void print_banner(proxy_config const& config, std::uint16_t port, std::filesystem::path const& ca_path,
                   bool ca_created, std::filesystem::path const& trace) {
   std::string proxy_url = "http://" + config.listen_host + ":" + std::to_string(port);
@@ -23,6 +33,7 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
       "regtrace %s: proxy listening on %s\n"
       "CA certificate: %s%s\n"
       "Trace:          %s\n"
+      "%s"
       "\n"
       "Point the Docker daemon at regtrace:\n"
       "  1. Trust regtrace's CA for the registry (dockerd re-reads it on every pull):\n"
@@ -43,8 +54,9 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
       "               HTTPS_PROXY=%s skopeo inspect --cert-dir DIR_WITH_CA_CRT docker://REGISTRY/IMAGE\n"
       "Ctrl-C stops regtrace; the trace file is complete after every exchange.\n\n",
       REGTRACE_VERSION, proxy_url.c_str(), ca.c_str(), ca_created ? " (created now)" : "",
-      trace.string().c_str(), ca.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(),
-      proxy_url.c_str(), proxy_url.c_str(), ca.c_str(), proxy_url.c_str());
+      trace.string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str(), ca.c_str(),
+      proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(),
+      ca.c_str(), proxy_url.c_str());
   std::fflush(stdout);
 }
 
@@ -96,8 +108,8 @@ int run_proxy_command(proxy_config config, int verbosity) {
     print_banner(config, proxy->port(), authority.value()->certificate_path(), ca_created,
                  proxy->trace_path());
   else
-    std::printf("regtrace: listening on %s:%u, trace %s\n", config.listen_host.c_str(), proxy->port(),
-                proxy->trace_path().string().c_str());
+    std::printf("regtrace: listening on %s:%u, trace %s\n%s", config.listen_host.c_str(), proxy->port(),
+                proxy->trace_path().string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str());
   if (!config.replay_har.empty())
     std::printf("Replaying %s: intercepted requests are answered from it, never from the network%s.\n\n",
                 config.replay_har.string().c_str(), config.replay_timing ? ", with the recorded timing" : "");

@@ -13,10 +13,9 @@
 #include "proxy/http_fields.hpp"
 #include "proxy/timing.hpp"
 #include "proxy/upstream.hpp"
+#include "proxy/upstream_proxy.hpp"
 
 #include <nlohmann/json.hpp>
-
-#include <boost/beast/core/detail/base64.hpp>
 
 #include <cstdio>
 #include <map>
@@ -36,12 +35,6 @@ bool is_resent(std::string_view name) {
   return true;
 }
 
-std::string basic_header(std::string const& credentials) {
-  std::string encoded(beast::detail::base64::encoded_size(credentials.size()), '\0');
-  encoded.resize(beast::detail::base64::encode(encoded.data(), credentials.data(), credentials.size()));
-  return "Basic " + encoded;
-}
-
 /// Sends requests one connection each (as dockerd does) and answers registry challenges the way a
 /// client would: Basic with the credentials, or a token from the Bearer realm.
 class sender {
@@ -50,6 +43,7 @@ class sender {
     config_.resolve_rules = options.resolve_rules;
     config_.upstream_ca_files = options.upstream_ca_files;
     config_.insecure_upstream = options.insecure;
+    config_.upstream_proxy = options.upstream_proxy;
   }
 
   /// Sends x's request and fills in its response. A request recorded with credentials is sent with
@@ -67,7 +61,7 @@ class sender {
     auto const& c = challenges.front();
     if (c.scheme == "basic") {
       if (options_.credentials.empty()) co_return;
-      auth = basic_header(options_.credentials);
+      auth = basic_authorization(options_.credentials);
     } else if (c.scheme == "bearer") {
       auto token = co_await fetch_token(c);
       if (token.empty()) co_return;
@@ -96,7 +90,8 @@ class sender {
       token.target += separator + std::string(name) + "=" + percent_encode(value);
       separator = '&';
     }
-    std::string auth = options_.credentials.empty() ? std::string{} : basic_header(options_.credentials);
+    std::string auth =
+        options_.credentials.empty() ? std::string{} : basic_authorization(options_.credentials);
     co_await send_once(token, auth);
     if (token.status != 200) co_return std::string{};
     auto body = nlohmann::json::parse(token.response_body.text, nullptr, false);
@@ -129,6 +124,7 @@ class sender {
     x.started = std::chrono::system_clock::now();
     // A named target: GCC 12 miscompiles braced temporaries inside co_await expressions.
     upstream_target target{x.scheme, x.host, x.port};
+    x.upstream_proxy = display_url(config_.upstream_proxy);
     auto opened = co_await open_upstream(target, config_, tls_, ++next_id_);
     x.timings.dns = opened.timings.dns;
     x.timings.connect = opened.timings.connect;
