@@ -101,6 +101,7 @@ struct exchange {
   std::optional<tls_leg> client_tls;
   std::optional<tls_leg> upstream_tls;
   bool insecure_upstream = false;  ///< upstream verification was off (--insecure-upstream)
+  std::string upstream_proxy;  ///< "http://host:port" the upstream leg went through (--upstream-proxy), or ""
   std::optional<failure_record> failure;
   std::vector<std::string> finding_ids;  ///< catalog IDs, filled by diagnostics
 

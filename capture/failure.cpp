@@ -50,6 +50,8 @@ class regtrace_category final : public boost::system::error_category {
         return "The replayed trace has no matching answer for this request.";
       case errc::replay_body_missing:
         return "The replayed trace does not hold the body of the recorded answer.";
+      case errc::upstream_proxy_refused:
+        return "The upstream proxy refused to open a tunnel (CONNECT).";
       case errc::tls_version_too_low:
         return "The peer offered only TLS 1.1 or older; regtrace requires TLS 1.2 or newer.";
     }

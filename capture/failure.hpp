@@ -56,6 +56,7 @@ enum class errc {
   replay_no_match,              ///< replay found no recorded answer (SPEC §6)
   tls_version_too_low,          ///< a peer offered or chose only TLS 1.1 or older (catalog A-05)
   replay_body_missing,          ///< replay matched an entry whose body the trace does not hold
+  upstream_proxy_refused,       ///< --upstream-proxy answered CONNECT with a non-2xx status (catalog A-02)
 };
 
 /// The category of errc ("regtrace").

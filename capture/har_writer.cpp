@@ -256,6 +256,7 @@ json regtrace_json(exchange const& x) {
   if (x.upstream_tls) r["upstream_tls"] = tls_json(*x.upstream_tls);
   if (x.failure) r["failure"] = failure_json(*x.failure);
   if (x.replayed_from) r["replayed_from"] = *x.replayed_from;
+  if (!x.upstream_proxy.empty()) r["upstream_proxy"] = x.upstream_proxy;  // direct entries stay as they were
   return r;
 }
 

@@ -54,6 +54,7 @@ struct check_options {
   std::vector<resolve_rule> resolve_rules;
   std::vector<std::filesystem::path> upstream_ca_files;
   bool insecure = false;
+  chained_proxy upstream_proxy;  ///< --upstream-proxy
   bool json = false;             ///< print JSON instead of text
   std::filesystem::path har;     ///< also write the probe as a (redacted) HAR; empty: not written
 };

@@ -49,6 +49,7 @@ check_result probe_registry(check_options const& options) {
                           .resolve_rules = options.resolve_rules,
                           .upstream_ca_files = options.upstream_ca_files,
                           .insecure = options.insecure,
+                          .upstream_proxy = options.upstream_proxy,
                           .user_agent = "regtrace-check/" REGTRACE_VERSION});
   auto version_check = api_version_request(*target);
   client.send(version_check, true);

@@ -4,6 +4,7 @@
 #include "proxy/connect_request.hpp"
 #include "proxy/host_rules.hpp"
 #include "proxy/replay_send.hpp"
+#include "proxy/upstream_proxy.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -58,6 +59,10 @@ std::size_t parse_byte_size(std::string const& text) {
 
 namespace {
 
+constexpr char const* upstream_proxy_help =
+    "Reach registries through this HTTP proxy, http://[USER:PASS@]HOST:PORT (a CONNECT tunnel per "
+    "connection; HTTPS_PROXY and the like in regtrace's environment are never used)";
+
 bool is_loopback(std::string const& host) {
   return host == "::1" || host.starts_with("127.") || host == "localhost";
 }
@@ -85,6 +90,7 @@ struct proxy_options {
   std::string out_dir;
   std::string ca_dir;
   std::vector<std::string> intercept, passthrough, upstream_ca, resolve;
+  std::string upstream_proxy;
   bool insecure_upstream = false;
   std::string body_limit = "64k";
   bool no_redact = false;
@@ -133,6 +139,7 @@ proxy_config build_proxy_config(proxy_options const& o) {
   for (auto const& file : o.upstream_ca) config.upstream_ca_files.emplace_back(file);
   config.insecure_upstream = o.insecure_upstream;
   config.resolve_rules = parse_resolve_rules(o.resolve);
+  if (!o.upstream_proxy.empty()) config.upstream_proxy = parse_upstream_proxy(o.upstream_proxy);
   config.body_limit_bytes = parse_byte_size(o.body_limit);
   config.redact = !o.no_redact;
   config.keylog_file = o.keylog;
@@ -168,6 +175,7 @@ int run_command_line(int argc, char** argv) {
   proxy->add_flag("--insecure-upstream", po.insecure_upstream,
                   "Do not verify upstream certificates (marked on every entry)");
   proxy->add_option("--resolve", po.resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
+  proxy->add_option("--upstream-proxy", po.upstream_proxy, upstream_proxy_help);
   proxy->add_option("--body-limit", po.body_limit, "Keep text bodies up to this size")->capture_default_str();
   proxy->add_flag("--no-redact", po.no_redact, "Keep credentials and signatures in the trace");
   proxy->add_option("--keylog", po.keylog, "Append TLS keys to this file (NSS key log, for Wireshark)");
@@ -235,6 +243,8 @@ int run_command_line(int argc, char** argv) {
   replay_send->add_option("--credentials", rs.credentials, "USER:PASS for the registry's challenges");
   replay_send->add_option("--resolve", rs_resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
   replay_send->add_option("--upstream-ca", rs_upstream_ca, "Extra CA certificates (PEM) to trust");
+  std::string rs_upstream_proxy;
+  replay_send->add_option("--upstream-proxy", rs_upstream_proxy, upstream_proxy_help);
   replay_send->add_flag("--insecure,--insecure-upstream", rs.insecure, "Do not verify the registry's certificate");
   replay_send->add_option("-o,--output", rs_output, "Write today's answers as a HAR (redacted)");
   replay_send->add_option("--format", rs_format, "Output format")
@@ -251,6 +261,8 @@ int run_command_line(int argc, char** argv) {
   check->add_option("--resolve", co_resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
   check->add_option("--upstream-ca", co_upstream_ca, "Extra CA certificates (PEM) to trust");
   check->add_flag("--insecure,--insecure-upstream", co.insecure, "Do not verify the registry's certificate");
+  std::string co_upstream_proxy;
+  check->add_option("--upstream-proxy", co_upstream_proxy, upstream_proxy_help);
   check->add_option("--har", co.har, "Also write the probe's exchanges as a HAR (redacted)");
   check->add_option("--format", co_format, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
@@ -274,6 +286,7 @@ int run_command_line(int argc, char** argv) {
       rs.resolve_rules = parse_resolve_rules(rs_resolve);
       check_credentials(rs.credentials);
       for (auto const& file : rs_upstream_ca) rs.upstream_ca_files.emplace_back(file);
+      if (!rs_upstream_proxy.empty()) rs.upstream_proxy = parse_upstream_proxy(rs_upstream_proxy);
       rs.output_har = rs_output;
       rs.json = rs_format == "json";
       return run_replay_send(rs);
@@ -283,6 +296,7 @@ int run_command_line(int argc, char** argv) {
       check_credentials(co.credentials);
       for (auto const& file : co_upstream_ca) co.upstream_ca_files.emplace_back(file);
       co.json = co_format == "json";
+      if (!co_upstream_proxy.empty()) co.upstream_proxy = parse_upstream_proxy(co_upstream_proxy);
       return run_check_command(co);
     }
     if (ca_init->parsed()) return run_ca_init(ca_path_value);

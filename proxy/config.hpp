@@ -18,6 +18,15 @@ struct resolve_rule {
   std::string address;
 };
 
+/// --upstream-proxy http://[USER:PASS@]HOST:PORT: a corporate HTTP proxy that every upstream connection
+/// goes through as a CONNECT tunnel. An empty host means upstream connections are direct.
+struct chained_proxy {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string credentials;  ///< "user:pass", percent-decoded; empty: no Proxy-Authorization
+  bool enabled() const { return !host.empty(); }
+};
+
 struct proxy_config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8888;            ///< 0 picks a free port (tests)
@@ -28,6 +37,8 @@ struct proxy_config {
   std::vector<std::filesystem::path> upstream_ca_files;
   bool insecure_upstream = false;
   std::vector<resolve_rule> resolve_rules;
+  /// From --upstream-proxy only: HTTPS_PROXY in regtrace's own environment usually points at regtrace.
+  chained_proxy upstream_proxy;
   std::size_t body_limit_bytes = 64 * 1024;  ///< text bodies kept up to this size
   bool redact = true;
   std::filesystem::path keylog_file;  ///< empty: no key log

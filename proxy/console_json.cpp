@@ -28,13 +28,15 @@ void add_exchange_identity(nlohmann::json& out, capture::exchange const& x) {
 }  // namespace
 
 std::string json_listening_event(std::string const& proxy_url, std::filesystem::path const& ca_certificate,
-                                 std::filesystem::path const& trace, std::filesystem::path const& replay) {
+                                 std::filesystem::path const& trace, std::filesystem::path const& replay,
+                                 std::string const& upstream_proxy) {
   auto out = event("listening");
   out["version"] = REGTRACE_VERSION;
   out["proxy"] = proxy_url;
   out["ca_certificate"] = ca_certificate.string();
   out["trace"] = trace.string();
   if (!replay.empty()) out["replay"] = replay.string();
+  if (!upstream_proxy.empty()) out["upstream_proxy"] = upstream_proxy;
   return line_of(out);
 }
 

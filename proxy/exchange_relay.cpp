@@ -6,6 +6,7 @@
 #include "proxy/http_fields.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/timing.hpp"
+#include "proxy/upstream_proxy.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -136,6 +137,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   if (expect_continue) message.erase(http::field::expect);
   message.erase(http::field::proxy_authorization);  // addressed to regtrace, never forwarded (catalog §7.4)
   record.insecure_upstream = config.insecure_upstream && target.scheme == "https";
+  record.upstream_proxy = display_url(config.upstream_proxy);
 
   std::unique_ptr<upstream_connection> upstream;
   std::optional<http::request_serializer<http::buffer_body>> serializer;

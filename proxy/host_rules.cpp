@@ -59,13 +59,18 @@ bool proxy_auth_matches(proxy_config const& config, std::string_view header) {
   auto presented = header.substr(scheme.size());
   presented.remove_prefix(
       std::min(presented.find_first_not_of(' '), presented.size()));  // RFC 9110 §11.4: 1*SP
-  std::string expected(4 * ((config.proxy_auth.size() + 2) / 3) + 1, '\0');
-  auto length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()),
-                                reinterpret_cast<unsigned char const*>(config.proxy_auth.data()),
-                                static_cast<int>(config.proxy_auth.size()));
-  expected.resize(static_cast<std::size_t>(length));
+  auto const expected = basic_authorization(config.proxy_auth).substr(scheme.size());
   return presented.size() == expected.size() &&
          CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+}
+
+std::string basic_authorization(std::string_view credentials) {
+  std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
+  auto length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                reinterpret_cast<unsigned char const*>(credentials.data()),
+                                static_cast<int>(credentials.size()));
+  encoded.resize(static_cast<std::size_t>(length));
+  return "Basic " + encoded;
 }
 
 }  // namespace regtrace::proxy

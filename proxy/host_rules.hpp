@@ -32,4 +32,8 @@ namespace regtrace::proxy {
 /// credentials as Basic (RFC 9110 §11.7.2); compared in constant time.
 bool proxy_auth_matches(proxy_config const& config, std::string_view header);
 
+/// "Basic " and the base64 of credentials ("user:pass"): an Authorization or Proxy-Authorization
+/// value (RFC 7617 §2).
+std::string basic_authorization(std::string_view credentials);
+
 }  // namespace regtrace::proxy

@@ -3,6 +3,7 @@
 #include "proxy/cli.hpp"
 #include "proxy/console.hpp"
 #include "proxy/server.hpp"
+#include "proxy/upstream_proxy.hpp"
 #include "tls/authority.hpp"
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,15 @@
 namespace regtrace::proxy {
 namespace {
 
+// The upstream proxy as the console shows it: its URL and user name, never the password.
+std::string upstream_proxy_line(chained_proxy const& proxy) {
+  if (!proxy.enabled()) return {};
+  std::string line = "Upstream proxy: " + display_url(proxy);
+  if (!proxy.credentials.empty())
+    line += " (user " + proxy.credentials.substr(0, proxy.credentials.find(':')) + ")";
+  return line + ", a CONNECT tunnel for every upstream connection\n";
+}
+
 void print_banner(proxy_config const& config, std::uint16_t port, std::filesystem::path const& ca_path,
                   bool ca_created, std::filesystem::path const& trace) {
   std::string proxy_url = "http://" + config.listen_host + ":" + std::to_string(port);
@@ -25,6 +35,7 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
       "regtrace %s: proxy listening on %s\n"
       "CA certificate: %s%s\n"
       "Trace:          %s\n"
+      "%s"
       "\n"
       "Point the Docker daemon at regtrace:\n"
       "  1. Trust regtrace's CA for the registry (dockerd re-reads it on every pull):\n"
@@ -45,8 +56,9 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
       "               HTTPS_PROXY=%s skopeo inspect --cert-dir DIR_WITH_CA_CRT docker://REGISTRY/IMAGE\n"
       "Ctrl-C stops regtrace; the trace file is complete after every exchange.\n\n",
       REGTRACE_VERSION, proxy_url.c_str(), ca.c_str(), ca_created ? " (created now)" : "",
-      trace.string().c_str(), ca.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(),
-      proxy_url.c_str(), proxy_url.c_str(), ca.c_str(), proxy_url.c_str());
+      trace.string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str(), ca.c_str(),
+      proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(),
+      ca.c_str(), proxy_url.c_str());
   std::fflush(stdout);
 }
 
@@ -129,13 +141,14 @@ int run_proxy_command(proxy_config config, int verbosity) {
   auto proxy = server::create(config, log, std::move(hooks));
   if (json)
     print_line(json_listening_event("http://" + config.listen_host + ":" + std::to_string(proxy->port()),
-                                    authority.value()->certificate_path(), proxy->trace_path(), config.replay_har));
+                                    authority.value()->certificate_path(), proxy->trace_path(), config.replay_har,
+                                    display_url(config.upstream_proxy)));
   else if (verbosity >= 0)
     print_banner(config, proxy->port(), authority.value()->certificate_path(), ca_created,
                  proxy->trace_path());
   else
-    std::printf("regtrace: listening on %s:%u, trace %s\n", config.listen_host.c_str(), proxy->port(),
-                proxy->trace_path().string().c_str());
+    std::printf("regtrace: listening on %s:%u, trace %s\n%s", config.listen_host.c_str(), proxy->port(),
+                proxy->trace_path().string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str());
   if (!config.replay_har.empty() && !json)
     std::printf("Replaying %s: intercepted requests are answered from it, never from the network%s.\n\n",
                 config.replay_har.string().c_str(), config.replay_timing ? ", with the recorded timing" : "");

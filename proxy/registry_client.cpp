@@ -3,13 +3,13 @@
 #include "capture/body_recorder.hpp"
 #include "capture/registry/challenge.hpp"
 #include "proxy/connect_request.hpp"
+#include "proxy/host_rules.hpp"
 #include "proxy/http_fields.hpp"
 #include "proxy/timing.hpp"
 #include "proxy/upstream.hpp"
+#include "proxy/upstream_proxy.hpp"
 
 #include <nlohmann/json.hpp>
-
-#include <boost/beast/core/detail/base64.hpp>
 
 #include <cctype>
 #include <map>
@@ -27,12 +27,6 @@ bool is_resent(std::string_view name) {
                                    "User-Agent"})
     if (boost::iequals(name, dropped)) return false;
   return true;
-}
-
-std::string basic_header(std::string const& credentials) {
-  std::string encoded(beast::detail::base64::encoded_size(credentials.size()), '\0');
-  encoded.resize(beast::detail::base64::encode(encoded.data(), credentials.data(), credentials.size()));
-  return "Basic " + encoded;
 }
 
 std::string percent_encode(std::string_view value) {
@@ -72,7 +66,7 @@ struct registry_client::impl {
     auto const& c = challenges.front();
     if (c.scheme == "basic") {
       if (options.credentials.empty()) co_return;
-      auth = basic_header(options.credentials);
+      auth = basic_authorization(options.credentials);
     } else if (c.scheme == "bearer") {
       auto token = co_await fetch_token(c);
       if (token.empty()) co_return;
@@ -100,7 +94,7 @@ struct registry_client::impl {
       token.target += separator + std::string(name) + "=" + percent_encode(value);
       separator = '&';
     }
-    std::string auth = options.credentials.empty() ? std::string{} : basic_header(options.credentials);
+    std::string auth = options.credentials.empty() ? std::string{} : basic_authorization(options.credentials);
     co_await send_once(token, auth);
     if (token.status != 200) co_return std::string{};
     auto body = nlohmann::json::parse(token.response_body.text, nullptr, false);
@@ -138,6 +132,7 @@ struct registry_client::impl {
     request.set(http::field::user_agent, options.user_agent);
     request.keep_alive(false);
     x.request_headers = header_list_of(request);
+    x.upstream_proxy = display_url(config.upstream_proxy);
 
     // A named target: GCC 12 miscompiles braced temporaries inside co_await expressions.
     upstream_target target{x.scheme, x.host, x.port};
@@ -207,6 +202,7 @@ registry_client::registry_client(registry_client_options options) : impl_(std::m
   impl_->config.resolve_rules = impl_->options.resolve_rules;
   impl_->config.upstream_ca_files = impl_->options.upstream_ca_files;
   impl_->config.insecure_upstream = impl_->options.insecure;
+  impl_->config.upstream_proxy = impl_->options.upstream_proxy;
   auto context = tls::make_upstream_context(
       {.extra_ca_files = impl_->options.upstream_ca_files, .insecure = impl_->options.insecure});
   if (!context) throw std::runtime_error(context.error().message);

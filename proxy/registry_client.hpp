@@ -20,6 +20,7 @@ struct registry_client_options {
   std::vector<resolve_rule> resolve_rules;
   std::vector<std::filesystem::path> upstream_ca_files;
   bool insecure = false;  ///< do not verify the registry's certificate
+  chained_proxy upstream_proxy;  ///< --upstream-proxy: every connection through this CONNECT proxy
   std::string user_agent = "regtrace/" REGTRACE_VERSION;  ///< replaces the request's own
 };
 

@@ -61,6 +61,7 @@ int run_replay_send(replay_send_options const& options) {
                           .resolve_rules = options.resolve_rules,
                           .upstream_ca_files = options.upstream_ca_files,
                           .insecure = options.insecure,
+                          .upstream_proxy = options.upstream_proxy,
                           .user_agent = "regtrace-replay/" REGTRACE_VERSION});
   // A request recorded with credentials is sent with fresh ones (the recorded ones are redacted);
   // one recorded without them is sent without, so an anonymous 401 stays a 401.

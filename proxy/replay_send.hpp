@@ -17,6 +17,7 @@ struct replay_send_options {
   std::vector<resolve_rule> resolve_rules;
   std::vector<std::filesystem::path> upstream_ca_files;
   bool insecure = false;
+  chained_proxy upstream_proxy;      ///< --upstream-proxy: every request goes through it (CONNECT)
   std::filesystem::path output_har;  ///< the new exchanges, redacted; empty: not written
   bool json = false;                 ///< print JSON instead of text
 };

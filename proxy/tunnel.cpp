@@ -1,6 +1,7 @@
 #include "proxy/tunnel.hpp"
 
 #include "proxy/timing.hpp"
+#include "proxy/upstream_proxy.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -46,6 +47,7 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
                                 proxy_context& context) {
   auto const& config = context.config;
   upstream_target target{"tcp", destination.host, destination.port};
+  record.upstream_proxy = display_url(config.upstream_proxy);
   auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id);
   record.timings.dns = opened.timings.dns;
   record.timings.connect = opened.timings.connect;
@@ -67,6 +69,12 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
   auto& client_socket = client.stream.tcp().socket();
   auto& upstream_socket = upstream->stream.tcp().socket();
   auto [ec, n] = co_await net::async_write(client_socket, net::buffer(connect_established), use_nothrow);
+  // Bytes an --upstream-proxy passed on right behind its own answer came from the destination.
+  if (!ec && upstream->buffer.size() > 0) {
+    record.response_body.bytes += upstream->buffer.size();
+    std::tie(ec, n) = co_await net::async_write(client_socket, upstream->buffer.data(), use_nothrow);
+    upstream->buffer.consume(upstream->buffer.size());
+  }
   // Bytes the client sent right behind the CONNECT belong to the tunnel.
   if (!ec && client.buffer.size() > 0) {
     record.request_body.bytes += client.buffer.size();

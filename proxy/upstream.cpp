@@ -2,8 +2,12 @@
 
 #include "proxy/connect_request.hpp"
 #include "proxy/host_rules.hpp"
+#include "proxy/http_fields.hpp"
 #include "proxy/timing.hpp"
+#include "proxy/upstream_proxy.hpp"
 #include "tls/contexts.hpp"
+
+#include <boost/asio/write.hpp>
 
 #include <sys/socket.h>
 
@@ -63,6 +67,56 @@ void upstream_pool::clear() {
   idle_.clear();
 }
 
+namespace {
+
+// Resolve: --resolve pins win, as in curl, so tests and node pinning never touch DNS.
+net::awaitable<std::pair<beast::error_code, tcp::resolver::results_type>> resolve(
+    authority where, proxy_config const& config) {
+  if (auto pinned = pinned_address(config, where.host, where.port)) {
+    beast::error_code ec;
+    auto address = net::ip::make_address(*pinned, ec);
+    co_return std::pair{ec, tcp::resolver::results_type::create(tcp::endpoint(address, where.port),
+                                                                where.host, std::to_string(where.port))};
+  }
+  tcp::resolver resolver(co_await net::this_coro::executor);
+  auto [ec, found] = co_await resolver.async_resolve(where.host, std::to_string(where.port), use_nothrow);
+  co_return std::pair{ec, std::move(found)};
+}
+
+// A CONNECT answer is read no further than its header (a 2xx has no body, RFC 9110 §9.3.6; a refusal's
+// body is not needed), and the header only up to this size: everything a peer sends is bounded.
+constexpr std::size_t proxy_answer_limit = 8 * 1024;
+
+struct tunnel_answer {
+  beast::error_code ec;
+  std::string status_line;  ///< "HTTP/1.1 407 Proxy Authentication Required", when one was read
+};
+
+// Asks the upstream proxy on `stream` for a tunnel. Bytes read past the answer's header belong to the
+// tunnel and are left in `buffer`.
+net::awaitable<tunnel_answer> request_tunnel(beast::tcp_stream& stream, std::string request,
+                                             beast::flat_buffer& buffer) {
+  auto [write_ec, written] = co_await net::async_write(stream, net::buffer(request), use_nothrow);
+  if (write_ec) co_return tunnel_answer{write_ec, {}};
+  http::response_parser<http::empty_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(proxy_answer_limit));
+  parser.skip(true);  // header only, whatever Content-Length says (no body limit applies either)
+  auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+  if (read_ec) co_return tunnel_answer{read_ec, {}};
+  auto const& answer = parser.get();
+  // The reason phrase may hold any byte (RFC 9112 §4: obs-text); it goes into JSON and onto the console.
+  std::string reason(answer.reason());
+  for (char& c : reason) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  tunnel_answer out{
+      {}, version_text(answer.version()) + " " + std::to_string(answer.result_int()) + " " + reason};
+  if (answer.result_int() / 100 != 2) out.ec = capture::errc::upstream_proxy_refused;
+  co_return out;
+}
+
+}  // namespace
+
 net::awaitable<connect_result> open_upstream(upstream_target target, proxy_config const& config,
                                              net::ssl::context& upstream_tls, std::uint64_t id) {
   connect_result result;
@@ -71,25 +125,21 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
     result.failure = capture::make_failure(where, ec, std::move(detail));
     result.timed_out = ec == beast::error::timeout;
   };
+  // Through --upstream-proxy, regtrace connects to the proxy, and the proxy to the target.
+  auto const& proxy = config.upstream_proxy;
+  authority const destination{target.host, target.port};
+  authority const dial = proxy.enabled() ? authority{proxy.host, proxy.port} : destination;
+  std::string const dial_name = proxy.enabled() ? "the upstream proxy " + display_url(proxy) + " (for " +
+                                                      format_authority(destination) + ")"
+                                                : format_authority(destination);
 
-  // Resolve: --resolve pins win, as in curl, so tests and node pinning never touch DNS.
   auto started = steady_clock::now();
-  tcp::resolver::results_type endpoints;
-  if (auto pinned = pinned_address(config, target.host, target.port)) {
-    beast::error_code ec;
-    auto address = net::ip::make_address(*pinned, ec);
-    endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, target.port), target.host,
-                                                    std::to_string(target.port));
-    result.timings.dns = 0;
-  } else {
-    tcp::resolver resolver(executor);
-    auto [ec, found] = co_await resolver.async_resolve(target.host, std::to_string(target.port), use_nothrow);
-    result.timings.dns = ms_between(started, steady_clock::now());
-    if (ec) {
-      fail(capture::phase::resolve, ec, "resolving " + target.host);
-      co_return result;
-    }
-    endpoints = std::move(found);
+  auto [resolve_ec, endpoints] = co_await resolve(dial, config);
+  result.timings.dns =
+      pinned_address(config, dial.host, dial.port) ? 0 : ms_between(started, steady_clock::now());
+  if (resolve_ec) {
+    fail(capture::phase::resolve, resolve_ec, "resolving " + (proxy.enabled() ? dial_name : target.host));
+    co_return result;
   }
 
   auto connect_started = steady_clock::now();
@@ -98,18 +148,41 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
   auto [connect_ec, endpoint] = co_await tcp_stream.async_connect(endpoints, use_nothrow);
   if (connect_ec) {
     result.timings.connect = ms_between(connect_started, steady_clock::now());
-    fail(capture::phase::upstream_connect, connect_ec,
-         "connecting to " + format_authority({target.host, target.port}));
+    fail(capture::phase::upstream_connect, connect_ec, "connecting to " + dial_name);
     co_return result;
   }
   beast::error_code ignored;
   tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
   auto server_ip = endpoint.address().to_string();
 
+  // The tunnel is the connection: it is pooled, reused and recorded exactly like a direct one. A pinned
+  // host is CONNECTed by its address (node pinning, tests); any other by name, for the proxy to resolve.
+  beast::flat_buffer tunnel_bytes(proxy_answer_limit);
+  if (proxy.enabled()) {
+    auto pinned = pinned_address(config, target.host, target.port);
+    authority const tunnel_to{pinned.value_or(target.host), target.port};
+    auto request = connect_request_text(tunnel_to, proxy);  // named: GCC 12 and co_await temporaries
+    tcp_stream.expires_after(config.connect_timeout);
+    auto answer = co_await request_tunnel(tcp_stream, std::move(request), tunnel_bytes);
+    if (answer.ec) {
+      result.timings.connect = ms_between(connect_started, steady_clock::now());
+      std::string const asked = "CONNECT " + format_authority(tunnel_to);
+      fail(capture::phase::upstream_connect, answer.ec,
+           answer.status_line.empty()
+               ? "no usable answer to " + asked + " from the upstream proxy " + display_url(proxy)
+               : "the upstream proxy " + display_url(proxy) + " answered " + asked + " with " +
+                     answer.status_line);
+      co_return result;
+    }
+  }
+
   if (target.scheme != "https") {
     result.timings.connect = ms_between(connect_started, steady_clock::now());
     result.connection = std::make_unique<upstream_connection>(
         upstream_connection{any_stream(std::move(tcp_stream)), beast::flat_buffer{}, id, server_ip, {}, {}});
+    // What the target sent right behind the proxy's answer is the start of the upstream's bytes.
+    auto& buffer = result.connection->buffer;
+    buffer.commit(net::buffer_copy(buffer.prepare(tunnel_bytes.size()), tunnel_bytes.data()));
     co_return result;
   }
 
@@ -122,7 +195,8 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
     co_return result;
   }
   beast::get_lowest_layer(tls_stream).expires_after(config.connect_timeout);
-  auto [handshake_ec] = co_await tls_stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
+  auto [handshake_ec, used] =
+      co_await tls_stream.async_handshake(net::ssl::stream_base::client, tunnel_bytes.data(), use_nothrow);
   auto now = steady_clock::now();
   result.timings.ssl = ms_between(tls_started, now);
   result.timings.connect = ms_between(connect_started, now);  // HAR: connect includes ssl

@@ -9,9 +9,10 @@ build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohman
 # test: the real registry and clients (TESTBED.md: skopeo, the Docker daemon 20.10 and containerd's
 # ctr from docker.io and containerd), curl/openssl for the rig, htpasswd, python3 for the OCI layout
 # writer and the HAR checkers, iproute2 for `ss` in the readiness checks, mitmproxy (its har_dump.py
-# example writes the foreign HARs `regtrace report` is tested on) and chromium (renders the HTML report).
+# example writes the foreign HARs `regtrace report` is tested on), chromium (renders the HTML report)
+# and tinyproxy (the corporate proxy behind `--upstream-proxy`).
 test_pkgs=("${build_pkgs[@]}" docker-registry skopeo docker.io containerd curl openssl ca-certificates
-           apache2-utils python3 iproute2 mitmproxy chromium)
+           apache2-utils python3 iproute2 mitmproxy chromium tinyproxy)
 # bench: hey, the load client (it goes through a proxy with CONNECT + TLS; wrk cannot use a proxy).
 bench_pkgs=("${test_pkgs[@]}" hey procps)
 

@@ -16,6 +16,14 @@ constexpr catalog_entry connect_rejected{
     "Put the proxy credentials in the proxy URL (http://user:pass@proxy:port, percent-encoded; write % "
     "as %% in systemd drop-ins) and allow every host of the flow: registry, token realm and storage."};
 
+// The same catalog entry one hop further: regtrace's own --upstream-proxy refused regtrace's CONNECT.
+constexpr catalog_entry upstream_proxy_rejected{
+    "A-02", "PROXY_CONNECT_REJECTED", severity::error,
+    "The upstream proxy refused regtrace's CONNECT, so no request reached the registry",
+    "received unexpected HTTP status: 502 Bad Gateway (regtrace answered the client with 502)",
+    "Give regtrace the proxy credentials in --upstream-proxy http://USER:PASS@proxy:port (percent-encoded) "
+    "and ask the proxy's owners to allow every host of the flow: registry, token realm and storage."};
+
 constexpr catalog_entry client_rejected_cert{
     "A-03", "CLIENT_REJECTED_PROXY_CERT", severity::critical,
     "The client does not trust regtrace's certificate for this host",
@@ -128,10 +136,12 @@ std::string times(std::size_t n) {
 }
 
 void connect_and_tls_failures(facts_span trace, std::vector<finding>& out) {
-  per_host rejected, untrusted, upstream_tls, old_tls, stalled, dial;
+  per_host rejected, chained_rejected, untrusted, upstream_tls, old_tls, stalled, dial;
   for (auto const& e : trace) {
     exchange const& x = *e.x;
-    if (failed_with(x, errc::tls_version_too_low)) {
+    if (failed_with(x, errc::upstream_proxy_refused)) {
+      chained_rejected.add(e);
+    } else if (failed_with(x, errc::tls_version_too_low)) {
       old_tls.add(e);
     } else if (x.kind == entry_kind::client_tls_rejected && failed_with(x, errc::client_rejected_certificate)) {
       untrusted.add(e);
@@ -149,6 +159,11 @@ void connect_and_tls_failures(facts_span trace, std::vector<finding>& out) {
     return "regtrace answered CONNECT " + host + " with " + std::to_string(e.x->status) + " " + e.x->reason +
            " " + times(n) + ": " + failure_text(*e.x) + ".";
   });
+  chained_rejected.emit(upstream_proxy_rejected, out,
+                        [](std::string const& host, entry_facts const& e, std::size_t n) {
+                          return "regtrace's upstream proxy refused to open a tunnel to " + host + " " +
+                                 times(n) + ": " + failure_text(*e.x) + ".";
+                        });
   untrusted.emit(client_rejected_cert, out, [](std::string const& host, entry_facts const& e, std::size_t n) {
     return "After CONNECT " + host + " the client aborted the TLS handshake with an alert " + times(n) +
            " and sent no request: " + (e.x->failure ? e.x->failure->detail : std::string{}) +

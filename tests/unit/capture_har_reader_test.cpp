@@ -55,6 +55,7 @@ void check_same(exchange const& read, exchange const& written) {
   CHECK(read.client_tls == written.client_tls);
   CHECK(read.upstream_tls == written.upstream_tls);
   CHECK(read.insecure_upstream == written.insecure_upstream);
+  CHECK(read.upstream_proxy == written.upstream_proxy);
   REQUIRE(read.failure.has_value() == written.failure.has_value());
   if (written.failure) {
     CHECK(read.failure->where == written.failure->where);

@@ -160,7 +160,10 @@ TEST_CASE("to_har_entry: the _regtrace object", "[capture][har]") {
   CHECK(r["registry"]["repository"] == "library/alpine");
   CHECK(r["registry"]["reference"] == "3.19");
   CHECK(r["findings"] == json::parse(R"(["T-03","A-01"])"));
+  CHECK(r["upstream_proxy"] == "http://proxy.corp.example:3128");
   CHECK_FALSE(r.contains("failure"));
+  // A direct connection's entry has no upstream_proxy at all.
+  CHECK_FALSE(to_har_entry(test::token_post())["_regtrace"].contains("upstream_proxy"));
 }
 
 TEST_CASE("to_har_entry: a binary body cut off by a failure", "[capture][har]") {

@@ -58,6 +58,26 @@ TEST_CASE("A-02: a CONNECT answered 407 by the proxy", "[rules][transport]") {
   CHECK_THAT(found[0].explanation, Catch::Contains("407"));
 }
 
+TEST_CASE("A-02: regtrace's upstream proxy refuses its CONNECT (a chained set-up), not A-08",
+          "[rules][transport]") {
+  auto refused = request("GET", "/v2/", 502);
+  refused.generated_response = true;
+  refused.upstream_proxy = "http://proxy.corp.example:3128";
+  refused.failure = regtrace_failure(phase::upstream_connect, errc::upstream_proxy_refused,
+                                     "the upstream proxy http://proxy.corp.example:3128 answered CONNECT "
+                                     "registry.test:443 with HTTP/1.1 407 "
+                                     "Proxy Authentication Required");
+  std::vector<exchange> trace{refused};
+  auto all = diagnose(trace);
+  auto found = with_id(all, "A-02");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].level == severity::error);
+  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK_THAT(found[0].explanation, Catch::Contains("upstream proxy") && Catch::Contains("407"));
+  CHECK_THAT(found[0].remediation, Catch::Contains("--upstream-proxy"));
+  CHECK(with_id(all, "A-08").empty());  // the proxy was reached; it said no
+}
+
 TEST_CASE("A-03: the client rejects regtrace's certificate with an alert", "[rules][transport]") {
   auto ok = request("GET", "/v2/", 200);
   auto rejected = request("CONNECT", "", 0);

@@ -53,6 +53,7 @@ inline exchange manifest_get() {
   x.timings = timings_ms{
       .blocked = 0.5, .dns = 1.25, .connect = 10, .ssl = 7.5, .send = 0.25, .wait = 20, .receive = 3};
   x.server_ip = "10.0.0.5";
+  x.upstream_proxy = "http://proxy.corp.example:3128";
   x.client_tls.emplace();
   x.client_tls->version = "TLSv1.3";
   x.client_tls->cipher = "TLS_AES_128_GCM_SHA256";
