@@ -11,20 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
 namespace regtrace::proxy {
 namespace {
-
-/// NO_COLOR (https://no-color.org): any non-empty value turns colour off.
-bool colour_wanted() {
-  char const* no_color = std::getenv("NO_COLOR");
-  return isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
-}
 
 void write_har(std::filesystem::path const& path, std::vector<capture::exchange> const& redacted,
                std::vector<capture::registry::finding> const& findings) {
@@ -97,7 +89,7 @@ int run_check_command(check_options const& options) {
     for (auto const& line : probe) std::printf("  %s\n", capture::printable(line).c_str());
     std::printf("\n%s: %s\n\n", passed ? "PASSED" : "FAILED",
                 passed ? "the registry answers a client as it should" : "see the findings below");
-    auto const text = capture::report::render_text(report, colour_wanted());
+    auto const text = capture::report::render_text(report, capture::stdout_wants_colour());
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
   std::fflush(stdout);

@@ -166,6 +166,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
       if (opened.failure) {
         record.failure = std::move(opened.failure);
         record.upstream_tls = std::move(opened.failed_tls);
+        record.server_ip = opened.server_ip;
         record.request_body = request_recorder.finish(!request_has_body);
         co_await respond_generated(client, record, status_for_upstream_failure(opened.timed_out),
                                    record.failure->detail + ": " + record.failure->message, config);

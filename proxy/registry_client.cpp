@@ -143,6 +143,7 @@ struct registry_client::impl {
     if (opened.failure) {
       x.failure = std::move(opened.failure);
       x.upstream_tls = std::move(opened.failed_tls);
+      x.server_ip = opened.server_ip;
       co_return;
     }
     auto& connection = *opened.connection;

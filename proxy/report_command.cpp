@@ -1,11 +1,10 @@
 // `regtrace report TRACE.har` (SPEC §2, §5 "Reports"): read any HAR, diagnose it afresh, render it.
 // Exit codes: 0 read and rendered; 2 a finding at or above --fail-on; 1 the trace could not be read
 // or the report could not be written (a sentence on stderr naming the file).
+#include "capture/display.hpp"
 #include "capture/har_reader.hpp"
 #include "capture/report/render.hpp"
 #include "proxy/cli.hpp"
-
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -18,12 +17,6 @@ namespace regtrace::proxy {
 namespace {
 
 namespace report = capture::report;
-
-/// NO_COLOR (https://no-color.org): any non-empty value turns colour off.
-bool colour_wanted() {
-  char const* no_color = std::getenv("NO_COLOR");
-  return isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
-}
 
 void write_output(std::filesystem::path const& output, std::string const& text) {
   std::ofstream out(output, std::ios::binary | std::ios::trunc);
@@ -57,7 +50,7 @@ int run_report_command(report_options const& o) {
   auto const r = report::build_report(std::move(read), o.trace.string());
   bool const to_stdout = o.output.empty() || o.output == "-";
   std::string const text =
-      report::render(r, *fmt, *fmt == report::format::text && to_stdout && colour_wanted());
+      report::render(r, *fmt, *fmt == report::format::text && to_stdout && capture::stdout_wants_colour());
   if (to_stdout) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

@@ -54,6 +54,7 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
   if (opened.failure) {
     record.kind = capture::entry_kind::connect_failed;
     record.failure = std::move(opened.failure);
+    record.server_ip = opened.server_ip;
     co_await respond_generated(client, record, status_for_upstream_failure(opened.timed_out),
                                record.failure->detail + ": " + record.failure->message, config);
     context.sink->submit(std::move(record));

@@ -154,6 +154,7 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
   beast::error_code ignored;
   tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
   auto server_ip = endpoint.address().to_string();
+  result.server_ip = server_ip;
 
   // The tunnel is the connection: it is pooled, reused and recorded exactly like a direct one. A pinned
   // host is CONNECTed by its address (node pinning, tests); any other by name, for the proxy to resolve.

@@ -44,6 +44,7 @@ struct connect_result {
   bool timed_out = false;                      ///< the failure was a timeout (504 rather than 502)
   capture::timings_ms timings;                 ///< dns, connect, ssl filled in
   std::optional<capture::tls_leg> failed_tls;  ///< what was learnt of a failed handshake
+  std::string server_ip;  ///< the address connected to, kept when the handshake then failed
 };
 
 /// Idle upstream connections by target, for the connections of one worker (one io_context and

@@ -119,6 +119,10 @@ TEST_CASE("check: a certificate from an unknown CA is A-04 and names the fix", "
   CHECK_FALSE(r.passed);
   CHECK(has_finding(r, "A-04", capture::registry::severity::error));
   CHECK(probe_says(r, "certificate not trusted"));
+  // The address is known although the handshake failed: the trace says which node refused.
+  REQUIRE(r.exchanges.size() == 1);
+  CHECK(r.exchanges[0].server_ip == "127.0.0.1");
+  CHECK(probe_says(r, "DNS      registry.test -> 127.0.0.1"));
 }
 
 TEST_CASE("check: nothing listening is A-08; a name that is no registry is a sentence", "[check]") {
