@@ -86,4 +86,13 @@ bool stdout_wants_colour() {
   return isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
 }
 
+std::string join(std::vector<std::string> const& items, std::string_view separator) {
+  std::string out;
+  for (auto const& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
 }  // namespace regtrace::capture

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace regtrace::capture {
 
@@ -18,6 +19,8 @@ std::string shorten_target(std::string_view target, std::size_t max_width = 64);
 /// Text from a trace or a peer, made safe for a terminal: escape sequences could drive it, so control
 /// bytes become "?" (newlines and tabs a space).
 std::string printable(std::string_view text);
+/// items joined by separator: "a, b, c".
+std::string join(std::vector<std::string> const& items, std::string_view separator = ", ");
 /// True when standard output is a terminal and NO_COLOR (https://no-color.org) is unset or empty.
 bool stdout_wants_colour();
 

@@ -20,15 +20,6 @@ std::string ms(double value) {
   return text;
 }
 
-std::string joined(std::vector<std::string> const& parts, std::string_view separator) {
-  std::string out;
-  for (auto const& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
-}
-
 std::string failure_sentence(capture::failure_record const& f) {
   return f.detail + (f.message.empty() ? "" : ": " + f.message);
 }
@@ -74,10 +65,7 @@ std::string token_summary(exchange const& x) {
   if (answer.expires_in) out += ", expires in " + std::to_string(*answer.expires_in) + " s";
   auto const claims = capture::registry::decode_jwt(answer.token);
   if (!claims) return out + " (opaque, not a JWT)";
-  std::vector<std::string> grants;
-  for (auto const& a : claims->access)
-    grants.push_back(a.type + ":" + a.name + ":" + (a.actions.empty() ? "(nothing)" : joined(a.actions, ",")));
-  if (claims->has_access) out += "; grants " + (grants.empty() ? std::string("no access") : joined(grants, " "));
+  if (claims->has_access) out += "; grants " + capture::registry::granted_text(claims->access);
   if (!claims->subject.empty()) out += "; subject " + claims->subject;
   return out;
 }

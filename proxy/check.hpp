@@ -6,7 +6,7 @@
 
 #include "capture/exchange.hpp"
 #include "capture/registry/finding.hpp"
-#include "proxy/config.hpp"
+#include "proxy/registry_client.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -50,11 +50,7 @@ bool check_passed(std::vector<capture::exchange> const& transcript,
 /// `regtrace check` options, as given on the command line.
 struct check_options {
   std::string registry;     ///< HOST[:PORT][/REPOSITORY[:TAG|@DIGEST]]
-  std::string credentials;  ///< "USER:PASS"; may be empty
-  std::vector<resolve_rule> resolve_rules;
-  std::vector<std::filesystem::path> upstream_ca_files;
-  bool insecure = false;
-  chained_proxy upstream_proxy;  ///< --upstream-proxy
+  registry_client_options client;  ///< credentials, --resolve, CAs, --upstream-proxy
   bool json = false;             ///< print JSON instead of text
   std::filesystem::path har;     ///< also write the probe as a (redacted) HAR; empty: not written
 };

@@ -37,19 +37,16 @@ check_result probe_registry(check_options const& options) {
                                 "\" is not a registry: give HOST[:PORT][/REPOSITORY[:TAG|@DIGEST]], "
                                 "for example registry.example.com or registry.example.com/team/app:1.0");
 
-  registry_client client({.credentials = options.credentials,
-                          .resolve_rules = options.resolve_rules,
-                          .upstream_ca_files = options.upstream_ca_files,
-                          .insecure = options.insecure,
-                          .upstream_proxy = options.upstream_proxy,
-                          .user_agent = "regtrace-check/" REGTRACE_VERSION});
+  auto client_options = options.client;
+  client_options.user_agent = "regtrace-check/" REGTRACE_VERSION;
+  registry_client client(std::move(client_options));
   auto version_check = api_version_request(*target);
   client.send(version_check, true);
   // A registry that cannot be reached has no manifest to ask for, and after refused credentials
   // (docker login fails there) the manifest would only be refused again.
   bool const reached = version_check.status != 0;
   bool const login_refused =
-      !options.credentials.empty() && (version_check.status == 401 || version_check.status == 403);
+      !options.client.credentials.empty() && (version_check.status == 401 || version_check.status == 403);
   if (!target->repository.empty() && reached && !login_refused) {
     auto manifest = manifest_request(*target);
     client.send(manifest, true);

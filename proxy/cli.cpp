@@ -3,6 +3,7 @@
 #include "proxy/check.hpp"
 #include "proxy/connect_request.hpp"
 #include "proxy/host_rules.hpp"
+#include "proxy/registry_client.hpp"
 #include "proxy/replay_send.hpp"
 #include "proxy/upstream_proxy.hpp"
 
@@ -79,10 +80,34 @@ std::vector<resolve_rule> parse_resolve_rules(std::vector<std::string> const& ru
   return parsed;
 }
 
-void check_credentials(std::string const& credentials) {
-  if (!credentials.empty() && credentials.find(':') == std::string::npos)
-    throw std::invalid_argument("--credentials must be USER:PASS");
-}
+// The options of the commands that talk to a registry themselves (replay send, check), as given.
+struct registry_client_flags {
+  std::string credentials;
+  std::vector<std::string> resolve, upstream_ca;
+  std::string upstream_proxy;
+  bool insecure = false;
+
+  void add_to(CLI::App& command) {
+    command.add_option("--credentials", credentials, "USER:PASS for the registry's challenges");
+    command.add_option("--resolve", resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
+    command.add_option("--upstream-ca", upstream_ca, "Extra CA certificates (PEM) to trust");
+    command.add_option("--upstream-proxy", upstream_proxy, upstream_proxy_help);
+    command.add_flag("--insecure,--insecure-upstream", insecure, "Do not verify the registry's certificate");
+  }
+
+  /// Validated; throws std::invalid_argument with a sentence.
+  registry_client_options options() const {
+    if (!credentials.empty() && credentials.find(':') == std::string::npos)
+      throw std::invalid_argument("--credentials must be USER:PASS");
+    registry_client_options out;
+    out.credentials = credentials;
+    out.resolve_rules = parse_resolve_rules(resolve);
+    out.insecure = insecure;
+    for (auto const& file : upstream_ca) out.upstream_ca_files.emplace_back(file);
+    if (!upstream_proxy.empty()) out.upstream_proxy = parse_upstream_proxy(upstream_proxy);
+    return out;
+  }
+};
 
 struct proxy_options {
   std::string listen = "127.0.0.1:8888";
@@ -232,7 +257,6 @@ int run_command_line(int argc, char** argv) {
       ->check(CLI::IsMember({"error", "critical"}));
 
   replay_send_options rs;
-  std::vector<std::string> rs_resolve, rs_upstream_ca;
   std::string rs_output, rs_format = "text";
   auto* replay = app.add_subcommand("replay", "Replay a trace against the registry (client replay)");
   replay->require_subcommand(1);
@@ -240,29 +264,20 @@ int run_command_line(int argc, char** argv) {
       "send", "Re-send a trace's registry reads to the live registry and show what changed");
   replay_send->add_option("trace", rs.trace, "The HAR file to replay")->required();
   replay_send->add_option("--only", rs.only, "Only requests whose path or URL matches these globs")->expected(1, -1);
-  replay_send->add_option("--credentials", rs.credentials, "USER:PASS for the registry's challenges");
-  replay_send->add_option("--resolve", rs_resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
-  replay_send->add_option("--upstream-ca", rs_upstream_ca, "Extra CA certificates (PEM) to trust");
-  std::string rs_upstream_proxy;
-  replay_send->add_option("--upstream-proxy", rs_upstream_proxy, upstream_proxy_help);
-  replay_send->add_flag("--insecure,--insecure-upstream", rs.insecure, "Do not verify the registry's certificate");
+  registry_client_flags rs_client;
+  rs_client.add_to(*replay_send);
   replay_send->add_option("-o,--output", rs_output, "Write today's answers as a HAR (redacted)");
   replay_send->add_option("--format", rs_format, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
 
   check_options co;
-  std::vector<std::string> co_resolve, co_upstream_ca;
   std::string co_format = "text";
   auto* check = app.add_subcommand(
       "check", "Probe a registry as a client would (DNS, TCP, TLS, /v2/ challenge, token realm, manifest)");
   check->add_option("registry", co.registry, "HOST[:PORT][/REPOSITORY[:TAG|@DIGEST]]")->required();
-  check->add_option("--credentials", co.credentials, "USER:PASS for the registry's challenges");
-  check->add_option("--resolve", co_resolve, "Connect to ADDRESS for HOST:PORT (curl's --resolve)");
-  check->add_option("--upstream-ca", co_upstream_ca, "Extra CA certificates (PEM) to trust");
-  check->add_flag("--insecure,--insecure-upstream", co.insecure, "Do not verify the registry's certificate");
-  std::string co_upstream_proxy;
-  check->add_option("--upstream-proxy", co_upstream_proxy, upstream_proxy_help);
+  registry_client_flags co_client;
+  co_client.add_to(*check);
   check->add_option("--har", co.har, "Also write the probe's exchanges as a HAR (redacted)");
   check->add_option("--format", co_format, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
@@ -283,20 +298,14 @@ int run_command_line(int argc, char** argv) {
       return run_report_command(ro);
     }
     if (replay_send->parsed()) {
-      rs.resolve_rules = parse_resolve_rules(rs_resolve);
-      check_credentials(rs.credentials);
-      for (auto const& file : rs_upstream_ca) rs.upstream_ca_files.emplace_back(file);
-      if (!rs_upstream_proxy.empty()) rs.upstream_proxy = parse_upstream_proxy(rs_upstream_proxy);
+      rs.client = rs_client.options();
       rs.output_har = rs_output;
       rs.json = rs_format == "json";
       return run_replay_send(rs);
     }
     if (check->parsed()) {
-      co.resolve_rules = parse_resolve_rules(co_resolve);
-      check_credentials(co.credentials);
-      for (auto const& file : co_upstream_ca) co.upstream_ca_files.emplace_back(file);
+      co.client = co_client.options();
       co.json = co_format == "json";
-      if (!co_upstream_proxy.empty()) co.upstream_proxy = parse_upstream_proxy(co_upstream_proxy);
       return run_check_command(co);
     }
     if (ca_init->parsed()) return run_ca_init(ca_path_value);

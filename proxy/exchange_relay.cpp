@@ -160,13 +160,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
       record.timings.dns = record.timings.connect = record.timings.ssl = -1;
     } else {
       auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id);
-      record.timings.dns = opened.timings.dns;
-      record.timings.connect = opened.timings.connect;
-      record.timings.ssl = opened.timings.ssl;
-      if (opened.failure) {
-        record.failure = std::move(opened.failure);
-        record.upstream_tls = std::move(opened.failed_tls);
-        record.server_ip = opened.server_ip;
+      if (!record_connection_attempt(record, opened)) {
         record.request_body = request_recorder.finish(!request_has_body);
         co_await respond_generated(client, record, status_for_upstream_failure(opened.timed_out),
                                    record.failure->detail + ": " + record.failure->message, config);

@@ -137,15 +137,7 @@ struct registry_client::impl {
     // A named target: GCC 12 miscompiles braced temporaries inside co_await expressions.
     upstream_target target{x.scheme, x.host, x.port};
     auto opened = co_await open_upstream(target, config, *tls, x.connection_id);
-    x.timings.dns = opened.timings.dns;
-    x.timings.connect = opened.timings.connect;
-    x.timings.ssl = opened.timings.ssl;
-    if (opened.failure) {
-      x.failure = std::move(opened.failure);
-      x.upstream_tls = std::move(opened.failed_tls);
-      x.server_ip = opened.server_ip;
-      co_return;
-    }
+    if (!record_connection_attempt(x, opened)) co_return;
     auto& connection = *opened.connection;
     x.server_ip = connection.server_ip;
     x.upstream_tls = connection.tls;

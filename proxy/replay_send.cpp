@@ -57,12 +57,9 @@ int run_replay_send(replay_send_options const& options) {
   }
   if (picked.empty()) throw std::runtime_error(options.trace.string() + " has no registry read (GET or HEAD) to re-send");
 
-  registry_client client({.credentials = options.credentials,
-                          .resolve_rules = options.resolve_rules,
-                          .upstream_ca_files = options.upstream_ca_files,
-                          .insecure = options.insecure,
-                          .upstream_proxy = options.upstream_proxy,
-                          .user_agent = "regtrace-replay/" REGTRACE_VERSION});
+  auto client_options = options.client;
+  client_options.user_agent = "regtrace-replay/" REGTRACE_VERSION;
+  registry_client client(std::move(client_options));
   // A request recorded with credentials is sent with fresh ones (the recorded ones are redacted);
   // one recorded without them is sent without, so an anonymous 401 stays a 401.
   for (auto& x : now) client.send(x, capture::find_header(x.request_headers, "Authorization") != nullptr);

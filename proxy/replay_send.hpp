@@ -2,7 +2,7 @@
 // Client replay, `regtrace replay send` (SPEC §6, issue 4): re-issue a trace's registry reads against
 // the live registry, with a fresh token exchange, and say per request what changed.
 
-#include "proxy/config.hpp"
+#include "proxy/registry_client.hpp"
 
 #include <filesystem>
 #include <string>
@@ -13,11 +13,7 @@ namespace regtrace::proxy {
 struct replay_send_options {
   std::filesystem::path trace;
   std::vector<std::string> only;  ///< globs on the URL or path; empty: every request
-  std::string credentials;        ///< "USER:PASS" for Basic challenges and token requests; may be empty
-  std::vector<resolve_rule> resolve_rules;
-  std::vector<std::filesystem::path> upstream_ca_files;
-  bool insecure = false;
-  chained_proxy upstream_proxy;      ///< --upstream-proxy: every request goes through it (CONNECT)
+  registry_client_options client;  ///< credentials, --resolve, CAs, --upstream-proxy
   std::filesystem::path output_har;  ///< the new exchanges, redacted; empty: not written
   bool json = false;                 ///< print JSON instead of text
 };

@@ -49,12 +49,8 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
   upstream_target target{"tcp", destination.host, destination.port};
   record.upstream_proxy = display_url(config.upstream_proxy);
   auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id);
-  record.timings.dns = opened.timings.dns;
-  record.timings.connect = opened.timings.connect;
-  if (opened.failure) {
+  if (!record_connection_attempt(record, opened)) {
     record.kind = capture::entry_kind::connect_failed;
-    record.failure = std::move(opened.failure);
-    record.server_ip = opened.server_ip;
     co_await respond_generated(client, record, status_for_upstream_failure(opened.timed_out),
                                record.failure->detail + ": " + record.failure->message, config);
     context.sink->submit(std::move(record));

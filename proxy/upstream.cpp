@@ -117,6 +117,17 @@ net::awaitable<tunnel_answer> request_tunnel(beast::tcp_stream& stream, std::str
 
 }  // namespace
 
+bool record_connection_attempt(capture::exchange& x, connect_result& opened) {
+  x.timings.dns = opened.timings.dns;
+  x.timings.connect = opened.timings.connect;
+  x.timings.ssl = opened.timings.ssl;
+  if (!opened.failure) return true;
+  x.failure = std::move(opened.failure);
+  x.upstream_tls = std::move(opened.failed_tls);
+  x.server_ip = opened.server_ip;
+  return false;
+}
+
 net::awaitable<connect_result> open_upstream(upstream_target target, proxy_config const& config,
                                              net::ssl::context& upstream_tls, std::uint64_t id) {
   connect_result result;

@@ -70,6 +70,11 @@ class upstream_pool {
 /// The trace's record of a TLS leg, from what tls/ learnt of the session.
 capture::tls_leg to_tls_leg(tls::session_summary const& summary);
 
+/// Puts what opening a connection learnt on x: the dns, connect and ssl timings and, when it failed,
+/// the failure, what was learnt of a failed handshake and the address that was reached. One place for
+/// the relay, the passthrough tunnel and the registry client. Returns true when the connection opened.
+bool record_connection_attempt(capture::exchange& x, connect_result& opened);
+
 /// Opens a new connection to target: resolve (or --resolve), TCP connect, and TLS for https.
 /// upstream_tls is the context for TLS (verification per configuration). Never throws.
 net::awaitable<connect_result> open_upstream(upstream_target target, proxy_config const& config,

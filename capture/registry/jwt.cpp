@@ -1,6 +1,7 @@
 #include "capture/registry/jwt.hpp"
 
 #include "capture/ascii.hpp"
+#include "capture/display.hpp"
 #include "capture/har_entry_reader.hpp"
 #include "capture/registry/classifier.hpp"
 
@@ -162,6 +163,12 @@ token_answer parse_token_answer(std::string_view body) {
   out.expires_in = time_member(doc, "expires_in");
   out.scope = string_member(doc, "scope");
   return out;
+}
+
+std::string granted_text(std::vector<jwt_access> const& access) {
+  std::vector<std::string> items;
+  for (auto const& a : access) items.push_back(a.type + ":" + a.name + ":" + join(a.actions, ","));
+  return items.empty() ? "nothing (empty access list)" : join(items);
 }
 
 }  // namespace regtrace::capture::registry

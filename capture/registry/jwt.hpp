@@ -36,6 +36,10 @@ struct jwt_claims {
 /// e.g. a redaction marker.
 std::optional<jwt_claims> decode_jwt(std::string_view token);
 
+/// A token's access list as scope text: "repository:app:pull,push, registry:catalog:*", or
+/// "nothing (empty access list)".
+std::string granted_text(std::vector<jwt_access> const& access);
+
 /// The credential after "Bearer " in an Authorization value, or "" for another scheme.
 std::string_view bearer_credential(std::string_view authorization);
 

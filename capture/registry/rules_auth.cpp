@@ -4,16 +4,6 @@
 
 namespace regtrace::capture::registry::detail {
 
-
-std::string join(std::vector<std::string> const& items, std::string_view separator) {
-  std::string out;
-  for (auto const& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
-
 std::string without_query(std::string_view url) {
   return normalize_url(url.substr(0, url.find('?')));
 }
@@ -38,11 +28,6 @@ std::string first_message(entry_facts const& e) {
   return e.error.message;
 }
 
-std::string granted_text(std::vector<jwt_access> const& access) {
-  std::vector<std::string> items;
-  for (auto const& a : access) items.push_back(a.type + ":" + a.name + ":" + join(a.actions, ","));
-  return items.empty() ? "nothing (empty access list)" : join(items);
-}
 
 // The action a registry request needs (catalog §4.2).
 std::string_view needed_action(exchange const& x) {

@@ -3,6 +3,7 @@
 // refused registry requests): the catalog texts, the helpers both read, and the auth flow of a trace.
 
 #include "capture/ascii.hpp"
+#include "capture/display.hpp"
 #include "capture/har_entry_reader.hpp"
 #include "capture/registry/jwt.hpp"
 #include "capture/registry/rules_detail.hpp"
@@ -92,8 +93,6 @@ inline constexpr catalog_entry b14{"B-14", "AUTH_CLOUD_IAM_DENIED", severity::er
     "AcrPull/AcrPush) and configure the credential helper for this regional host."};
 // clang-format on
 
-/// items joined by separator.
-std::string join(std::vector<std::string> const& items, std::string_view separator = ", ");
 /// The URL without its query, normalised (normalize_url): a realm to compare.
 std::string without_query(std::string_view url);
 /// A registry API request (not a token request, not object storage).
@@ -102,8 +101,6 @@ bool is_api_request(entry_facts const& e);
 std::string error_text(entry_facts const& e);
 /// The first message of the error body, or "".
 std::string first_message(entry_facts const& e);
-/// A token's access list as scope text: "repository:app:pull".
-std::string granted_text(std::vector<jwt_access> const& access);
 /// The action a registry request needs (catalog §4.2).
 std::string_view needed_action(exchange const& x);
 /// Catalog B-04: Docker looks credentials up by the host exactly as typed.

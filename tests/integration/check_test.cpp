@@ -23,10 +23,10 @@ struct check_world {
   proxy::check_options options(std::string const& image = {}, std::string credentials = {}) const {
     proxy::check_options o;
     o.registry = upstream.authority(cloud_registry::registry_host) + image;
-    o.credentials = std::move(credentials);
-    o.upstream_ca_files = {pki.ca_file};
+    o.client.credentials = std::move(credentials);
+    o.client.upstream_ca_files = {pki.ca_file};
     for (auto const& host : cloud_registry::host_names())
-      o.resolve_rules.push_back({host, upstream.port(), "127.0.0.1"});
+      o.client.resolve_rules.push_back({host, upstream.port(), "127.0.0.1"});
     return o;
   }
 
@@ -113,7 +113,7 @@ TEST_CASE("check: a registry that only speaks TLS 1.0/1.1 is A-05", "[check]") {
 TEST_CASE("check: a certificate from an unknown CA is A-04 and names the fix", "[check]") {
   check_world w;
   auto options = w.options();
-  options.upstream_ca_files.clear();
+  options.client.upstream_ca_files.clear();
   auto const r = proxy::probe_registry(options);
   INFO(summary(r));
   CHECK_FALSE(r.passed);
@@ -130,7 +130,7 @@ TEST_CASE("check: nothing listening is A-08; a name that is no registry is a sen
   auto options = w.options();
   auto const port = closed_port();
   options.registry = std::string(cloud_registry::registry_host) + ":" + std::to_string(port);
-  options.resolve_rules = {{cloud_registry::registry_host, port, "127.0.0.1"}};
+  options.client.resolve_rules = {{cloud_registry::registry_host, port, "127.0.0.1"}};
   auto const r = proxy::probe_registry(options);
   INFO(summary(r));
   CHECK_FALSE(r.passed);
