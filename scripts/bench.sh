@@ -81,8 +81,8 @@ if [[ -z $bin ]]; then
 fi
 [[ -x $bin ]] || { echo "bench.sh: no regtrace binary at $bin" >&2; exit 1; }
 
-# shellcheck source=e2e/lib.sh
-source "$root/scripts/e2e/lib.sh"
+# shellcheck source=../tests/e2e/lib/lib.sh
+source "$root/tests/e2e/lib/lib.sh"
 # shellcheck source=bench/setup.sh
 source "$root/scripts/bench/setup.sh"
 e2e_init

@@ -1,8 +1,8 @@
 #include "capture/registry/jwt.hpp"
 
-#include "capture/ascii.hpp"
-#include "capture/display.hpp"
-#include "capture/har_entry_reader.hpp"
+#include "capture/text/ascii.hpp"
+#include "capture/text/display.hpp"
+#include "capture/har/har_entry_reader.hpp"
 #include "capture/registry/classifier.hpp"
 
 #include <nlohmann/json.hpp>

@@ -2,7 +2,7 @@
 // Token requests, token answers and JWT access tokens, read for the checks of catalog §4.6. Only a
 // JWT's header and payload are decoded; its signature is never kept (catalog §5).
 
-#include "capture/exchange.hpp"
+#include "capture/model/exchange.hpp"
 
 #include <cstdint>
 #include <optional>

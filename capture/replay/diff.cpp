@@ -71,8 +71,8 @@ request_diff compare(exchange const& recorded, std::size_t recorded_entry, excha
   return diff;
 }
 
-findings_diff compare_findings(std::vector<registry::finding> const& recorded,
-                               std::vector<registry::finding> const& now) {
+findings_diff compare_findings(std::vector<rules::finding> const& recorded,
+                               std::vector<rules::finding> const& now) {
   std::set<std::string> before, after;
   for (auto const& f : recorded) before.insert(f.id);
   for (auto const& f : now) after.insert(f.id);

@@ -2,8 +2,8 @@
 // Client replay's comparison (issue 4, SPEC §6): what changed between a recorded exchange and the same
 // request sent to the registry today, and which findings appeared or disappeared.
 
-#include "capture/exchange.hpp"
-#include "capture/registry/finding.hpp"
+#include "capture/model/exchange.hpp"
+#include "capture/rules/finding.hpp"
 
 #include <string>
 #include <vector>
@@ -27,10 +27,10 @@ request_diff compare(exchange const& recorded, std::size_t recorded_entry, excha
 
 /// Findings by ID: those only in `now` appeared, those only in `recorded` disappeared.
 struct findings_diff {
-  std::vector<registry::finding> appeared;
-  std::vector<registry::finding> disappeared;
+  std::vector<rules::finding> appeared;
+  std::vector<rules::finding> disappeared;
 };
-findings_diff compare_findings(std::vector<registry::finding> const& recorded,
-                               std::vector<registry::finding> const& now);
+findings_diff compare_findings(std::vector<rules::finding> const& recorded,
+                               std::vector<rules::finding> const& now);
 
 }  // namespace regtrace::capture::replay

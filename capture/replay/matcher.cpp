@@ -1,7 +1,7 @@
 #include "capture/replay/matcher.hpp"
 
-#include "capture/ascii.hpp"
-#include "capture/redaction.hpp"
+#include "capture/text/ascii.hpp"
+#include "capture/redaction/redaction.hpp"
 #include "capture/registry/classifier.hpp"
 
 #include <array>

@@ -4,7 +4,7 @@
 // time change (credentials, signature query values, upload state, upload UUIDs) is ignored. Entries
 // are consumed in order, so retries and 401-then-200 sequences replay as they were recorded.
 
-#include "capture/exchange.hpp"
+#include "capture/model/exchange.hpp"
 
 #include <cstddef>
 #include <map>

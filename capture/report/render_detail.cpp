@@ -8,8 +8,8 @@ std::string entry_label(std::size_t index) {
   return "#" + std::to_string(index + 1);
 }
 
-std::string severity_label(registry::severity s) {
-  std::string label(registry::to_string(s));
+std::string severity_label(rules::severity s) {
+  std::string label(rules::to_string(s));
   for (auto& c : label) c = static_cast<char>(c - 'a' + 'A');
   return label;
 }
@@ -31,7 +31,7 @@ std::string creator_text(source_info const& s) {
   return s.creator.empty() ? std::string("an unnamed tool") : s.creator;
 }
 
-std::string evidence_labels(registry::finding const& f) {
+std::string evidence_labels(rules::finding const& f) {
   std::string out;
   for (auto const& item : f.evidence) {
     if (!out.empty()) out += ", ";

@@ -1,7 +1,7 @@
 // The HTML report: one self-contained page (inline CSS and SVG, no script, no external URL), so it
 // opens from a ticket attachment without a network. Every string from the trace goes through
 // html_escape, and a Content-Security-Policy forbids loading anything should one ever slip through.
-#include "capture/display.hpp"
+#include "capture/text/display.hpp"
 #include "capture/report/render.hpp"
 #include "capture/report/render_detail.hpp"
 
@@ -47,12 +47,12 @@ footer{color:#888;font-size:12px;margin:30px 0 10px}
 
 std::string verdict_class(report const& r) {
   auto const worst = worst_severity(r);
-  if (!worst || *worst == registry::severity::info) return "v-ok";
-  return *worst == registry::severity::warning ? "v-warning" : "v-error";
+  if (!worst || *worst == rules::severity::info) return "v-ok";
+  return *worst == rules::severity::warning ? "v-warning" : "v-error";
 }
 
-std::string badge(registry::severity s, std::string const& prefix = {}) {
-  return "<span class=\"badge s-" + std::string(registry::to_string(s)) + "\">" + prefix +
+std::string badge(rules::severity s, std::string const& prefix = {}) {
+  return "<span class=\"badge s-" + std::string(rules::to_string(s)) + "\">" + prefix +
          detail::severity_label(s) + "</span>";
 }
 
@@ -69,7 +69,7 @@ void write_summary(std::string& out, report const& r) {
   out += "<div class=\"counts\">";
   for (std::size_t level = 4; level-- > 0;) {
     if (r.counts[level] > 0)
-      out += badge(static_cast<registry::severity>(level), std::to_string(r.counts[level]) + " ");
+      out += badge(static_cast<rules::severity>(level), std::to_string(r.counts[level]) + " ");
   }
   out += "</div>";
   out += "</div>\n";
@@ -89,7 +89,7 @@ void write_summary(std::string& out, report const& r) {
 void write_findings(std::string& out, report const& r) {
   out += "<section id=\"findings\"><h2>Findings (" + html_escape(counts_phrase(r.counts)) + ")</h2>\n";
   for (auto const& f : r.findings) {
-    out += "<article class=\"finding f-" + std::string(registry::to_string(f.level)) + "\"><h3>" +
+    out += "<article class=\"finding f-" + std::string(rules::to_string(f.level)) + "\"><h3>" +
            badge(f.level) + html_escape(f.id) + " <code>" + html_escape(f.name) +
            "</code></h3><p class=\"title\">" + html_escape(f.title) + "</p>";
     if (!f.explanation.empty()) out += "<p>" + html_escape(f.explanation) + "</p>";

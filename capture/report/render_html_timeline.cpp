@@ -1,6 +1,6 @@
 // The waterfall: one row per entry, its HAR timing phases drawn as adjacent bars from its start offset.
 // Inline SVG with <title> tooltips, so it needs neither script nor network.
-#include "capture/display.hpp"
+#include "capture/text/display.hpp"
 #include "capture/report/render_detail.hpp"
 
 #include <algorithm>

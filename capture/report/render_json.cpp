@@ -8,7 +8,7 @@ namespace regtrace::capture::report {
 namespace {
 
 using nlohmann::json;
-using registry::severity;
+using rules::severity;
 
 std::string result_of(report const& r) {
   if (r.entries.empty()) return "empty";
@@ -49,7 +49,7 @@ json entry_json(report const& r, entry_row const& row) {
 
 json to_json(report const& r) {
   auto findings = json::array();
-  for (auto const& f : r.findings) findings.push_back(registry::to_json(f));
+  for (auto const& f : r.findings) findings.push_back(rules::to_json(f));
   auto entries = json::array();
   for (auto const& row : r.entries) entries.push_back(entry_json(r, row));
   auto const worst = worst_severity(r);
@@ -58,7 +58,7 @@ json to_json(report const& r) {
       {"generator", {{"name", "regtrace"}, {"version", REGTRACE_VERSION}}},
       {"verdict", r.verdict},
       {"result", result_of(r)},
-      {"worst_severity", worst ? json(registry::to_string(*worst)) : json(nullptr)},
+      {"worst_severity", worst ? json(rules::to_string(*worst)) : json(nullptr)},
       {"counts",
        {{"critical", r.counts[3]}, {"error", r.counts[2]}, {"warning", r.counts[1]}, {"info", r.counts[0]}}},
       {"client_error", r.client_error},

@@ -1,7 +1,7 @@
 // The Markdown report, for a GitHub issue or a Jira ticket. Values from the trace go into code spans
 // and fenced blocks, free text is backslash-escaped: a header value must not turn into markup or
 // HTML (GitHub renders raw HTML in Markdown) nor break a table row.
-#include "capture/display.hpp"
+#include "capture/text/display.hpp"
 #include "capture/report/render.hpp"
 #include "capture/report/render_detail.hpp"
 
@@ -69,7 +69,7 @@ void write_findings(std::string& out, report const& r) {
   }
   for (auto const& f : r.findings) {
     out +=
-        "\n### " + md_text(f.id + " " + f.name) + " (" + std::string(registry::to_string(f.level)) + ")\n\n";
+        "\n### " + md_text(f.id + " " + f.name) + " (" + std::string(rules::to_string(f.level)) + ")\n\n";
     out += "**" + md_text(f.title) + "**\n\n";
     if (!f.explanation.empty()) out += md_text(f.explanation) + "\n\n";
     if (!f.evidence.empty()) {

@@ -1,5 +1,5 @@
 // The terminal report: verdict first, then what the user saw and the fix, the findings, the requests.
-#include "capture/display.hpp"
+#include "capture/text/display.hpp"
 #include "capture/report/render.hpp"
 #include "capture/report/render_detail.hpp"
 
@@ -9,7 +9,7 @@
 namespace regtrace::capture::report {
 namespace {
 
-using registry::severity;
+using rules::severity;
 
 /// Display width of UTF-8 text: continuation bytes take no column.
 std::size_t width_of(std::string_view text) {

@@ -2,17 +2,17 @@
 // positions (the reader skips entries it cannot use), and the rows of the request table.
 #include "capture/report/report.hpp"
 
-#include "capture/display.hpp"
-#include "capture/har_writer.hpp"
-#include "capture/registry/rules.hpp"
-#include "capture/registry/rules_detail.hpp"
+#include "capture/text/display.hpp"
+#include "capture/har/har_writer.hpp"
+#include "capture/rules/rules.hpp"
+#include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
 
 namespace regtrace::capture::report {
 namespace {
 
-using registry::severity;
+using rules::severity;
 
 std::string plural(std::size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
@@ -62,11 +62,11 @@ std::string counts_phrase(severity_counts const& counts) {
 }
 
 report build_report(har_read_result read, std::string file) {
-  auto findings = registry::diagnose(read.exchanges);
+  auto findings = rules::diagnose(read.exchanges);
   return make_report(std::move(read), std::move(file), std::move(findings));
 }
 
-report make_report(har_read_result read, std::string file, std::vector<registry::finding> findings) {
+report make_report(har_read_result read, std::string file, std::vector<rules::finding> findings) {
   report r;
   r.source = source_info{
       .file = std::move(file),
@@ -78,9 +78,9 @@ report make_report(har_read_result read, std::string file, std::vector<registry:
   r.warnings = std::move(read.warnings);
   r.exchanges = std::move(read.exchanges);
   r.findings = std::move(findings);
-  registry::map_evidence_entries(r.findings, read.entry_indexes);
+  rules::map_evidence_entries(r.findings, read.entry_indexes);
   for (auto const& f : r.findings) ++r.counts[static_cast<std::size_t>(f.level)];
-  registry::sort_by_severity(r.findings);
+  rules::sort_by_severity(r.findings);
   if (!r.findings.empty()) {
     r.client_error = r.findings.front().client_error;
     r.remediation = r.findings.front().remediation;
@@ -91,7 +91,7 @@ report make_report(har_read_result read, std::string file, std::vector<registry:
     if (x.started == std::chrono::system_clock::time_point{}) continue;
     if (!first_start || x.started < *first_start) first_start = x.started;
   }
-  auto const facts = registry::detail::analyse(r.exchanges, 0);
+  auto const facts = rules::detail::analyse(r.exchanges, 0);
   for (std::size_t i = 0; i < r.exchanges.size(); ++i) {
     exchange const& x = r.exchanges[i];
     entry_row row;
@@ -116,7 +116,7 @@ report make_report(har_read_result read, std::string file, std::vector<registry:
     row.timings = x.timings;
     for (auto const& f : r.findings) {
       bool const cited = std::any_of(f.evidence.begin(), f.evidence.end(),
-                                     [&](registry::evidence_item const& e) { return e.entry == row.index; });
+                                     [&](rules::evidence_item const& e) { return e.entry == row.index; });
       if (cited && std::find(row.finding_ids.begin(), row.finding_ids.end(), f.id) == row.finding_ids.end())
         row.finding_ids.push_back(f.id);
     }

@@ -3,9 +3,9 @@
 // from a read HAR and a fresh diagnosis, then drawn by the text, markdown, JSON and HTML renderers.
 // The file's own log._findings are not trusted: re-diagnosing lets old traces benefit from new rules.
 
-#include "capture/exchange.hpp"
-#include "capture/har_reader.hpp"
-#include "capture/registry/finding.hpp"
+#include "capture/model/exchange.hpp"
+#include "capture/har/har_reader.hpp"
+#include "capture/rules/finding.hpp"
 
 #include <array>
 #include <cstddef>
@@ -37,7 +37,7 @@ struct entry_row {
   std::size_t exchange = 0;  ///< position of the exchange in report::exchanges (headers for HTML details)
 };
 
-/// Severity counts, indexed by registry::severity (info, warning, error, critical).
+/// Severity counts, indexed by rules::severity (info, warning, error, critical).
 using severity_counts = std::array<std::size_t, 4>;
 
 /// Where the trace came from.
@@ -54,7 +54,7 @@ struct report {
   source_info source;
   std::string verdict;  ///< one sentence: "FAILED: 1 error — the tag does not exist (C-01)"
   severity_counts counts{};
-  std::vector<registry::finding> findings;  ///< most severe first; evidence entries are log.entries indexes
+  std::vector<rules::finding> findings;  ///< most severe first; evidence entries are log.entries indexes
   std::string client_error;  ///< what the user most likely saw: the most severe finding's client_error
   std::string remediation;   ///< the fix of the most severe finding
   std::vector<entry_row> entries;
@@ -67,10 +67,10 @@ struct report {
 report build_report(har_read_result read, std::string file);
 /// build_report with the findings given instead of diagnosed (their evidence indexes are positions
 /// in read.exchanges, as diagnose() gives them). For tests and callers that diagnosed already.
-report make_report(har_read_result read, std::string file, std::vector<registry::finding> findings);
+report make_report(har_read_result read, std::string file, std::vector<rules::finding> findings);
 
 /// The worst severity among the findings, or nullopt when there are none.
-std::optional<registry::severity> worst_severity(report const& r);
+std::optional<rules::severity> worst_severity(report const& r);
 
 /// "1 critical, 2 errors, 1 warning", most severe first ("" when all are zero).
 std::string counts_phrase(severity_counts const& counts);

@@ -1,5 +1,5 @@
 # The set-up of scripts/bench.sh: the registry holding the bench image under a name of its own, the
-# three proxies in front of it, and one dockerd per set-up. Sourced after scripts/e2e/lib.sh, whose
+# three proxies in front of it, and one dockerd per set-up. Sourced after tests/e2e/lib/lib.sh, whose
 # exit trap undoes everything here (processes, the /etc/hosts line, the certs.d folder, daemons).
 # shellcheck shell=bash
 
@@ -18,7 +18,7 @@ setup_registry() {
   start_registry "$RUN_DIR/registry" "$registry_port"
   hosts_add
   log "registry $registry; pushing bench/big:v1 with one ${blob_mib} MiB layer (skopeo)"
-  python3 "$E2E_ROOT/scripts/e2e/make_oci_layout.py" "$RUN_DIR/layout" --tag v1 --layers "${blob_mib}M" >/dev/null
+  python3 "$E2E_ROOT/tests/e2e/lib/make_oci_layout.py" "$RUN_DIR/layout" --tag v1 --layers "${blob_mib}M" >/dev/null
   read -r layer_digest layer_size < <(python3 - "$RUN_DIR/layout" <<'PY'
 import json, os, sys
 blobs = os.path.join(sys.argv[1], "blobs", "sha256")

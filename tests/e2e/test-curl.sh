@@ -9,8 +9,8 @@
 # usage: test-curl.sh REGTRACE_BIN
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../../scripts/e2e/lib.sh
-source "$here/../../scripts/e2e/lib.sh"
+# shellcheck source=lib/lib.sh
+source "$here/lib/lib.sh"
 
 e2e_begin "$@"
 
@@ -18,7 +18,7 @@ start_registry_with_user
 start_regtrace "$bin" "$RUN_DIR/regtrace" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
 log "registry $registry (user $user) behind regtrace on 127.0.0.1:$REGTRACE_PORT"
 
-python3 "$E2E_ROOT/scripts/e2e/make_oci_layout.py" "$RUN_DIR/image" --tag v1 --layers 1K,2M >/dev/null
+python3 "$E2E_ROOT/tests/e2e/lib/make_oci_layout.py" "$RUN_DIR/image" --tag v1 --layers 1K,2M >/dev/null
 blobs="$RUN_DIR/image/blobs/sha256"
 manifest_digest="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' \
   "$RUN_DIR/image/index.json")"
@@ -106,7 +106,7 @@ done
 stop_pid "$REGTRACE_PID" regtrace || fail "regtrace exited with status $? on SIGTERM (expected 0)"
 entries="$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["log"]["entries"]))' "$REGTRACE_HAR")"
 ((entries == requests)) || fail "curl made $requests requests, the trace has $entries entries"
-python3 "$here/check_har.py" "$REGTRACE_HAR" --user "$user" --password "$password" ||
+python3 "$here/lib/check_har.py" "$REGTRACE_HAR" --user "$user" --password "$password" ||
   fail "the HAR does not show a correct push and pull"
 assert_no_secret "$REGTRACE_HAR" "$password" "$(printf '%s' "$user:$password" | base64 -w0)"
 assert_no_error_findings "$REGTRACE_HAR"

@@ -11,8 +11,8 @@
 # usage: test-docker.sh REGTRACE_BIN      (what ctest runs; needs root for dockerd and certs.d)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../../scripts/e2e/lib.sh
-source "$here/../../scripts/e2e/lib.sh"
+# shellcheck source=lib/lib.sh
+source "$here/lib/lib.sh"
 
 [[ $(id -u) -eq 0 ]] || fail "dockerd and /etc/docker/certs.d need root; run this test as root"
 
@@ -23,7 +23,7 @@ log "registry on 127.0.0.1:$REGISTRY_PORT as $registry (user $user)"
 
 # The big layer last: vfs copies every lower layer into each upper one, so it is stored once.
 log "seeding e2e/big:v1 (1 KiB, 1 MiB, 256 MiB uncompressed layers) straight into the registry"
-python3 "$E2E_ROOT/scripts/e2e/make_oci_layout.py" "$RUN_DIR/image" --tag v1 --layers 1K,1M,256M >/dev/null
+python3 "$E2E_ROOT/tests/e2e/lib/make_oci_layout.py" "$RUN_DIR/image" --tag v1 --layers 1K,1M,256M >/dev/null
 push_layout_with_skopeo "$RUN_DIR/image:v1" e2e/big:v1 "$user:$password"
 rm -rf "$RUN_DIR/image"
 digest="$(registry_manifest_digest e2e/big v1 "$user:$password")"
@@ -118,7 +118,7 @@ PY
 log "the replayed pull gave $digest and the replayed push $pushed with the registry stopped"
 REGTRACE_HAR="$recorded_har"
 
-python3 "$here/check_docker_har.py" "$REGTRACE_HAR" --user "$user" --image-digest "$digest" \
+python3 "$here/lib/check_docker_har.py" "$REGTRACE_HAR" --user "$user" --image-digest "$digest" \
   --pushed-digest "$pushed" || fail "the HAR does not show the daemon's and ctr's flows"
 assert_no_secret "$REGTRACE_HAR" "$password" "$(printf '%s' "$user:$password" | base64 -w0)"
 assert_no_error_findings "$REGTRACE_HAR"

@@ -7,14 +7,14 @@
 # usage: test-replay-send.sh REGTRACE_BIN
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../../scripts/e2e/lib.sh
-source "$here/../../scripts/e2e/lib.sh"
+# shellcheck source=lib/lib.sh
+source "$here/lib/lib.sh"
 
 e2e_begin "$@"
 
 start_registry_with_user
 for image in first second; do
-  python3 "$E2E_ROOT/scripts/e2e/make_oci_layout.py" "$RUN_DIR/$image" --tag v1 --layers 2K >/dev/null
+  python3 "$E2E_ROOT/tests/e2e/lib/make_oci_layout.py" "$RUN_DIR/$image" --tag v1 --layers 2K >/dev/null
 done
 push_layout_with_skopeo "$RUN_DIR/first:v1" e2e/app:v1 "$user:$password"
 first_digest="$(registry_manifest_digest e2e/app v1 "$user:$password")"

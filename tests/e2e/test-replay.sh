@@ -9,16 +9,16 @@
 # usage: test-replay.sh REGTRACE_BIN
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../../scripts/e2e/lib.sh
-source "$here/../../scripts/e2e/lib.sh"
+# shellcheck source=lib/lib.sh
+source "$here/lib/lib.sh"
 
 e2e_begin "$@"
 
 start_registry_with_user
-python3 "$E2E_ROOT/scripts/e2e/make_oci_layout.py" "$RUN_DIR/image" --tag v1 --layers 1K >/dev/null
+python3 "$E2E_ROOT/tests/e2e/lib/make_oci_layout.py" "$RUN_DIR/image" --tag v1 --layers 1K >/dev/null
 push_layout_with_skopeo "$RUN_DIR/image:v1" e2e/app:v1 "$user:$password"
 # An image the registry does not hold, pushed through regtrace: its layers are really uploaded.
-python3 "$E2E_ROOT/scripts/e2e/make_oci_layout.py" "$RUN_DIR/topush" --tag v1 --layers 3K >/dev/null
+python3 "$E2E_ROOT/tests/e2e/lib/make_oci_layout.py" "$RUN_DIR/topush" --tag v1 --layers 3K >/dev/null
 
 # run_clients OUT: the same client runs, recorded or replayed; their answers go to OUT/.
 run_clients() {

@@ -8,8 +8,8 @@
 # usage: test-report-html.sh REGTRACE_BIN
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../../scripts/e2e/lib.sh
-source "$here/../../scripts/e2e/lib.sh"
+# shellcheck source=lib/lib.sh
+source "$here/lib/lib.sh"
 
 e2e_begin "$@"
 
@@ -68,5 +68,5 @@ render report "file://$report"
 lines="$(console_lines report)"
 [[ -z $lines ]] || fail "the report page logged console messages:
 $lines"
-python3 "$here/png_check.py" "$RUN_DIR/report.png" 0.02 8 || fail "the report's screenshot is (nearly) blank"
+python3 "$here/lib/png_check.py" "$RUN_DIR/report.png" 0.02 8 || fail "the report's screenshot is (nearly) blank"
 log "PASS: the HTML report of a regtrace trace renders in Chromium without console messages"

@@ -9,8 +9,8 @@
 # usage: test-report-mitmproxy.sh REGTRACE_BIN
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../../scripts/e2e/lib.sh
-source "$here/../../scripts/e2e/lib.sh"
+# shellcheck source=lib/lib.sh
+source "$here/lib/lib.sh"
 
 e2e_begin "$@"
 

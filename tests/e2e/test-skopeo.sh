@@ -8,8 +8,8 @@
 #        test-skopeo.sh --direct          (no proxy: checks the rig itself against the registry)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../../scripts/e2e/lib.sh
-source "$here/../../scripts/e2e/lib.sh"
+# shellcheck source=lib/lib.sh
+source "$here/lib/lib.sh"
 
 direct=0
 if [[ ${1:-} == --direct ]]; then
@@ -27,7 +27,7 @@ registry_port="$REGISTRY_PORT"
 log "registry on 127.0.0.1:$registry_port (user $user)"
 
 log "writing the OCI layout (1 KiB, 1 MiB, 64 MiB layers)"
-python3 "$E2E_ROOT/scripts/e2e/make_oci_layout.py" "$RUN_DIR/image" --tag v1 --layers 1K,1M,64M >/dev/null
+python3 "$E2E_ROOT/tests/e2e/lib/make_oci_layout.py" "$RUN_DIR/image" --tag v1 --layers 1K,1M,64M >/dev/null
 
 # skopeo's cert dir holds the CA the client must trust: regtrace's when going through it.
 policy="$(skopeo_policy)"
@@ -55,7 +55,7 @@ run_logged skopeo-push env "${proxy_env[@]}" skopeo --policy "$policy" copy --pr
 
 if ((!direct)); then
   # The trace is a readable file after every exchange, not only after shutdown.
-  python3 "$here/check_har.py" --valid-only "$REGTRACE_HAR" >/dev/null ||
+  python3 "$here/lib/check_har.py" --valid-only "$REGTRACE_HAR" >/dev/null ||
     fail "the HAR written while regtrace runs is not a valid regtrace HAR"
 fi
 
@@ -84,7 +84,7 @@ if ((direct)); then
 fi
 
 stop_pid "$REGTRACE_PID" regtrace || fail "regtrace exited with status $? on SIGTERM (expected 0)"
-python3 "$here/check_har.py" "$REGTRACE_HAR" --user "$user" --password "$password" ||
+python3 "$here/lib/check_har.py" "$REGTRACE_HAR" --user "$user" --password "$password" ||
   fail "the HAR does not show a correct push and pull"
 # The same secrets checked on the raw bytes, independent of the checker's JSON reading.
 assert_no_secret "$REGTRACE_HAR" "$password" "$(printf '%s' "$user:$password" | base64 -w0)"

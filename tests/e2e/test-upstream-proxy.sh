@@ -10,8 +10,8 @@
 # usage: test-upstream-proxy.sh REGTRACE_BIN
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../../scripts/e2e/lib.sh
-source "$here/../../scripts/e2e/lib.sh"
+# shellcheck source=lib/lib.sh
+source "$here/lib/lib.sh"
 
 e2e_begin "$@"
 command -v tinyproxy >/dev/null || fail "tinyproxy is not installed (scripts/install-deps.sh test installs it)"

@@ -1,6 +1,6 @@
 // `regtrace check` (SPEC §1, §2) against the scripted cloud registry: real TLS on loopback, a Bearer
 // token realm with real scopes, and the failures a check must name with the trace's finding IDs.
-#include "proxy/check.hpp"
+#include "proxy/commands/check.hpp"
 #include "tests/support/cloud_registry.hpp"
 #include "tests/support/loopback_listener.hpp"
 
@@ -42,7 +42,7 @@ std::string summary(proxy::check_result const& r) {
   return out;
 }
 
-bool has_finding(proxy::check_result const& r, std::string const& id, capture::registry::severity level) {
+bool has_finding(proxy::check_result const& r, std::string const& id, capture::rules::severity level) {
   return std::ranges::any_of(r.findings, [&](auto const& f) { return f.id == id && f.level == level; });
 }
 
@@ -65,7 +65,7 @@ TEST_CASE("check: a private registry with a token realm passes with the right cr
   auto const r = proxy::probe_registry(w.options("/app:v1", "alice:s3cret"));
   INFO(summary(r));
   CHECK(r.passed);
-  CHECK(std::ranges::none_of(r.findings, [](auto const& f) { return f.level >= capture::registry::severity::error; }));
+  CHECK(std::ranges::none_of(r.findings, [](auto const& f) { return f.level >= capture::rules::severity::error; }));
   CHECK(probe_says(r, "TLSv1.3"));
   CHECK(probe_says(r, "certificate verified"));
   CHECK(probe_says(r, "challenge: Bearer realm="));
@@ -87,7 +87,7 @@ TEST_CASE("check: wrong credentials are B-05 and fail the check", "[check]") {
   auto const r = proxy::probe_registry(w.options("/app:v1", "alice:wrong"));
   INFO(summary(r));
   CHECK_FALSE(r.passed);
-  CHECK(has_finding(r, "B-05", capture::registry::severity::critical));
+  CHECK(has_finding(r, "B-05", capture::rules::severity::critical));
 }
 
 TEST_CASE("check: a tag that does not exist is C-01", "[check]") {
@@ -96,7 +96,7 @@ TEST_CASE("check: a tag that does not exist is C-01", "[check]") {
   auto const r = proxy::probe_registry(w.options("/app:v2", "alice:s3cret"));
   INFO(summary(r));
   CHECK_FALSE(r.passed);
-  CHECK(has_finding(r, "C-01", capture::registry::severity::error));
+  CHECK(has_finding(r, "C-01", capture::rules::severity::error));
   CHECK(r.exchanges.back().status == 404);
 }
 
@@ -105,7 +105,7 @@ TEST_CASE("check: a registry that only speaks TLS 1.0/1.1 is A-05", "[check]") {
   auto const r = proxy::probe_registry(w.options());
   INFO(summary(r));
   CHECK_FALSE(r.passed);
-  CHECK(has_finding(r, "A-05", capture::registry::severity::error));
+  CHECK(has_finding(r, "A-05", capture::rules::severity::error));
   CHECK(probe_says(r, "TLS      "));
   CHECK_FALSE(probe_says(r, "HTTP     "));  // nothing was asked over a connection that never opened
 }
@@ -117,7 +117,7 @@ TEST_CASE("check: a certificate from an unknown CA is A-04 and names the fix", "
   auto const r = proxy::probe_registry(options);
   INFO(summary(r));
   CHECK_FALSE(r.passed);
-  CHECK(has_finding(r, "A-04", capture::registry::severity::error));
+  CHECK(has_finding(r, "A-04", capture::rules::severity::error));
   CHECK(probe_says(r, "certificate not trusted"));
   // The address is known although the handshake failed: the trace says which node refused.
   REQUIRE(r.exchanges.size() == 1);
@@ -134,7 +134,7 @@ TEST_CASE("check: nothing listening is A-08; a name that is no registry is a sen
   auto const r = proxy::probe_registry(options);
   INFO(summary(r));
   CHECK_FALSE(r.passed);
-  CHECK(has_finding(r, "A-08", capture::registry::severity::error));
+  CHECK(has_finding(r, "A-08", capture::rules::severity::error));
   CHECK(probe_says(r, "TCP      connecting to registry.test:"));
   REQUIRE(r.exchanges.size() == 1);  // no manifest request after a failed connection
 

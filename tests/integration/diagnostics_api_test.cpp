@@ -1,5 +1,5 @@
 // Catalog §3 group C through the proxy: registry API errors on pull and push.
-#include "tests/integration/cloud_world.hpp"
+#include "tests/support/cloud_world.hpp"
 
 using namespace regtrace;
 using namespace regtrace::test;

@@ -1,7 +1,7 @@
 // Catalog §3 group B through the proxy: challenges, the token realm and token checking at the registry.
-#include "tests/integration/cloud_world.hpp"
+#include "tests/support/cloud_world.hpp"
 
-#include "capture/har_entry_reader.hpp"
+#include "capture/har/har_entry_reader.hpp"
 
 using namespace regtrace;
 using namespace regtrace::test;

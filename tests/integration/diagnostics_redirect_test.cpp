@@ -1,5 +1,5 @@
 // Catalog §3 group D through the proxy: blob redirects to pre-signed storage URLs (Azure SAS shape).
-#include "tests/integration/cloud_world.hpp"
+#include "tests/support/cloud_world.hpp"
 
 #include "tests/support/docker_daemon.hpp"
 

@@ -1,6 +1,6 @@
 // Catalog §3 group A through the proxy: real connections, real TLS, the trace's findings checked as
 // the user gets them.
-#include "tests/integration/cloud_world.hpp"
+#include "tests/support/cloud_world.hpp"
 
 #include "tests/support/docker_daemon.hpp"
 

@@ -1,7 +1,7 @@
 // Catalog §3 group E through the proxy: platform and vendor behaviours.
-#include "tests/integration/cloud_world.hpp"
+#include "tests/support/cloud_world.hpp"
 
-#include "capture/registry/finding.hpp"
+#include "capture/rules/finding.hpp"
 
 using namespace regtrace;
 using namespace regtrace::test;
@@ -73,10 +73,10 @@ TEST_CASE("E-09 REGISTRY_WARNING_HEADER: a Warning 299 is surfaced once per dist
 
 TEST_CASE("require_finding reads log._findings and _regtrace.findings as the trace writer writes them",
           "[diagnostics]") {
-  capture::registry::finding f;
+  capture::rules::finding f;
   f.id = "E-05";
   f.name = "ACR_QUARANTINE";
-  f.level = capture::registry::severity::error;
+  f.level = capture::rules::severity::error;
   f.evidence = {{1, "GET https://registry.test/v2/app/manifests/sha256:… → 405"}, {0, "GET … → 404"}};
   finished_trace t;
   t.entries.resize(2);
@@ -84,7 +84,7 @@ TEST_CASE("require_finding reads log._findings and _regtrace.findings as the tra
             {{"entries",
               {{{"_regtrace", {{"findings", nlohmann::json::array()}}}},
                {{"_regtrace", {{"findings", {"E-05"}}}}}}},
-             {"_findings", {capture::registry::to_json(f)}}}}};
+             {"_findings", {capture::rules::to_json(f)}}}}};
   require_finding(t, "E-05", "error", {0, 1}, 1);
   require_finding(t, "E-05", "error", {1}, 1, evidence_match::includes);
 }

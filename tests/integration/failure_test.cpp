@@ -1,8 +1,8 @@
 // Failures are answered with a clear status and recorded with their phase; the proxy keeps serving.
-#include "tests/integration/world.hpp"
+#include "tests/support/world.hpp"
 
-#include "capture/failure.hpp"
-#include "capture/har_reader.hpp"
+#include "capture/model/failure.hpp"
+#include "capture/har/har_reader.hpp"
 #include "tests/support/loopback_listener.hpp"
 
 #include <nlohmann/json.hpp>

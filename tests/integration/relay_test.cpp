@@ -1,7 +1,7 @@
 // The relay is faithful and streaming: bodies, framing, HEAD, Range, redirects, keep-alive.
-#include "tests/integration/world.hpp"
+#include "tests/support/world.hpp"
 
-#include "capture/har_reader.hpp"
+#include "capture/har/har_reader.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,8 +2,8 @@
 // whatever the write sizes and with both directions busy at once, the ends of a connection read as
 // Asio's ssl::stream reports them, a server handshake takes bytes already read, and handshake failures
 // keep OpenSSL's reason (the proxy's failure records and read it).
-#include "proxy/net.hpp"
-#include "proxy/tls_stream.hpp"
+#include "proxy/io/net.hpp"
+#include "proxy/io/tls_stream.hpp"
 #include "tests/support/test_support.hpp"
 #include "tls/contexts.hpp"
 

@@ -1,8 +1,8 @@
 // --upstream-proxy: regtrace behind a corporate proxy. Every upstream connection is a CONNECT tunnel
 // through an in-process proxy that records what it was asked; TLS to the registry runs inside it.
-#include "tests/integration/world.hpp"
+#include "tests/support/world.hpp"
 
-#include "capture/failure.hpp"
+#include "capture/model/failure.hpp"
 #include "tests/support/fake_connect_proxy.hpp"
 #include "tests/support/loopback_listener.hpp"
 

@@ -1,8 +1,8 @@
 // The built-in services of the scripted cloud registry: token realm, Azure-like storage, registry API.
 #include "tests/support/cloud_registry_detail.hpp"
 
-#include "capture/ascii.hpp"
-#include "capture/har_entry_reader.hpp"
+#include "capture/text/ascii.hpp"
+#include "capture/har/har_entry_reader.hpp"
 #include "capture/registry/classifier.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // Test support that needs no sockets: temp dirs, the byte pattern, SHA-256, test PKI, the proxy fixture.
 #include "tests/support/test_support.hpp"
 
-#include "capture/har_reader.hpp"
+#include "capture/har/har_reader.hpp"
 #include "tls/cert_cache.hpp"
 
 #include <openssl/evp.h>

@@ -2,9 +2,9 @@
 // Integration-test support: a TLS upstream played in-process (synchronous Beast, a thread per
 // connection), a client that goes through the proxy, and a proxy fixture on port 0.
 
-#include "capture/exchange.hpp"
-#include "proxy/config.hpp"
-#include "proxy/server.hpp"
+#include "capture/model/exchange.hpp"
+#include "proxy/config/config.hpp"
+#include "proxy/session/server.hpp"
 #include "tls/authority.hpp"
 
 #include <atomic>

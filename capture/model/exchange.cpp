@@ -1,0 +1,70 @@
+#include "capture/model/exchange.hpp"
+#include "capture/text/ascii.hpp"
+
+#include <array>
+#include <utility>
+
+namespace regtrace::capture {
+namespace {
+
+constexpr std::array<std::pair<entry_kind, std::string_view>, 4> kind_names{{
+    {entry_kind::exchange, "exchange"},
+    {entry_kind::tunnel, "tunnel"},
+    {entry_kind::connect_failed, "connect_failed"},
+    {entry_kind::client_tls_rejected, "client_tls_rejected"},
+}};
+
+}  // namespace
+
+std::string_view to_string(entry_kind k) {
+  for (auto const& [value, name] : kind_names) {
+    if (value == k) return name;
+  }
+  return "exchange";
+}
+
+std::optional<entry_kind> entry_kind_from_string(std::string_view name) {
+  for (auto const& [value, text] : kind_names) {
+    if (text == name) return value;
+  }
+  return std::nullopt;
+}
+
+std::string exchange::authority() const {
+  // RFC 3986 §3.2.2: an IPv6 literal is written in brackets.
+  bool const ipv6 = host.find(':') != std::string::npos && !host.starts_with('[');
+  std::string out = ipv6 ? "[" + host + "]" : host;
+  bool const default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
+  if (!default_port) out += ":" + std::to_string(port);
+  return out;
+}
+
+std::string exchange::url() const {
+  std::string out = scheme + "://" + authority();
+  // A CONNECT or asterisk-form target is not a path; such entries get the root path.
+  if (target.starts_with('/')) {
+    out += target;
+  } else {
+    out += '/';
+  }
+  return out;
+}
+
+double exchange::total_ms() const {
+  // HAR 1.2: ssl is already counted inside connect, so adding it would count it twice.
+  double total = 0;
+  for (double part :
+       {timings.blocked, timings.dns, timings.connect, timings.send, timings.wait, timings.receive}) {
+    if (part > 0) total += part;
+  }
+  return total;
+}
+
+std::string const* find_header(header_list const& headers, std::string_view name) {
+  for (auto const& field : headers) {
+    if (iequals(field.name, name)) return &field.value;
+  }
+  return nullptr;
+}
+
+}  // namespace regtrace::capture

@@ -1,0 +1,211 @@
+// The rules engine's driver: parse each entry once, run the rule groups, order the findings; and the
+// live window used by the trace writer.
+#include "capture/rules/rules.hpp"
+
+#include "capture/text/ascii.hpp"
+#include "capture/rules/rules_detail.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace regtrace::capture::rules {
+namespace detail {
+namespace {
+
+std::string const empty_string;
+
+bool worth_parsing_body(entry_facts const& e) {
+  return e.x->status >= 400 || e.cls.kind == request_kind::token;
+}
+
+}  // namespace
+
+std::string const& entry_facts::error_code() const {
+  for (auto const& err : error.errors)
+    if (!err.code.empty()) return err.code;
+  return error.vendor_code.empty() ? empty_string : error.vendor_code;
+}
+
+auth_challenge const* entry_facts::challenge(std::string_view scheme) const {
+  for (auto const& c : challenges)
+    if (iequals(c.scheme, scheme)) return &c;
+  return nullptr;
+}
+
+bool entry_facts::is_registry_api() const {
+  return x->target.starts_with("/v2/") || x->target == "/v2" || x->target.find("/v2/") != std::string::npos ||
+         response_header("Docker-Distribution-Api-Version") != nullptr;
+}
+
+bool entry_facts::has_authorization() const {
+  return request_header("Authorization") != nullptr;
+}
+
+std::string const* entry_facts::request_header(std::string_view name) const {
+  return find_header(x->request_headers, name);
+}
+
+std::string const* entry_facts::response_header(std::string_view name) const {
+  return find_header(x->response_headers, name);
+}
+
+std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t first_index,
+                                 bool trace_complete) {
+  std::vector<entry_facts> facts;
+  facts.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    exchange const& x = entries[i];
+    entry_facts e;
+    e.index = first_index + i;
+    e.trace_complete = trace_complete;
+    e.x = &x;
+    e.cls = classify(x.method, x.host, x.target);
+    if (worth_parsing_body(e)) {
+      auto const* type = find_header(x.response_headers, "Content-Type");
+      e.error = parse_error_body(x.response_body.text, type ? *type : std::string_view{});
+      // Azure names its error in a header as well as in the XML (catalog §7.2).
+      if (e.error.vendor_code.empty())
+        if (auto const* ms = find_header(x.response_headers, "x-ms-error-code")) e.error.vendor_code = *ms;
+    }
+    for (auto const& h : x.response_headers) {
+      if (!iequals(h.name, "WWW-Authenticate")) continue;
+      auto parsed = parse_www_authenticate(h.value);
+      e.challenges.insert(e.challenges.end(), parsed.begin(), parsed.end());
+    }
+    facts.push_back(std::move(e));
+  }
+  // Entries are written as exchanges finish, so a quick token answer can land after the registry
+  // retry it enabled. Sequence rules read requests in the order they started; evidence keeps each
+  // entry's own position. Only when every entry has a start time (other tools' HARs may not).
+  bool const timed = std::all_of(facts.begin(), facts.end(),
+                                 [](entry_facts const& f) { return f.x->started.time_since_epoch().count() != 0; });
+  if (timed)
+    std::stable_sort(facts.begin(), facts.end(),
+                     [](entry_facts const& a, entry_facts const& b) { return a.x->started < b.x->started; });
+  return facts;
+}
+
+std::string describe(entry_facts const& e) {
+  exchange const& x = *e.x;
+  std::string line = x.method.empty() ? std::string(to_string(x.kind)) : x.method;
+  line += ' ';
+  line += x.kind == entry_kind::exchange ? x.url() : x.authority();
+  line += " → ";
+  if (x.status != 0) {
+    line += std::to_string(x.status);
+    if (auto const& code = e.error_code(); !code.empty()) {
+      line += ' ';
+      line += code;
+    }
+  } else if (x.failure) {
+    line += "no response (";
+    line += to_string(x.failure->where);
+    line += ')';
+  } else {
+    line += "no response";
+  }
+  return line;
+}
+
+evidence_item evidence_of(entry_facts const& e, std::string_view note) {
+  evidence_item item{e.index, describe(e)};
+  if (!note.empty()) {
+    item.detail += "; ";
+    item.detail += note;
+  }
+  return item;
+}
+
+finding make_finding(catalog_entry const& entry, std::string explanation, std::vector<evidence_item> items) {
+  return finding{std::string(entry.id),          std::string(entry.name),        entry.level,
+                 std::string(entry.title),       std::move(explanation),         std::string(entry.client_error),
+                 std::string(entry.remediation), std::move(items)};
+}
+
+bool failed_with(exchange const& x, errc code) {
+  return x.failure && x.failure->code_category == "regtrace" && x.failure->code_value == static_cast<int>(code);
+}
+
+double seconds_between(entry_facts const& a, entry_facts const& b) {
+  return std::chrono::duration<double>(b.x->started - a.x->started).count();
+}
+
+double ms_to_headers(exchange const& x) {
+  double total = 0;
+  for (double part : {x.timings.blocked, x.timings.dns, x.timings.connect, x.timings.send, x.timings.wait})
+    if (part > 0) total += part;
+  return total;
+}
+
+std::string host_of(exchange const& x) {
+  std::string host = x.host;
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host;
+}
+
+bool contains_nocase(std::string_view text, std::string_view needle) {
+  return !std::ranges::search(text, needle, [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          }).empty();
+}
+
+std::string quoted(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
+
+std::int64_t epoch_seconds(exchange const& x) {
+  return std::chrono::duration_cast<std::chrono::seconds>(x.started.time_since_epoch()).count();
+}
+
+std::string_view query_of(std::string_view target) {
+  auto const question = target.find('?');
+  return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
+}  // namespace detail
+
+std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index, bool trace_complete) {
+  auto const facts = detail::analyse(entries, first_index, trace_complete);
+  std::vector<finding> out;
+  detail::transport_rules(facts, out);
+  detail::auth_rules(facts, out);
+  detail::api_rules(facts, out);
+  detail::redirect_rules(facts, out);
+  detail::vendor_rules(facts, out);
+  detail::replay_rules(facts, out);
+  sort_by_severity(out);
+  return out;
+}
+
+std::vector<finding> live_diagnostics::add(exchange x, std::size_t index) {
+  push(std::move(x), index);
+  return conclude();
+}
+
+void live_diagnostics::push(exchange x, std::size_t index) {
+  if (window_.empty()) window_first_index_ = index;
+  window_text_bytes_ += x.request_body.text.size() + x.response_body.text.size();
+  window_.push_back(std::move(x));
+  std::size_t drop = 0;
+  while (window_.size() - drop > limits_.max_entries ||
+         (window_.size() - drop > 1 && window_text_bytes_ > limits_.max_text_bytes)) {
+    auto const& oldest = window_[drop++];
+    window_text_bytes_ -= oldest.request_body.text.size() + oldest.response_body.text.size();
+  }
+  // Moves, not copies: dropping from the front of a few hundred entries is cheap.
+  window_.erase(window_.begin(), window_.begin() + static_cast<std::ptrdiff_t>(drop));
+  window_first_index_ += drop;
+}
+
+std::vector<finding> live_diagnostics::conclude() {
+  std::vector<finding> fresh;
+  if (window_.empty()) return fresh;
+  std::size_t const last = window_first_index_ + window_.size() - 1;
+  for (auto& f : diagnose(window_, window_first_index_, false)) {
+    std::size_t const first = f.evidence.empty() ? last : f.evidence.front().entry;
+    if (reported_.emplace(f.id, first).second) fresh.push_back(std::move(f));
+  }
+  return fresh;
+}
+
+}  // namespace regtrace::capture::rules

@@ -1,0 +1,156 @@
+// Catalog §3 group C rules about the registry's own state: C-13 rate limited, C-14 server error,
+// C-15 policy blocked.
+#include "capture/rules/rules_api_common.hpp"
+#include "capture/rules/rules_detail.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <string>
+
+namespace regtrace::capture::rules::detail {
+namespace {
+
+constexpr catalog_entry c13{
+    "C-13",
+    "RATE_LIMITED",
+    severity::error,
+    "The registry is rate limiting the client",
+    "toomanyrequests: You have reached your pull rate limit.",
+    "Authenticate (anonymous limits are per IP and shared behind NAT), use a pull-through "
+    "cache or mirror, back off as Retry-After says, or raise the plan or SKU."};
+constexpr catalog_entry c14{"C-14",
+                            "REGISTRY_SERVER_ERROR",
+                            severity::error,
+                            "The registry (or its front door) answered with a server error",
+                            "received unexpected HTTP status: 500 Internal Server Error",
+                            "Retry later; if it persists, check the registry's logs and health (storage "
+                            "backend, load balancer, upstream timeouts)."};
+constexpr catalog_entry c15{
+    "C-15",
+    "POLICY_BLOCKED_PULL",
+    severity::error,
+    "A registry policy (Harbor vulnerability or signature rule) blocked the pull",
+    "unknown: current image cannot be pulled due to configured policy",
+    "Fix or allow-list the vulnerabilities, sign the image, or change the project policy."};
+
+// The leading number of a ratelimit-* value ("100;w=21600"), or -1.
+long leading_number(std::string const* value) {
+  if (value == nullptr) return -1;
+  long n = -1;
+  auto const [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+  return ec == std::errc{} ? n : -1;
+}
+
+std::string rate_headers(entry_facts const& e) {
+  std::string text;
+  for (std::string_view name :
+       {"Retry-After", "ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source"})
+    if (auto const* v = e.response_header(name))
+      text += (text.empty() ? "" : ", ") + std::string(name) + ": " + *v;
+  return text;
+}
+
+void rate_limited(facts_span trace, std::vector<finding>& out) {
+  std::map<std::string, std::vector<entry_facts const*>> by_host;
+  for (auto const& e : trace)
+    if (e.x->status == 429 && !e.x->generated_response) by_host[e.x->authority()].push_back(&e);
+  for (auto const& [host, hits] : by_host) {
+    entry_facts const& e = *hits.front();
+    auto const unrecovered =
+        std::ranges::count_if(hits, [&](auto const* h) { return !recovered(trace, *h); });
+    std::string explanation = host + " answered 429 " + code_and_message(e) + " to " +
+                              std::to_string(hits.size()) + " request(s), first " + e.x->method + " " +
+                              e.x->target + ".";
+    if (auto const headers = rate_headers(e); !headers.empty()) explanation += " Headers: " + headers + ".";
+    std::vector<evidence_item> items;
+    for (auto const* h : hits) items.push_back(evidence_of(*h, rate_headers(*h)));
+    auto f = make_finding(c13, std::move(explanation), std::move(items));
+    if (unrecovered == 0) {
+      f.level = severity::warning;
+      f.explanation += " Every rate-limited request succeeded on a later try.";
+    }
+    f.client_error = pick_client_text(client_of(e), docker_error_text(e), containerd_status_text(e),
+                                      "too many requests to registry");
+    out.push_back(std::move(f));
+  }
+  // Docker Hub announces the pull limit on manifest answers: warn before it bites (catalog C-13).
+  std::map<std::string, entry_facts const*> low;
+  for (auto const& e : trace) {
+    long const limit = leading_number(e.response_header("ratelimit-limit"));
+    long const remaining = leading_number(e.response_header("ratelimit-remaining"));
+    if (!succeeded(e) || limit <= 0 || remaining < 0 || remaining * 10 > limit ||
+        by_host.contains(e.x->authority()))
+      continue;
+    auto& slot = low[e.x->authority()];
+    if (slot == nullptr || leading_number(slot->response_header("ratelimit-remaining")) > remaining)
+      slot = &e;
+  }
+  for (auto const& [host, e] : low) {
+    auto f =
+        make_finding(c13, host + " reports few pulls left before its rate limit: " + rate_headers(*e) + ".",
+                     {evidence_of(*e, rate_headers(*e))});
+    f.level = severity::warning;
+    f.title = "The registry's pull rate limit is nearly used up";
+    out.push_back(std::move(f));
+  }
+}
+
+void server_error(facts_span trace, std::vector<finding>& out) {
+  std::map<std::string, std::vector<entry_facts const*>> by_host;
+  for (auto const& e : trace) {
+    auto const s = e.x->status;
+    // regtrace's own 502/504 (generated_response) report an upstream failure: A-* rules.
+    if ((s == 500 || s == 502 || s == 503 || s == 504) && !e.x->generated_response && is_registry_request(e))
+      by_host[e.x->authority()].push_back(&e);
+  }
+  for (auto const& [host, hits] : by_host) {
+    entry_facts const& e = *hits.front();
+    auto const unrecovered = std::ranges::count_if(
+        hits, [&](auto const* h) { return !recovered(trace, *h) && fallback_success(trace, *h) == nullptr; });
+    std::string explanation = host + " answered " + std::to_string(e.x->status) + " " + code_and_message(e) +
+                              " to " + e.x->method + " " + e.x->target;
+    if (hits.size() > 1) explanation += " (" + std::to_string(hits.size()) + " server errors in all)";
+    if (auto const* server = e.response_header("Server")) explanation += "; Server: " + *server;
+    if (auto const* via = e.response_header("Via")) explanation += "; Via: " + *via;
+    explanation += ".";
+    auto f = make_finding(c14, std::move(explanation), evidence_list(hits));
+    if (unrecovered == 0) {
+      f.level = severity::warning;
+      f.explanation += " A retry of each failed request succeeded.";
+    } else {
+      f.explanation += " " + std::to_string(unrecovered) + " of them never succeeded on a retry.";
+    }
+    f.client_error = pick_client_text(
+        client_of(e), "received unexpected HTTP status: " + std::to_string(e.x->status) + " " + e.x->reason,
+        containerd_status_text(e), error_message(e));
+    out.push_back(std::move(f));
+  }
+}
+
+void policy_blocked(facts_span trace, std::vector<finding>& out) {
+  for (auto const& e : trace) {
+    bool const coded = e.error_code() == "PROJECTPOLICYVIOLATION";
+    bool const manifest_412 = e.x->status == 412 && e.cls.kind == request_kind::manifest;
+    if ((!coded && !manifest_412) || e.x->generated_response || later_success_same_url(trace, e)) continue;
+    std::string explanation = e.x->method + " " + image_ref(e) + " was answered " +
+                              std::to_string(e.x->status) + " " + code_and_message(e) +
+                              ": a project policy (Harbor: vulnerability severity or "
+                              "signature requirement) blocks pulling this image.";
+    if (e.x->method == "HEAD") explanation += " HEAD answers carry no body, so only the status shows.";
+    auto f = make_finding(c15, std::move(explanation), {evidence_of(e)});
+    f.client_error =
+        pick_client_text(client_of(e), docker_error_text(e), containerd_status_text(e), error_message(e));
+    out.push_back(std::move(f));
+  }
+}
+
+}  // namespace
+
+void api_server_rules(facts_span trace, std::vector<finding>& out) {
+  rate_limited(trace, out);
+  server_error(trace, out);
+  policy_blocked(trace, out);
+}
+
+}  // namespace regtrace::capture::rules::detail

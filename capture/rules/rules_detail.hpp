@@ -1,0 +1,102 @@
+#pragma once
+// Internal to the rules engine: what every rule reads about an entry, computed once, and the small
+// helpers the rule groups share. Each group (rules_transport.cpp A-*, rules_auth.cpp B-*,
+// rules_api.cpp C-*, rules_redirect.cpp D-*, rules_vendor.cpp E-*) appends its findings to `out`.
+
+#include "capture/model/exchange.hpp"
+#include "capture/registry/challenge.hpp"
+#include "capture/registry/classifier.hpp"
+#include "capture/registry/error_body.hpp"
+#include "capture/rules/finding.hpp"
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace regtrace::capture::rules::detail {
+
+// The rules read the registry protocol's vocabulary (classification, challenges, error bodies, JWTs)
+// on every line: name it unqualified here, as when the rules lived beside the parsers.
+using namespace capture::registry;
+
+/// One trace entry with what the rules read from it, parsed once.
+struct entry_facts {
+  std::size_t index = 0;  ///< position in the trace (0-based), for evidence
+  exchange const* x = nullptr;
+  classification cls;
+  error_body error;  ///< parsed response body when status >= 400 (and for token answers); else none
+  std::vector<auth_challenge> challenges;  ///< every challenge of every WWW-Authenticate header
+  /// The trace ends here for good (offline, or the proxy has stopped): a client that sent nothing
+  /// after an entry did stop there. Live, the next request may simply not be recorded yet.
+  bool trace_complete = true;
+
+  /// First registry error code ("MANIFEST_UNKNOWN"), else the vendor XML code (or x-ms-error-code),
+  /// else "".
+  std::string const& error_code() const;
+  /// The challenge with this scheme ("bearer", "basic"), or nullptr.
+  auth_challenge const* challenge(std::string_view scheme) const;
+  bool is_registry_api() const;  ///< a /v2/ request, or the answer carries Docker-Distribution-Api-Version
+  bool has_authorization() const;  ///< the request carried an Authorization header
+  std::string const* request_header(std::string_view name) const;
+  std::string const* response_header(std::string_view name) const;
+};
+using facts_span = std::span<entry_facts const>;
+
+/// Parses every entry once. first_index is the trace position of entries[0].
+std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t first_index,
+                                 bool trace_complete = true);
+
+/// "GET https://r.test/v2/app/manifests/v1 → 404 MANIFEST_UNKNOWN" (status 0 shows the failure).
+std::string describe(entry_facts const& e);
+/// describe(e) followed by "; " and note when note is not empty.
+evidence_item evidence_of(entry_facts const& e, std::string_view note = {});
+
+/// The fixed text of one catalog entry; rules add the explanation and evidence.
+struct catalog_entry {
+  std::string_view id;
+  std::string_view name;
+  severity level;
+  std::string_view title;
+  std::string_view client_error;
+  std::string_view remediation;
+};
+finding make_finding(catalog_entry const& entry, std::string explanation, std::vector<evidence_item> items);
+
+/// The entry failed with this regtrace error code (compared as code, never as text: STYLE rule 5).
+bool failed_with(exchange const& x, errc code);
+
+/// Seconds between the starts of two entries (b - a), from their recorded start times.
+double seconds_between(entry_facts const& a, entry_facts const& b);
+/// Time from the request's start to its response headers, ms (blocked+dns+connect+send+wait).
+double ms_to_headers(exchange const& x);
+/// Lower-cased host without port ("r.test").
+std::string host_of(exchange const& x);
+/// ASCII case-insensitive substring search (vendor phrases in error texts).
+bool contains_nocase(std::string_view text, std::string_view needle);
+/// text in double quotes, for explanations.
+std::string quoted(std::string_view text);
+/// When the request started, in seconds since the epoch (to compare with token and URL times).
+std::int64_t epoch_seconds(exchange const& x);
+/// The query of a request target ("a=1&b=2"), or "" when it has none.
+std::string_view query_of(std::string_view target);
+
+/// Catalog §0 session: b may come from the same client as a (same client IP, or either address
+/// unknown as in other tools' HARs) and starts within 120 s of it. Defined in rules_session.cpp.
+bool same_client(entry_facts const& a, entry_facts const& b);
+/// "scheme://host[:port]/path?query" with scheme and host lower-cased and a default port dropped,
+/// so a realm or Location compares with exchange::url(). Defined in rules_session.cpp.
+std::string normalize_url(std::string_view url);
+/// The entry never reached its host: a failed CONNECT, or no upstream answer because resolving,
+/// connecting or the TLS handshake failed. Defined in rules_session.cpp.
+bool host_unreachable(exchange const& x);
+
+void transport_rules(facts_span trace, std::vector<finding>& out);  // A-*
+void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*
+void api_rules(facts_span trace, std::vector<finding>& out);        // C-*
+void redirect_rules(facts_span trace, std::vector<finding>& out);   // D-*
+void vendor_rules(facts_span trace, std::vector<finding>& out);     // E-*
+void replay_rules(facts_span trace, std::vector<finding>& out);     // R-*: regtrace's own replay
+
+}  // namespace regtrace::capture::rules::detail

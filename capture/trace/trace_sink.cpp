@@ -1,0 +1,226 @@
+#include "capture/trace/trace_sink.hpp"
+
+#include "capture/har/har_reader.hpp"
+#include "capture/har/har_writer.hpp"
+#include "capture/redaction/redaction.hpp"
+#include "capture/rules/rules.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+
+namespace regtrace::capture {
+namespace {
+
+// How often the live rules run at most, and how many records one run takes (see run()).
+constexpr auto diagnosis_interval = std::chrono::milliseconds(50);
+constexpr std::size_t max_batch = 256;
+
+template <class Callback, class... Args>
+void notify(Callback const& callback, Args const&... args) noexcept {
+  if (!callback) return;
+  try {
+    callback(args...);
+  } catch (...) {
+    // A console callback must not take the writer down with it.
+  }
+}
+
+std::string dropped_sentence(std::uint64_t n) {
+  return std::to_string(n) + (n == 1 ? " record was" : " records were") +
+         " dropped because the trace queue was full or closed; the trace counts them";
+}
+
+}  // namespace
+
+trace_sink::trace_sink(trace_sink_options options)
+    : options_(std::move(options)), file_(std::make_unique<har_file>(options_.har_path)) {
+  if (options_.diagnose) diagnostics_ = std::make_unique<rules::live_diagnostics>();
+  thread_ = std::thread([this] { run(); });
+}
+
+trace_sink::~trace_sink() {
+  close();
+}
+
+bool trace_sink::submit(exchange x) noexcept {
+  std::string problem;
+  bool counted = false;
+  try {
+    std::lock_guard lock(mutex_);
+    if (!closing_ && queue_.size() < options_.queue_capacity) {
+      queue_.push_back(std::move(x));
+      // Only the first record wakes the writer: with more queued it is up already, or waiting out
+      // diagnosis_interval on purpose (a wake-up per request costs the relay a context switch).
+      if (queue_.size() == 1) wake_.notify_one();
+      return true;
+    }
+    ++counters_.dropped;
+    counted = true;
+    if (stopped_) {
+      // No writer left to notice: say it in the trace now (SPEC §4, no silent loss).
+      report_counters(counters_);
+      problem = "a record was submitted after the trace was closed and is missing from " +
+                options_.har_path.string();
+    }
+  } catch (...) {
+    // Out of memory (the guard has already unlocked): the record is lost, but not uncounted.
+    if (!counted) {
+      std::lock_guard lock(mutex_);
+      ++counters_.dropped;
+    }
+  }
+  if (!problem.empty()) notify(options_.on_problem, problem);
+  return false;
+}
+
+void trace_sink::close() {
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return;
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::uint64_t late_drops = 0;
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    // Records dropped after the writer's last look at the counters.
+    late_drops = counters_.dropped - reported_.dropped;
+    report_counters(counters_);
+    if (options_.diagnose) final_diagnosis();
+  }
+  if (late_drops > 0) notify(options_.on_problem, dropped_sentence(late_drops));
+}
+
+trace_sink::counters trace_sink::stats() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+void trace_sink::report_counters(counters now) noexcept {
+  if (now.dropped == reported_.dropped && now.write_failed == reported_.write_failed) return;
+  if (write_extras(now)) reported_ = now;
+}
+
+bool trace_sink::write_extras(counters now) noexcept {
+  try {
+    auto findings = nlohmann::json::array();
+    for (auto const& f : findings_) findings.push_back(rules::to_json(f));
+    nlohmann::json const extras{
+        {"_findings", std::move(findings)},
+        {"_regtrace", {{"dropped_records", now.dropped}, {"failed_records", now.write_failed}}}};
+    return file_->set_log_extras(extras);
+  } catch (...) {
+    // Out of memory: the extras stay as they were and are retried on the next change.
+    return false;
+  }
+}
+
+void trace_sink::final_diagnosis() noexcept {
+  try {
+    auto trace = read_har_file(options_.har_path);
+    if (!trace.ok) return;  // the live findings stay
+    findings_ = rules::diagnose(trace.exchanges);
+    rules::map_evidence_entries(findings_, trace.entry_indexes);
+    write_extras(counters_);
+  } catch (...) {
+    // Out of memory: the live findings stay in the trace.
+  }
+}
+
+void trace_sink::run() {
+  auto last_diagnosis = std::chrono::steady_clock::time_point{};
+  for (;;) {
+    std::vector<exchange> batch;
+    counters seen;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      // The rules read a window of hundreds of entries: run them once per batch, at most every
+      // diagnosis_interval, not on every record (measured: on each of 1000 kept-alive HEADs a second
+      // they took half a millisecond of a core the client and registry needed). A record waits at most
+      // that long to be written.
+      if (diagnostics_) wake_.wait_until(lock, last_diagnosis + diagnosis_interval, [this] { return closing_; });
+      while (!queue_.empty() && batch.size() < max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      seen = counters_;
+    }
+    if (seen.dropped != reported_.dropped) {
+      notify(options_.on_problem, dropped_sentence(seen.dropped - reported_.dropped));
+    }
+    report_counters(seen);
+    if (batch.empty()) return;  // closing and drained
+    last_diagnosis = std::chrono::steady_clock::now();
+
+    std::vector<rules::finding> fresh;
+    std::map<std::size_t, std::vector<rules::finding>> completed_by;  // batch position -> findings
+    std::string problem;
+    try {
+      if (options_.redact)
+        for (auto& x : batch) redact(x);
+      if (diagnostics_) {
+        // Diagnosed after redaction, exactly as `regtrace report` will see the entries on disk.
+        std::size_t const first = file_->entries();
+        for (std::size_t i = 0; i < batch.size(); ++i) diagnostics_->push(batch[i], first + i);
+        fresh = diagnostics_->conclude();
+        // A finding is listed on the entry that completed it: its last evidence, when in this batch
+        // (else the batch's last record stands for it on the console).
+        for (auto const& f : fresh) {
+          std::size_t position = batch.size() - 1;
+          if (!f.evidence.empty()) {
+            auto const key = std::max_element(f.evidence.begin(), f.evidence.end(), [](auto const& a, auto const& b) {
+                               return a.entry < b.entry;
+                             })->entry;
+            if (key >= first && key < first + batch.size()) {
+              position = key - first;
+              auto& ids = batch[position].finding_ids;
+              if (std::find(ids.begin(), ids.end(), f.id) == ids.end()) ids.push_back(f.id);
+            }
+          }
+          completed_by[position].push_back(f);
+        }
+      }
+    } catch (std::exception const& e) {
+      problem = std::string("cannot diagnose trace records: ") + e.what();  // written without findings
+      fresh.clear();
+      completed_by.clear();
+    }
+    if (!problem.empty()) notify(options_.on_problem, problem);
+
+    for (auto const& x : batch) {
+      bool written = false;
+      try {
+        written = file_->append(to_har_entry(x));
+        if (!written) problem = file_->last_error();
+      } catch (std::exception const& e) {
+        problem = std::string("cannot write a trace record: ") + e.what();
+      }
+      {
+        std::lock_guard lock(mutex_);
+        ++(written ? counters_.written : counters_.write_failed);
+        seen = counters_;
+      }
+      if (written) {
+        notify(options_.on_written, x);
+      } else {
+        notify(options_.on_problem, problem);
+        report_counters(seen);
+      }
+    }
+    if (!fresh.empty()) {
+      findings_.insert(findings_.end(), fresh.begin(), fresh.end());
+      rules::sort_by_severity(findings_);
+      write_extras(seen);
+      for (auto const& [position, found] : completed_by) notify(options_.on_findings, batch[position], found);
+    }
+  }
+}
+
+}  // namespace regtrace::capture

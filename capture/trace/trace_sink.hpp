@@ -1,0 +1,90 @@
+#pragma once
+// The single writer of the trace (STYLE rule 8): relay coroutines submit finished exchanges without
+// waiting; one thread redacts, writes the HAR and tells the console. A full queue drops the record,
+// counts it, and the count is written into the trace.
+
+#include "capture/model/exchange.hpp"
+#include "capture/rules/finding.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace regtrace::capture {
+
+class har_file;
+namespace rules {
+class live_diagnostics;
+}
+
+struct trace_sink_options {
+  std::filesystem::path har_path;
+  bool redact = true;
+  std::size_t queue_capacity = 4096;
+  /// Called on the writer thread after each record is written (already redacted). May be empty.
+  std::function<void(exchange const&)> on_written;
+  /// Called on the writer thread when a record cannot be written or was dropped; a sentence. A record
+  /// submitted after close() is reported on the submitting thread, since the writer is gone.
+  std::function<void(std::string const&)> on_problem;
+  /// Run the rules on each record as it is written (SPEC §5): its finding IDs go into the entry,
+  /// the findings into log._findings, and on_findings hears of each new one.
+  bool diagnose = true;
+  /// Called on the writer thread, after on_written, with the findings a record completed (most severe
+  /// first). May be empty.
+  std::function<void(exchange const&, std::vector<rules::finding> const&)> on_findings;
+};
+
+/// Thread-safe: submit() from any thread; close() once, from the owner.
+class trace_sink {
+ public:
+  /// Opens the HAR file (throws std::runtime_error with a sentence if it cannot) and starts the thread.
+  explicit trace_sink(trace_sink_options options);
+  ~trace_sink();
+  trace_sink(trace_sink const&) = delete;
+  trace_sink& operator=(trace_sink const&) = delete;
+
+  /// Queues one finished exchange. Never blocks; returns false when it was dropped (queue full/closed).
+  bool submit(exchange x) noexcept;
+  /// Drains the queue, writes the final tail and stops the thread. Idempotent.
+  void close();
+
+  struct counters {
+    std::uint64_t written = 0;
+    std::uint64_t dropped = 0;       ///< queue full, or submitted after close()
+    std::uint64_t write_failed = 0;  ///< I/O errors
+  };
+  counters stats() const;
+  std::filesystem::path const& path() const { return options_.har_path; }
+
+ private:
+  void run();
+  /// Writes the dropped/failed counts into the trace when they changed. Caller owns the file: the
+  /// writer thread, or anyone holding mutex_ once the writer has stopped.
+  void report_counters(counters now) noexcept;
+  /// Rewrites the log-level extras: findings and counters. Caller owns the file, as above.
+  bool write_extras(counters now) noexcept;
+  /// Diagnoses the whole file once the writer has stopped, so log._findings ends as `regtrace report`
+  /// would say (the live window sees only recent entries).
+  void final_diagnosis() noexcept;
+
+  trace_sink_options options_;
+  std::unique_ptr<har_file> file_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<exchange> queue_;
+  counters counters_;
+  counters reported_;  ///< what the trace's extras say; touched only by whoever owns the file
+  std::unique_ptr<rules::live_diagnostics> diagnostics_;  ///< writer thread only
+  std::vector<rules::finding> findings_;  ///< what log._findings says; owned like reported_
+  bool closing_ = false;
+  bool stopped_ = false;  ///< the writer thread has been joined; the file belongs to mutex_ holders
+  std::thread thread_;
+};
+
+}  // namespace regtrace::capture

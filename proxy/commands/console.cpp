@@ -1,0 +1,85 @@
+#include "proxy/commands/console.hpp"
+
+#include <cctype>
+#include <cstdio>
+
+namespace regtrace::proxy {
+
+std::string format_exchange_line(capture::exchange const& x) {
+  std::string line = "[c" + std::to_string(x.connection_id) + " r" + std::to_string(x.request_index) + "] ";
+  std::string const host = x.authority();
+  switch (x.kind) {
+    case capture::entry_kind::tunnel:
+      line += "CONNECT " + host + " tunnel " + format_bytes(x.request_body.bytes) + " up, " +
+              format_bytes(x.response_body.bytes) + " down " + format_duration_ms(x.total_ms());
+      break;
+    case capture::entry_kind::connect_failed:
+    case capture::entry_kind::client_tls_rejected:
+      line += "CONNECT " + host + (x.status ? " " + std::to_string(x.status) : std::string(" -"));
+      break;
+    case capture::entry_kind::exchange:
+      line += x.method + " " + host + " " + shorten_target(x.target) + " " +
+              (x.status ? std::to_string(x.status) : std::string("-")) + " " +
+              format_bytes(x.response_body.bytes) + " " + format_duration_ms(x.total_ms());
+      break;
+  }
+  if (x.failure)
+    line += "  ! " + std::string(capture::to_string(x.failure->where)) + ": " + x.failure->detail;
+  if (x.failure && !x.failure->message.empty() &&
+      x.failure->detail.find(x.failure->message) == std::string::npos)
+    line += " (" + x.failure->message + ")";
+  for (auto const& id : x.finding_ids) line += " [" + id + "]";
+  return line;
+}
+
+std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
+                                 double seconds) {
+  std::string line = "[c" + std::to_string(x.connection_id) + " r" + std::to_string(x.request_index) + "] " +
+                     x.method + " " + x.authority() + " " + shorten_target(x.target) + " " +
+                     format_bytes(bytes);
+  if (total > 0) line += " of " + format_bytes(total) + " (" + std::to_string(bytes * 100 / total) + "%)";
+  char rate[32];
+  std::snprintf(rate, sizeof rate, ", %.1f MB/s",
+                seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0);
+  return line + rate;
+}
+
+void console_totals::add(capture::exchange const& x) {
+  ++exchanges;
+  if (x.failure || x.status == 0) ++failed;
+  bytes_up += x.request_body.bytes;
+  bytes_down += x.response_body.bytes;
+}
+
+void console_totals::add(capture::rules::finding const& f) {
+  ++findings[static_cast<std::size_t>(f.level)];
+}
+
+std::string format_finding_line(capture::rules::finding const& f) {
+  std::string level(capture::rules::to_string(f.level));
+  for (auto& c : level) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string line = "  !! " + f.id + " " + level + " " + f.name + ": " + f.title;
+  if (!f.evidence.empty()) line += " [entry " + std::to_string(f.evidence.front().entry + 1) + "]";
+  if (!f.remediation.empty()) {
+    // The first sentence of the fix is enough on a console line; the report has the rest.
+    auto end = f.remediation.find(". ");
+    line += " Fix: " + f.remediation.substr(0, end == std::string::npos ? std::string::npos : end + 1);
+  }
+  return line;
+}
+
+std::string format_summary(console_totals const& totals) {
+  std::string line = std::to_string(totals.exchanges) + " exchanges (" + std::to_string(totals.failed) +
+                     " failed), " + format_bytes(totals.bytes_up) + " sent, " + format_bytes(totals.bytes_down) +
+                     " received";
+  static constexpr char const* names[] = {"info", "warning", "error", "critical"};
+  std::string counts;
+  for (int level = 3; level >= 0; --level) {
+    if (totals.findings[level] == 0) continue;
+    if (!counts.empty()) counts += ", ";
+    counts += std::to_string(totals.findings[level]) + " " + names[level];
+  }
+  return line + "; findings: " + (counts.empty() ? std::string("none") : counts);
+}
+
+}  // namespace regtrace::proxy

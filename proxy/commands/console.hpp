@@ -1,0 +1,61 @@
+#pragma once
+// What the live console prints: one line per exchange and the closing summary (SPEC §2).
+// Pure formatting, unit-tested; printing happens on the trace writer's thread.
+
+#include "capture/text/display.hpp"
+#include "capture/model/exchange.hpp"
+#include "capture/rules/finding.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace regtrace::proxy {
+
+// The size, duration and path formats are shared with the reports (capture/display.hpp).
+using capture::format_bytes;
+using capture::format_duration_ms;
+using capture::shorten_target;
+
+/// "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f… 200 64.0 MiB 812 ms", with the
+/// failure phase and message (and finding IDs) appended when there are any.
+std::string format_exchange_line(capture::exchange const& x);
+
+/// "[c3 r1] GET registry.test:5443 /v2/app/blobs/sha256:1a2b3c4d5e6f… 512.0 MiB of 1.0 GiB (50%),
+/// 340.2 MB/s": a transfer still running (SPEC §2, transfers longer than a second). total is 0 when
+/// the length is not known (chunked, close-delimited).
+std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
+                                 double seconds);
+
+/// "  !! D-01 CRITICAL  the client sent its credentials to the storage redirect target ... → fix: ...":
+/// a finding as it happens, with its catalog ID and one line of explanation (SPEC §2, §5).
+std::string format_finding_line(capture::rules::finding const& f);
+
+/// Running totals for the closing summary. Updated on the trace writer's thread only.
+struct console_totals {
+  std::uint64_t exchanges = 0;
+  std::uint64_t failed = 0;      ///< with a failure record or no response
+  std::uint64_t bytes_up = 0;    ///< request bodies
+  std::uint64_t bytes_down = 0;  ///< response bodies
+  std::uint64_t findings[4] = {};  ///< live findings by severity (info, warning, error, critical)
+  void add(capture::exchange const& x);
+  void add(capture::rules::finding const& f);
+};
+/// "12 exchanges (1 failed), 1.2 MiB sent, 64.0 MiB received".
+std::string format_summary(console_totals const& totals);
+
+/// --log-format json: the same events as JSON Lines, one object per line with an "event" member
+/// ("listening", "exchange", "progress", "finding", "summary") and the time, for log collectors.
+/// Field names are documented in the README.
+/// upstream_proxy: the --upstream-proxy URL without credentials, or "".
+std::string json_listening_event(std::string const& proxy_url, std::filesystem::path const& ca_certificate,
+                                 std::filesystem::path const& trace, std::filesystem::path const& replay,
+                                 std::string const& upstream_proxy = {});
+std::string json_exchange_event(capture::exchange const& x);
+std::string json_progress_event(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
+                                double seconds);
+std::string json_finding_event(capture::rules::finding const& f);
+std::string json_summary_event(console_totals const& totals, std::filesystem::path const& trace,
+                               std::uint64_t entries_written, std::uint64_t entries_lost);
+
+}  // namespace regtrace::proxy

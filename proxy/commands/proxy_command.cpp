@@ -1,0 +1,176 @@
+// `regtrace proxy`: start-up banner with the trust and proxy instructions (SPEC §2), the live
+// console, and the summary on SIGINT/SIGTERM.
+#include "proxy/commands/cli.hpp"
+#include "proxy/commands/console.hpp"
+#include "proxy/session/server.hpp"
+#include "proxy/config/upstream_proxy.hpp"
+#include "tls/authority.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+
+namespace regtrace::proxy {
+namespace {
+
+// The upstream proxy as the console shows it: its URL and user name, never the password.
+std::string upstream_proxy_line(chained_proxy const& proxy) {
+  if (!proxy.enabled()) return {};
+  std::string line = "Upstream proxy: " + display_url(proxy);
+  if (!proxy.credentials.empty())
+    line += " (user " + proxy.credentials.substr(0, proxy.credentials.find(':')) + ")";
+  return line + ", a CONNECT tunnel for every upstream connection\n";
+}
+
+void print_banner(proxy_config const& config, std::uint16_t port, std::filesystem::path const& ca_path,
+                  bool ca_created, std::filesystem::path const& trace) {
+  std::string proxy_url = "http://" + config.listen_host + ":" + std::to_string(port);
+  std::string ca = ca_path.string();
+  std::printf(
+      "regtrace %s: proxy listening on %s\n"
+      "CA certificate: %s%s\n"
+      "Trace:          %s\n"
+      "%s"
+      "\n"
+      "Point the Docker daemon at regtrace:\n"
+      "  1. Trust regtrace's CA for the registry (dockerd re-reads it on every pull):\n"
+      "       sudo regtrace ca docker-trust REGISTRY[:PORT]\n"
+      "     which is: sudo mkdir -p /etc/docker/certs.d/REGISTRY[:PORT] && sudo cp %s "
+      "/etc/docker/certs.d/REGISTRY[:PORT]/ca.crt\n"
+      "  2. Give dockerd the proxy in its environment, then restart it (systemd drop-in):\n"
+      "       sudo mkdir -p /etc/systemd/system/docker.service.d\n"
+      "       printf '[Service]\\nEnvironment=\"HTTPS_PROXY=%s\" \"HTTP_PROXY=%s\"\\n' | sudo tee "
+      "/etc/systemd/system/docker.service.d/http-proxy.conf\n"
+      "       sudo systemctl daemon-reload && sudo systemctl restart docker\n"
+      "     Docker Engine 23.0+ can use /etc/docker/daemon.json instead: {\"proxies\": {\"https-proxy\": "
+      "\"%s\", \"http-proxy\": \"%s\"}}\n"
+      "  Go programs (dockerd, containerd, skopeo) never proxy \"localhost\" or 127.x addresses: give a "
+      "local\n"
+      "  registry a name and map it here with --resolve NAME:PORT:127.0.0.1.\n"
+      "Other clients: curl --proxy %s --cacert %s https://REGISTRY/v2/\n"
+      "               HTTPS_PROXY=%s skopeo inspect --cert-dir DIR_WITH_CA_CRT docker://REGISTRY/IMAGE\n"
+      "Ctrl-C stops regtrace; the trace file is complete after every exchange.\n\n",
+      REGTRACE_VERSION, proxy_url.c_str(), ca.c_str(), ca_created ? " (created now)" : "",
+      trace.string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str(), ca.c_str(),
+      proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(),
+      ca.c_str(), proxy_url.c_str());
+  std::fflush(stdout);
+}
+
+// "%*" in a pattern: the message as a JSON string, so --log-format json log lines stay valid JSON
+// whatever the message holds.
+class json_message_flag : public spdlog::custom_flag_formatter {
+ public:
+  void format(spdlog::details::log_msg const& message, std::tm const&, spdlog::memory_buf_t& out) override {
+    auto const text = nlohmann::json(std::string(message.payload.data(), message.payload.size()))
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
+};
+
+std::shared_ptr<spdlog::logger> make_logger(bool json) {
+  auto log = spdlog::stderr_color_mt("regtrace");
+  if (json) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<json_message_flag>('*').set_pattern(
+        R"({"event":"log","time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%*})");
+    log->set_formatter(std::move(formatter));
+  } else {
+    log->set_pattern("%H:%M:%S %^%l%$ %v");
+  }
+  return log;
+}
+
+void print_line(std::string const& line) {
+  std::printf("%s\n", line.c_str());
+}
+
+}  // namespace
+
+int run_proxy_command(proxy_config config, int verbosity) {
+  bool const json = config.console_json;
+  auto log = make_logger(json);
+  log->set_level(verbosity < 0   ? spdlog::level::warn
+                 : verbosity > 0 ? spdlog::level::debug
+                                 : spdlog::level::info);
+
+  // The CA is created here rather than inside the server so the banner can say it was just made.
+  bool ca_created = false;
+  auto authority = tls::authority::load_or_create(config.ca_dir, &ca_created);
+  if (!authority) throw std::runtime_error(authority.error().message);
+
+  // SIGINT/SIGTERM are blocked in every thread and taken synchronously below, so no handler runs
+  // inside the I/O threads and shutdown is one ordinary code path.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  console_totals totals;
+  bool const print_exchanges = config.console_exchanges;
+  auto const exchange_line = [json](capture::exchange const& x) {
+    return json ? json_exchange_event(x) : format_exchange_line(x);
+  };
+  server_hooks hooks{
+      .on_exchange =
+          [&totals, print_exchanges, exchange_line](capture::exchange const& x) {
+            totals.add(x);
+            if (print_exchanges || x.failure) print_line(exchange_line(x));
+            std::fflush(stdout);
+          },
+      .on_problem = [log](std::string const& problem) { log->error("{}", problem); },
+      .on_findings =
+          [&totals, print_exchanges, exchange_line, json](capture::exchange const& x,
+                                                          std::vector<capture::rules::finding> const& found) {
+            // The exchange line first (even when exchanges are not printed), so a finding has context.
+            if (!print_exchanges && !x.failure) print_line(exchange_line(x));
+            for (auto const& f : found) {
+              totals.add(f);
+              print_line(json ? json_finding_event(f) : format_finding_line(f));
+            }
+          },
+  };
+  auto proxy = server::create(config, log, std::move(hooks));
+  if (json)
+    print_line(json_listening_event("http://" + config.listen_host + ":" + std::to_string(proxy->port()),
+                                    authority.value()->certificate_path(), proxy->trace_path(), config.replay_har,
+                                    display_url(config.upstream_proxy)));
+  else if (verbosity >= 0)
+    print_banner(config, proxy->port(), authority.value()->certificate_path(), ca_created,
+                 proxy->trace_path());
+  else
+    std::printf("regtrace: listening on %s:%u, trace %s\n%s", config.listen_host.c_str(), proxy->port(),
+                proxy->trace_path().string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str());
+  if (!config.replay_har.empty() && !json)
+    std::printf("Replaying %s: intercepted requests are answered from it, never from the network%s.\n\n",
+                config.replay_har.string().c_str(), config.replay_timing ? ", with the recorded timing" : "");
+  std::fflush(stdout);
+  proxy->start();
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  proxy->stop();
+  auto counters = proxy->trace_counters();
+  if (json) {
+    print_line(json_summary_event(totals, proxy->trace_path(), counters.written, counters.dropped + counters.write_failed));
+    std::fflush(stdout);
+    return 0;
+  }
+  std::printf("\n%s\nTrace: %s (%llu entries)\n", format_summary(totals).c_str(),
+              proxy->trace_path().string().c_str(), static_cast<unsigned long long>(counters.written));
+  if (counters.dropped || counters.write_failed)
+    std::printf("Warning: %llu exchanges could not be recorded; the trace says so in log._regtrace.\n",
+                static_cast<unsigned long long>(counters.dropped + counters.write_failed));
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace regtrace::proxy

@@ -1,0 +1,265 @@
+#include "proxy/session/client_session.hpp"
+
+#include "proxy/config/connect_target.hpp"
+#include "proxy/session/exchange_relay.hpp"
+#include "proxy/session/replay_responder.hpp"
+#include "proxy/config/host_rules.hpp"
+#include "proxy/session/proxy_context.hpp"
+#include "proxy/session/tunnel.hpp"
+#include "tls/contexts.hpp"
+
+#include <boost/asio/write.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace regtrace::proxy {
+namespace {
+
+// GCC 12 cannot carry braced lists of string literals across co_await: keep them in named objects.
+std::vector<capture::header_field> proxy_auth_challenge() {
+  return {{"Proxy-Authenticate", "Basic realm=\"regtrace\""}};
+}
+
+capture::exchange new_record(client_side const& client, std::uint64_t index) {
+  capture::exchange record;
+  record.connection_id = client.connection_id;
+  record.request_index = index;
+  record.started = std::chrono::system_clock::now();
+  record.client_address = client.address;
+  record.client_tls = client.tls;
+  return record;
+}
+
+// A few printable bytes of what the client sent, for the entry of a request we could not parse.
+std::string excerpt(beast::flat_buffer const& buffer) {
+  auto data = buffer.data();
+  std::string_view text(static_cast<char const*>(data.data()), std::min<std::size_t>(data.size(), 120));
+  std::string out;
+  for (char c : text) out += (c >= 0x20 && c < 0x7f) ? c : '.';
+  return out;
+}
+
+bool is_quiet_close(beast::error_code const& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+         ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted;
+}
+
+// Reads the next request header. A client closing or idling between requests is keep-alive as usual
+// and ends the connection quietly; anything malformed is answered (400/408/431) and recorded.
+net::awaitable<bool> read_request_head(client_side& client, request_parser& parser, capture::exchange& record,
+                                       proxy_context& context) {
+  apply_limits(parser, context.config);
+  client.stream.tcp().expires_after(context.config.idle_timeout);
+  auto [ec, n] = co_await http::async_read_header(client.stream, client.buffer, parser, use_nothrow);
+  // HAR startedDateTime is when the request started, not when a kept-alive connection began to wait
+  // for it: sequence rules order requests of different connections by it.
+  record.started = std::chrono::system_clock::now();
+  if (!ec) co_return true;
+  bool const nothing_read = client.buffer.size() == 0 && !parser.got_some();
+  if (is_quiet_close(ec) || (ec == beast::error::timeout && nothing_read)) co_return false;
+
+  auto status = http::status::bad_request;
+  std::string sentence = "regtrace could not parse the request: " + ec.message();
+  auto code = beast::error_code(capture::errc::malformed_request);
+  if (ec == http::error::header_limit) {
+    status = http::status::request_header_fields_too_large;
+    code = capture::errc::header_too_large;
+    sentence =
+        "the request header is larger than " + std::to_string(context.config.header_limit_bytes) + " bytes";
+  } else if (ec == beast::error::timeout) {
+    status = http::status::request_timeout;
+    code = capture::errc::client_timeout;
+    sentence = "the client stopped sending the request header";
+  }
+  record.method = parser.get().method_string().empty() ? "-" : std::string(parser.get().method_string());
+  record.target = std::string(parser.get().target());
+  record.scheme = client.tls ? "https" : "http";
+  if (record.host.empty()) record.host = context.config.listen_host;
+  if (!client.tls) record.port = context.config.listen_port;
+  auto where = client.tls ? capture::phase::request_relay : capture::phase::connect_request;
+  record.failure =
+      capture::make_failure(where, code, ec.message() + "; received: \"" + excerpt(client.buffer) + "\"");
+  co_await respond_generated(client, record, status, sentence, context.config);
+  context.sink->submit(std::move(record));
+  co_return false;
+}
+
+// CONNECT: answered 200 and then either tunnelled (passthrough) or TLS-terminated with a minted
+// leaf. Returns the destination whose requests follow on this connection, or nullopt when done.
+net::awaitable<std::optional<authority>> handle_connect(client_side& client, request_parser& parser,
+                                                        capture::exchange& record, proxy_context& context) {
+  auto const& config = context.config;
+  std::string requested(parser.get().target());
+  record.kind = capture::entry_kind::connect_failed;
+  record.target.clear();
+  auto destination = parse_connect_authority(requested);
+  if (!destination) {
+    record.scheme = "https";
+    record.host = requested.empty() ? config.listen_host : requested;
+    record.failure = capture::make_failure(capture::phase::connect_request, capture::errc::bad_connect_target,
+                                           "CONNECT " + requested);
+    co_await respond_generated(client, record, http::status::bad_request,
+                               "CONNECT needs host:port, got \"" + requested + "\"", config);
+    context.sink->submit(std::move(record));
+    co_return std::nullopt;
+  }
+  record.host = destination->host;
+  record.port = destination->port;
+  if (!proxy_auth_matches(config, parser.get()[http::field::proxy_authorization])) {
+    record.failure = capture::make_failure(capture::phase::connect_request,
+                                           capture::errc::proxy_auth_required, "CONNECT " + requested);
+    co_await respond_generated(client, record, http::status::proxy_authentication_required,
+                               "regtrace requires proxy credentials (--proxy-auth)", config,
+                               proxy_auth_challenge());
+    context.sink->submit(std::move(record));
+    co_return std::nullopt;
+  }
+  if (!should_intercept(config, destination->host)) {
+    co_await run_tunnel(client, *destination, record, context);
+    co_return std::nullopt;
+  }
+
+  auto identity = context.certificates->identity_for(destination->host);
+  if (!identity) {
+    record.failure = capture::make_failure(capture::phase::client_tls, capture::errc::client_tls_failed,
+                                           identity.error().message);
+    co_await respond_generated(client, record, http::status::bad_gateway, identity.error().message, config);
+    context.sink->submit(std::move(record));
+    co_return std::nullopt;
+  }
+
+  client.stream.tcp().expires_after(config.idle_timeout);
+  auto [write_ec, written] =
+      co_await net::async_write(client.stream.tcp(), net::buffer(connect_established), use_nothrow);
+  if (write_ec) co_return std::nullopt;
+
+  any_stream::tls_stream tls_stream(std::move(client.stream.tcp()), context.client_tls);
+  if (!tls::use_identity(tls_stream.native_handle(), **identity)) {
+    record.failure = capture::make_failure(
+        capture::phase::client_tls, capture::errc::client_tls_failed,
+        "could not use the certificate minted for " + destination->host + ": " + tls::drain_openssl_errors());
+    context.sink->submit(std::move(record));
+    co_return std::nullopt;
+  }
+  beast::get_lowest_layer(tls_stream).expires_after(config.idle_timeout);
+  // Bytes already read behind the CONNECT are the start of the ClientHello.
+  auto [handshake_ec, used] =
+      co_await tls_stream.async_handshake(net::ssl::stream_base::server, client.buffer.data(), use_nothrow);
+  auto leg = to_tls_leg(tls::describe(tls_stream.native_handle(), false));
+  if (handshake_ec) {
+    // A client that does not trust regtrace's CA says so with an alert (catalog A-03): an entry, not a loss.
+    record.kind = capture::entry_kind::client_tls_rejected;
+    record.client_tls = leg;
+    std::string detail = "TLS handshake with the client for " + destination->host;
+    auto code = beast::error_code(capture::errc::client_tls_failed);
+    if (handshake_ec.category() == net::error::get_ssl_category()) {
+      auto openssl_error = static_cast<unsigned long>(handshake_ec.value());
+      if (tls::is_alert_received(openssl_error)) code = capture::errc::client_rejected_certificate;
+      if (tls::is_protocol_version_error(openssl_error)) code = capture::errc::tls_version_too_low;
+      if (auto alert = tls::alert_from_error(openssl_error); !alert.empty()) detail += ": " + alert;
+    } else if (handshake_ec == beast::error::timeout) {
+      code = capture::errc::client_timeout;  // catalog A-06: the handshake never completed
+    }
+    detail += " (" + handshake_ec.message() + ")";
+    record.failure = capture::make_failure(capture::phase::client_tls, code, detail);
+    context.sink->submit(std::move(record));
+    co_return std::nullopt;
+  }
+  client.buffer.consume(used);
+  client.stream.become_tls(std::move(tls_stream));
+  client.tls = leg;
+  co_return destination;
+}
+
+}  // namespace
+
+net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_context> context,
+                                  std::size_t worker) {
+  auto& ctx = *context;
+  ++ctx.open_connections;
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  auto remote = socket.remote_endpoint(ec);
+  client_side client{any_stream(beast::tcp_stream(std::move(socket))),
+                     beast::flat_buffer{},
+                     ctx.next_connection_id.fetch_add(1) + 1,
+                     ec ? std::string{} : remote.address().to_string() + ":" + std::to_string(remote.port()),
+                     std::nullopt,
+                     ctx.pools[worker].get()};
+  std::vector<char> chunk(ctx.config.relay_chunk_bytes);
+  std::optional<authority> tunnel;  // set once a CONNECT was terminated here
+
+  for (std::uint64_t index = 1;; ++index) {
+    request_parser parser;
+    auto record = new_record(client, index);
+    if (tunnel) {
+      record.host = tunnel->host;
+      record.port = tunnel->port;
+    }
+    if (!co_await read_request_head(client, parser, record, ctx)) break;
+    in_flight_scope counted(ctx.in_flight);
+    record_request(record, parser);
+
+    if (!tunnel && parser.get().method() == http::verb::connect) {
+      tunnel = co_await handle_connect(client, parser, record, ctx);
+      if (!tunnel) break;
+      --index;  // the CONNECT itself is not an exchange; the first request inside is r1
+      continue;
+    }
+
+    upstream_target target;
+    if (tunnel) {
+      target = {"https", tunnel->host, tunnel->port};
+      record.scheme = "https";
+    } else if (auto absolute = parse_absolute_target(parser.get().target())) {
+      record.scheme = absolute->scheme;
+      record.host = absolute->destination.host;
+      record.port = absolute->destination.port;
+      record.target = absolute->origin_form;
+      if (!proxy_auth_matches(ctx.config, parser.get()[http::field::proxy_authorization])) {
+        record.failure =
+            capture::make_failure(capture::phase::connect_request, capture::errc::proxy_auth_required,
+                                  record.method + " " + record.url());
+        co_await respond_generated(client, record, http::status::proxy_authentication_required,
+                                   "regtrace requires proxy credentials (--proxy-auth)", ctx.config,
+                                   proxy_auth_challenge());
+        ctx.sink->submit(std::move(record));
+        break;
+      }
+      parser.get().target(absolute->origin_form);
+      target = {absolute->scheme, absolute->destination.host, absolute->destination.port};
+    } else {
+      record.scheme = "http";
+      record.host = ctx.config.listen_host;
+      record.port = ctx.config.listen_port;
+      record.failure =
+          capture::make_failure(capture::phase::connect_request, capture::errc::malformed_request,
+                                "origin-form request sent to the proxy");
+      co_await respond_generated(
+          client, record, http::status::bad_request,
+          "regtrace is a proxy: send CONNECT host:port for HTTPS, or an absolute URL for HTTP", ctx.config);
+      ctx.sink->submit(std::move(record));
+      break;
+    }
+
+    bool again = false;
+    if (ctx.replay)
+      again = co_await replay_exchange(client, parser, record, ctx, chunk);
+    else
+      again = co_await relay_exchange(client, parser, target, record, ctx, chunk);
+    ctx.sink->submit(std::move(record));
+    if (!again) break;
+  }
+
+  // TLS ends with close_notify: it is how a close-delimited body's end reaches the client intact.
+  if (auto* tls_stream = client.stream.tls(); tls_stream && client.clean_end) {
+    client.stream.tcp().expires_after(std::chrono::seconds(2));
+    co_await tls_stream->async_shutdown(use_nothrow);
+  }
+  beast::error_code ignored;
+  client.stream.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  client.stream.tcp().socket().close(ignored);
+  --ctx.open_connections;
+}
+
+}  // namespace regtrace::proxy

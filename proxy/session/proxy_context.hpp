@@ -1,0 +1,58 @@
+#pragma once
+// What every client connection shares: configuration, certificates, TLS contexts, the upstream pool
+// and the trace sink. Built once at start-up; thread-safe as documented on each member.
+
+#include "capture/body/body_store.hpp"
+#include "capture/trace/trace_sink.hpp"
+#include "proxy/config/config.hpp"
+#include "proxy/io/net.hpp"
+#include "capture/replay/replay_source.hpp"
+#include "proxy/upstream/upstream.hpp"
+#include "tls/cert_cache.hpp"
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <memory>
+
+namespace regtrace::proxy {
+
+struct proxy_context {
+  proxy_context(proxy_config config_in, std::shared_ptr<tls::cert_cache> certificates_in,
+                net::ssl::context client_in, net::ssl::context upstream_in, capture::trace_sink* sink_in,
+                std::shared_ptr<spdlog::logger> log_in)
+      : config(std::move(config_in)),
+        certificates(std::move(certificates_in)),
+        client_tls(std::move(client_in)),
+        upstream_tls(std::move(upstream_in)),
+        sink(sink_in),
+        log(std::move(log_in)) {}
+
+  proxy_config config;                            ///< read-only after start-up
+  std::shared_ptr<tls::cert_cache> certificates;  ///< thread-safe
+  net::ssl::context client_tls;                   ///< client-facing; certificates set per connection
+  net::ssl::context upstream_tls;                 ///< verification per --upstream-ca / --insecure-upstream
+  std::vector<std::unique_ptr<upstream_pool>> pools;  ///< one per worker; set up before serving
+  capture::trace_sink* sink = nullptr;                ///< thread-safe submit()
+  std::unique_ptr<capture::replay::replay_source> replay;              ///< server replay (--replay); thread-safe next()
+  std::unique_ptr<capture::body_store> bodies;        ///< --store-bodies; thread-safe
+  std::shared_ptr<spdlog::logger> log;                ///< thread-safe
+  std::atomic<std::uint64_t> next_connection_id{0};
+  std::atomic<std::uint64_t> next_upstream_id{0};
+  std::atomic<std::uint64_t> open_connections{0};
+  std::atomic<std::int64_t> in_flight{0};  ///< requests read and not yet recorded; stop() waits for them
+};
+
+/// Counts one exchange as in flight for the scope's lifetime (no co_await in its destructor).
+class in_flight_scope {
+ public:
+  explicit in_flight_scope(std::atomic<std::int64_t>& counter) : counter_(counter) { ++counter_; }
+  ~in_flight_scope() { --counter_; }
+  in_flight_scope(in_flight_scope const&) = delete;
+  in_flight_scope& operator=(in_flight_scope const&) = delete;
+
+ private:
+  std::atomic<std::int64_t>& counter_;
+};
+
+}  // namespace regtrace::proxy

@@ -1,0 +1,193 @@
+#include "proxy/session/server.hpp"
+
+#include "proxy/session/client_session.hpp"
+#include "proxy/session/proxy_context.hpp"
+#include "tls/contexts.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace regtrace::proxy {
+
+// One io_context per worker thread, each run by that thread alone: a connection's coroutine, its
+// sockets and its upstream pool live on one thread, so no strand or lock sits on the data path
+// (a strand per connection cost a third of the relay's throughput, measured with perf).
+struct worker {
+  net::io_context io{1};  // concurrency hint 1: only this worker's thread runs it
+  net::executor_work_guard<net::io_context::executor_type> keep_running{io.get_executor()};
+  std::thread thread;
+};
+
+struct server::impl {
+  std::vector<std::unique_ptr<worker>> workers;
+  std::optional<tcp::acceptor> acceptor;  // on worker 0
+  std::unique_ptr<capture::trace_sink> sink;
+  std::shared_ptr<proxy_context> context;
+  bool stopped = false;
+};
+
+namespace {
+
+net::ssl::context adopt(tls::result<tls::ssl_ctx_ptr> made) {
+  if (!made) throw std::runtime_error(made.error().message);
+  return net::ssl::context(made.value().release());
+}
+
+// Accepts until the acceptor is closed, handing connections to the workers in turn.
+net::awaitable<void> accept_loop(std::shared_ptr<server::impl> state) {
+  for (std::size_t next = 0;; ++next) {
+    auto const index = next % state->workers.size();
+    auto [ec, socket] = co_await state->acceptor->async_accept(state->workers[index]->io, use_nothrow);
+    if (ec == net::error::operation_aborted || !state->acceptor->is_open()) co_return;
+    if (ec) {
+      // Out of descriptors or similar: say so and keep serving; the backlog holds the clients.
+      state->context->log->warn("accept failed: {}", ec.message());
+      net::steady_timer pause(state->workers[0]->io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    auto executor = socket.get_executor();
+    auto context = state->context;
+    net::co_spawn(executor, serve_client(std::move(socket), context, index),
+                  [context](std::exception_ptr error) {
+                    if (!error) return;
+                    try {
+                      std::rethrow_exception(error);
+                    } catch (std::exception const& e) {
+                      context->log->error("a connection ended by an unexpected error: {}", e.what());
+                    }
+                  });
+  }
+}
+
+}  // namespace
+
+server::server(std::shared_ptr<impl> state) : impl_(std::move(state)) {}
+
+server::~server() {
+  stop();
+}
+
+std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdlog::logger> log,
+                                       server_hooks hooks) {
+  auto authority = tls::authority::load_or_create(config.ca_dir);
+  if (!authority) throw std::runtime_error(authority.error().message);
+  auto certificates = tls::cert_cache::create(authority.value());
+  if (!certificates) throw std::runtime_error(certificates.error().message);
+
+  auto client_tls = adopt(tls::make_client_facing_context());
+  auto upstream_tls = adopt(tls::make_upstream_context(
+      {.extra_ca_files = config.upstream_ca_files, .insecure = config.insecure_upstream}));
+  if (!config.keylog_file.empty()) {
+    for (auto* ctx : {client_tls.native_handle(), upstream_tls.native_handle()}) {
+      if (auto enabled = tls::enable_keylog(ctx, config.keylog_file); !enabled)
+        throw std::runtime_error(enabled.error().message);
+    }
+  }
+
+  auto state = std::make_shared<impl>();
+  auto const worker_count =
+      config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < worker_count; ++i) state->workers.push_back(std::make_unique<worker>());
+  state->acceptor.emplace(state->workers[0]->io);
+  beast::error_code ec;
+  auto address = net::ip::make_address(config.listen_host, ec);
+  if (ec) throw std::runtime_error("cannot listen on \"" + config.listen_host + "\": not an IP address");
+  tcp::endpoint endpoint(address, config.listen_port);
+  state->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) state->acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) state->acceptor->bind(endpoint, ec);
+  if (!ec) state->acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + config.listen_host + ":" +
+                             std::to_string(config.listen_port) + ": " + ec.message() +
+                             ". Is another proxy running there? Choose another address with --listen.");
+  }
+  config.listen_port = state->acceptor->local_endpoint().port();
+
+  std::unique_ptr<capture::replay::replay_source> replay;
+  if (!config.replay_har.empty()) {
+    std::vector<std::string> warnings;
+    replay = capture::replay::replay_source::load(config.replay_har, warnings);
+    for (auto const& warning : warnings) log->warn("{}: {}", config.replay_har.string(), warning);
+  }
+
+  // The trace is opened last: a start-up that fails above leaves no empty trace file behind.
+  state->sink = std::make_unique<capture::trace_sink>(capture::trace_sink_options{
+      .har_path = config.har_path,
+      .redact = config.redact,
+      .queue_capacity = config.trace_queue_capacity,
+      .on_written = std::move(hooks.on_exchange),
+      .on_problem = std::move(hooks.on_problem),
+      .diagnose = true,
+      .on_findings = std::move(hooks.on_findings),
+  });
+  state->context = std::make_shared<proxy_context>(std::move(config), std::move(certificates.value()),
+                                                   std::move(client_tls), std::move(upstream_tls),
+                                                   state->sink.get(), std::move(log));
+  state->context->replay = std::move(replay);
+  if (!state->context->config.store_bodies_dir.empty())
+    state->context->bodies = std::make_unique<capture::body_store>(state->context->config.store_bodies_dir);
+  for (unsigned i = 0; i < worker_count; ++i)
+    state->context->pools.push_back(std::make_unique<upstream_pool>(state->context->config));
+  return std::unique_ptr<server>(new server(std::move(state)));
+}
+
+std::uint16_t server::port() const {
+  return impl_->context->config.listen_port;
+}
+
+std::filesystem::path const& server::trace_path() const {
+  return impl_->sink->path();
+}
+
+capture::trace_sink::counters server::trace_counters() const {
+  return impl_->sink->stats();
+}
+
+void server::start() {
+  net::co_spawn(
+      impl_->acceptor->get_executor(), accept_loop(impl_),
+      [context = impl_->context](std::exception_ptr error) {
+        if (error) context->log->error("the accept loop ended unexpectedly; no new connections are accepted");
+      });
+  for (auto& w : impl_->workers) w->thread = std::thread([io = &w->io] { io->run(); });
+}
+
+void server::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  bool const started = impl_->workers[0]->thread.joinable();
+  // Stop accepting, give exchanges in flight a short grace to complete and be recorded, then stop.
+  // What is still running after it is lost by design (SPEC §4): the trace holds every completed one.
+  net::post(impl_->acceptor->get_executor(), [state = impl_] {
+    beast::error_code ignored;
+    state->acceptor->close(ignored);
+  });
+  auto const deadline = std::chrono::steady_clock::now() + impl_->context->config.shutdown_grace;
+  while (started && impl_->context->in_flight > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (auto& w : impl_->workers) w->io.stop();
+  for (auto& w : impl_->workers)
+    if (w->thread.joinable()) w->thread.join();
+  // With the threads gone, close the listener and let the accept loop see it, releasing its frame.
+  beast::error_code ignored;
+  impl_->acceptor->close(ignored);
+  for (auto& w : impl_->workers) {
+    w->keep_running.reset();
+    w->io.restart();
+    w->io.poll();
+  }
+  for (auto& pool : impl_->context->pools) pool->clear();
+  impl_->sink->close();
+}
+
+}  // namespace regtrace::proxy

@@ -1,0 +1,97 @@
+// `regtrace report` through the command line: exit codes, -o, and refusals as sentences.
+
+#include "proxy/commands/cli.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+int run(std::vector<std::string> args) {
+  args.insert(args.begin(), "regtrace");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return regtrace::proxy::run_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string slurp(std::filesystem::path const& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+struct scratch {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("regtrace-report-cmd-" + std::to_string(::getpid()));
+  scratch() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~scratch() { std::filesystem::remove_all(dir); }
+  std::filesystem::path write(std::string const& name, std::string const& text) const {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return dir / name;
+  }
+};
+
+// A healthy ping: no rule finds anything in it, whichever rules exist.
+constexpr char const* healthy_har =
+    R"({"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[
+  {"startedDateTime":"2024-01-02T03:04:05.006Z","request":{"method":"GET","url":"https://r.example/v2/"},
+   "response":{"status":200,"headers":[{"name":"Docker-Distribution-Api-Version","value":"registry/2.0"}]},
+   "timings":{"send":1,"wait":2,"receive":3}}]}})";
+
+}  // namespace
+
+TEST_CASE("report writes every format to -o and exits 0", "[proxy][report]") {
+  scratch s;
+  auto const har = s.write("ok.har", healthy_har);
+  for (std::string const format : {"text", "markdown", "json", "html"}) {
+    auto const out = s.dir / ("out." + format);
+    CHECK(run({"report", har.string(), "--format", format, "-o", out.string()}) == 0);
+    CHECK(std::filesystem::file_size(out) > 0);
+  }
+  auto const json = nlohmann::json::parse(slurp(s.dir / "out.json"));
+  CHECK(json["schema"] == "regtrace.report/1");
+  CHECK(json["entries"].size() == 1);
+  CHECK(slurp(s.dir / "out.text").find("No problems found in 1 exchange") != std::string::npos);
+  CHECK(run({"report", har.string(), "--fail-on", "error", "-o", (s.dir / "f.txt").string()}) == 0);
+  CHECK(run({"report", har.string(), "--fail-on", "critical", "-o", (s.dir / "f.txt").string()}) == 0);
+}
+
+TEST_CASE("report exits 1 for unreadable files and usage errors", "[proxy][report]") {
+  scratch s;
+  auto const har = s.write("ok.har", healthy_har);
+  auto const out = (s.dir / "out.txt").string();
+  CHECK(run({"report", (s.dir / "missing.har").string(), "-o", out}) == 1);
+  CHECK(run({"report", s.write("page.html", "<html></html>").string(), "-o", out}) == 1);
+  CHECK(run({"report", s.write("empty.har", "").string(), "-o", out}) == 1);
+  CHECK(run({"report", har.string(), "--format", "pdf", "-o", out}) == 1);
+  CHECK(run({"report", har.string(), "--fail-on", "warning", "-o", out}) == 1);
+  CHECK(run({"report"}) == 1);
+  CHECK(run({"report", har.string(), "-o", (s.dir / "no-such-dir" / "r.txt").string()}) == 1);
+}
+
+TEST_CASE("report on a truncated HAR reports its complete entries and exits 0", "[proxy][report]") {
+  scratch s;
+  std::string text = healthy_har;
+  text = text.substr(0, text.size() - 3) +
+         ",\n  {\"startedDateTime\":\"2024-01-02T03:04:06Z\",\"request\":{\"meth";
+  auto const har = s.write("cut.har", text);
+  auto const out = s.dir / "cut.json";
+  CHECK(run({"report", har.string(), "--format", "json", "-o", out.string()}) == 0);
+  auto const json = nlohmann::json::parse(slurp(out));
+  CHECK(json["source"]["truncated"] == true);
+  CHECK(json["entries"].size() == 1);
+  REQUIRE(json["warnings"].size() == 1);
+  CHECK(json["warnings"][0].get<std::string>().starts_with("the file ends at byte "));
+}
