@@ -1,5 +1,7 @@
 #include "capture/body/body_recorder.hpp"
 
+#include "capture/text/ascii.hpp"
+
 #include <openssl/evp.h>
 
 #include <new>
@@ -22,25 +24,11 @@ std::string to_hex(unsigned char const* data, std::size_t size) {
   return out;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 }  // namespace
 
 bool is_text_media_type(std::string_view content_type) {
   // RFC 9110 §8.3.1: parameters follow ';' and the type/subtype is case-insensitive.
-  auto const type = lower(trim(content_type.substr(0, content_type.find(';'))));
+  auto const type = to_lower(trim_ows(content_type.substr(0, content_type.find(';'))));
   if (type.starts_with("text/")) return true;
   if (type.ends_with("+json") || type.ends_with("+xml")) return true;
   return type == "application/json" || type == "application/xml" ||

@@ -1,6 +1,7 @@
 #include "capture/har/har_entry_reader.hpp"
 
 #include "capture/body/body_recorder.hpp"
+#include "capture/text/base64.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -201,71 +202,6 @@ void read_regtrace(json const& r, exchange& x, std::size_t index, std::vector<st
 
 }  // namespace
 
-bool split_url(std::string_view url, exchange& x) {
-  auto const scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos || scheme_end == 0) return false;
-  x.scheme = std::string(url.substr(0, scheme_end));
-  for (char& c : x.scheme) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  url.remove_prefix(scheme_end + 3);
-  auto authority = url.substr(0, url.find_first_of("/?#"));
-  std::string_view rest = url.substr(authority.size());
-  if (auto const at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-  std::string_view port_text;
-  if (authority.starts_with('[')) {
-    auto const close = authority.find(']');
-    if (close == std::string_view::npos) return false;
-    x.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port_text = authority.substr(close + 2);
-  } else {
-    auto const colon = authority.rfind(':');
-    x.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  x.port = x.scheme == "http" ? 80 : 443;
-  if (!port_text.empty()) {
-    unsigned value = 0;
-    auto const [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || value > 65535) return false;
-    x.port = static_cast<std::uint16_t>(value);
-  }
-  rest = rest.substr(0, rest.find('#'));
-  x.target = rest.empty() || rest.front() != '/' ? "/" + std::string(rest) : std::string(rest);
-  return !x.host.empty();
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  std::uint32_t accumulator = 0;
-  int bits = 0;
-  for (char c : text) {
-    int value = -1;
-    if (c >= 'A' && c <= 'Z')
-      value = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      value = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      value = c - '0' + 52;
-    else if (c == '+' || c == '-')
-      value = 62;
-    else if (c == '/' || c == '_')
-      value = 63;
-    else if (c == '=' || c == ' ' || c == '\n' || c == '\r' || c == '\t')
-      continue;
-    else
-      return std::nullopt;
-    accumulator = (accumulator << 6) | static_cast<std::uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((accumulator >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t index,
                                                 std::vector<std::string>& warnings) {
   auto const where = "entry " + std::to_string(index);
@@ -285,7 +221,7 @@ std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t i
     warnings.push_back(where + " has no readable startedDateTime");
   }
   x.method = get_string(*request, "method");
-  if (!split_url(get_string(*request, "url"), x)) {
+  if (!set_url(x, get_string(*request, "url"))) {
     warnings.push_back(where + " has a URL that is not absolute: \"" + get_string(*request, "url") + "\"");
   }
   x.http_version = get_string(*request, "httpVersion", "HTTP/1.1");

@@ -18,10 +18,5 @@ namespace regtrace::capture::detail {
 std::optional<exchange> exchange_from_har_entry(nlohmann::json const& entry, std::size_t index,
                                                 std::vector<std::string>& warnings);
 
-/// Splits "https://host:port/target" into x.scheme, x.host, x.port and x.target. False when it is no URL.
-bool split_url(std::string_view url, exchange& x);
-
-/// Standard or URL-safe base64 (RFC 4648 §4, §5), padding optional, whitespace skipped. nullopt when invalid.
-std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace regtrace::capture::detail

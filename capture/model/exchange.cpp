@@ -1,5 +1,6 @@
 #include "capture/model/exchange.hpp"
 #include "capture/text/ascii.hpp"
+#include "capture/text/url.hpp"
 
 #include <array>
 #include <utility>
@@ -65,6 +66,16 @@ std::string const* find_header(header_list const& headers, std::string_view name
     if (iequals(field.name, name)) return &field.value;
   }
   return nullptr;
+}
+
+bool set_url(exchange& x, std::string_view url) {
+  auto location = parse_url(url);
+  if (!location) return false;
+  x.scheme = std::move(location->scheme);
+  x.host = std::move(location->host);
+  x.port = location->port;
+  x.target = std::move(location->target);
+  return true;
 }
 
 }  // namespace regtrace::capture

@@ -3,9 +3,11 @@
 #include "capture/body/body_recorder.hpp"
 #include "capture/redaction/redaction_detail.hpp"
 #include "capture/registry/classifier.hpp"
+#include "capture/text/base64.hpp"
+#include "capture/text/percent.hpp"
+#include "capture/text/url.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <optional>
 
@@ -16,7 +18,6 @@ using detail::is_marker;
 using detail::one_of;
 using detail::redact_json;
 using detail::userinfo_password;
-using registry::percent_decode;
 
 constexpr std::string_view marker_prefix = "<redacted ";
 
@@ -33,12 +34,6 @@ bool detail::is_marker(std::string_view value) {
 }
 
 namespace {
-
-bool icontains(std::string_view haystack, std::string_view needle) {
-  return !std::ranges::search(haystack, needle, [](char x, char y) {
-            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-          }).empty();
-}
 
 // Percent-encodes every marker found in text (and nothing else: a query's own ':' stays as sent).
 std::string encode_markers(std::string_view text) {
@@ -78,12 +73,6 @@ std::string fingerprint(std::string_view secret) {
   return sha256_hex(secret).substr(0, 8);
 }
 
-std::string_view trim(std::string_view text) {
-  auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
 // clang-format off
 // Catalog §5, request URL row: values that are credentials wherever they appear. "_state" is the
 // HMAC-signed upload state: not a credential, but it lets its holder resume the upload.
@@ -102,27 +91,10 @@ constexpr std::string_view kept_storage_keys[] = {
     "rscc", "rscd", "rsce", "rscl", "rsct"};
 // clang-format on
 
-// Standard or URL-safe alphabet, padding optional (clients differ).
-std::optional<std::string> decode_base64(std::string_view text) {
-  constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  while (text.ends_with('=')) text.remove_suffix(1);
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (char c : text) {
-    auto v = alphabet.find(c == '-' ? '+' : c == '_' ? '/' : c);
-    if (v == std::string_view::npos) return std::nullopt;
-    bits = (bits << 6) | static_cast<std::uint32_t>(v);
-    if ((count += 6) >= 8) out += static_cast<char>((bits >> (count -= 8)) & 0xff);
-  }
-  return out;
-}
-
 // Catalog §5: decode Basic only to keep the username (ECR "AWS", GCP "_json_key", ACR "0000...").
 std::string basic_marker(std::string_view credential) {
   std::string user;
-  if (auto decoded = decode_base64(credential)) {
+  if (auto decoded = base64_decode(credential)) {
     auto const colon = decoded->find(':');
     if (colon != std::string::npos && colon > 0 && colon <= 256) user = decoded->substr(0, colon);
     // Only a printable name that cannot end the marker early is kept.
@@ -154,7 +126,7 @@ std::string redact_authorization(std::string_view value) {
 std::string redact_cookie_pair(std::string_view pair) {
   auto const eq = pair.find('=');
   auto const value_begin = eq == std::string_view::npos ? 0 : eq + 1;
-  auto const value = trim(pair.substr(value_begin));
+  auto const value = trim_ows(pair.substr(value_begin));
   if (value.empty() || is_marker(value)) return std::string(pair);
   auto const offset = static_cast<std::size_t>(value.data() - pair.data());
   return std::string(pair.substr(0, offset)) + redaction_marker(value) +
@@ -178,7 +150,7 @@ std::string redact_cookies(std::string_view value, bool first_pair_only) {
 std::string redact_params(std::string_view query, bool storage_target, bool plus_is_space) {
   std::string out;
   std::size_t copied = 0;
-  for (auto const& param : registry::split_query(query)) {
+  for (auto const& param : split_query(query)) {
     auto const raw = param.value;
     if (!param.has_value || raw.empty() || is_marker(raw)) continue;
     auto const key = percent_decode(param.key, plus_is_space);
@@ -227,16 +199,11 @@ void redact_body(body_record& body, header_list const& headers) {
 }
 
 // The host of an absolute URL without userinfo and port; empty for a relative one.
-std::string_view url_host(std::string_view url) {
-  auto const sep = url.find("://");
-  if (sep == std::string_view::npos || sep > url.find_first_of("/?#")) return {};
-  auto host = url.substr(sep + 3);
-  host = host.substr(0, host.find_first_of("/?#"));
-  if (auto at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
-  if (auto colon = host.rfind(':');
-      colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
-    host = host.substr(0, colon);
-  return host;
+// The host a URL names, without IPv6 brackets; "" for a relative URL.
+std::string url_host(std::string_view url) {
+  auto const pieces = split_url(url);
+  auto const where = pieces ? split_host_port(pieces->authority) : std::nullopt;
+  return where ? std::string(where->host) : std::string{};
 }
 
 // Location: a pre-signed redirect gets the storage rules; catalog §5 also says to treat any redirect
@@ -275,7 +242,7 @@ void redact_headers(header_list& headers, exchange const& x) {
 }  // namespace
 
 bool is_redaction_marker(std::string_view value) {
-  auto const decoded = registry::percent_decode(value);
+  auto const decoded = percent_decode(value);
   return decoded.starts_with("<redacted ") && decoded.find('>') == decoded.size() - 1;
 }
 

@@ -1,23 +1,13 @@
 #include "capture/registry/challenge.hpp"
 
+#include "capture/text/ascii.hpp"
+
 #include <algorithm>
 #include <cstddef>
 
 namespace regtrace::capture::registry {
 
 namespace {
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
 
 // tchar, RFC 9110 §5.6.2.
 bool is_tchar(char c) {
@@ -43,10 +33,10 @@ class cursor {
   void rewind(std::size_t pos) { pos_ = pos; }
 
   void skip_space() {
-    while (!done() && is_space(s_[pos_])) ++pos_;
+    while (!done() && is_ows(s_[pos_])) ++pos_;
   }
   void skip_separators() {
-    while (!done() && (is_space(s_[pos_]) || s_[pos_] == ',')) ++pos_;
+    while (!done() && (is_ows(s_[pos_]) || s_[pos_] == ',')) ++pos_;
   }
 
   std::string_view token() {
@@ -81,7 +71,7 @@ class cursor {
   std::string value() {
     if (at('"')) return quoted();
     std::size_t const start = pos_;
-    while (!done() && s_[pos_] != ',' && !is_space(s_[pos_])) ++pos_;
+    while (!done() && s_[pos_] != ',' && !is_ows(s_[pos_])) ++pos_;
     return std::string(s_.substr(start, pos_ - start));
   }
 
@@ -178,12 +168,12 @@ std::vector<scope_entry> parse_scopes(std::string_view scope) {
   std::vector<scope_entry> out;
   std::size_t pos = 0;
   while (pos < scope.size()) {
-    if (is_space(scope[pos])) {
+    if (is_ows(scope[pos])) {
       ++pos;
       continue;
     }
     std::size_t end = pos;
-    while (end < scope.size() && !is_space(scope[end])) ++end;
+    while (end < scope.size() && !is_ows(scope[end])) ++end;
     out.push_back(parse_scope_entry(scope.substr(pos, end - pos)));
     pos = end;
   }

@@ -1,26 +1,16 @@
 #include "capture/registry/classifier.hpp"
 
+#include "capture/text/ascii.hpp"
+#include "capture/text/percent.hpp"
+#include "capture/text/url.hpp"
+
 #include <array>
-#include <cctype>
 
 namespace regtrace::capture::registry {
 namespace {
 
 bool is_lower_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Every piece between separators, empty ones included ("a//b/" has four).
@@ -57,7 +47,7 @@ std::string first_value(std::vector<query_param> const& params, std::string_view
 
 // Catalog §7.1 host hints: secondary evidence, since storage hosts change more often than query shapes.
 bool is_storage_host(std::string_view raw_host) {
-  std::string host = lowercase(raw_host);
+  std::string host = to_lower(raw_host);
   if (!host.empty() && host.front() == '[') return false;  // an IPv6 literal is no storage service
   if (auto colon = host.find(':'); colon != std::string::npos) host.resize(colon);
   std::string_view h = host;
@@ -172,41 +162,10 @@ std::string_view to_string(request_kind k) {
   return "other";
 }
 
-std::vector<query_param> split_query(std::string_view query) {
-  std::vector<query_param> params;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (part.empty()) continue;
-    auto eq = part.find('=');
-    if (eq == std::string_view::npos)
-      params.push_back({part, {}, false});
-    else
-      params.push_back({part.substr(0, eq), part.substr(eq + 1), true});
-  }
-  return params;
-}
-
-std::string percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char const c = text[i];
-    if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += (plus_is_space && c == '+') ? ' ' : c;
-    }
-  }
-  return out;
-}
-
 bool is_presigned_storage_query(std::string_view query) {
   auto const params = split_query(query);
   // Keys are case-sensitive as the signers emit them; some SDKs lowercase the SigV4 ones.
-  auto has = [&](std::string_view key) { return has_key(params, key) || has_key(params, lowercase(key)); };
+  auto has = [&](std::string_view key) { return has_key(params, key) || has_key(params, to_lower(key)); };
   bool const s3_v4 = has("X-Amz-Signature") && (has("X-Amz-Algorithm") || has("X-Amz-Credential"));
   bool const s3_v2 = has_key(params, "AWSAccessKeyId") && has_key(params, "Signature");
   bool const azure_sas = has_key(params, "sig") && (has_key(params, "sv") || has_key(params, "se"));

@@ -32,19 +32,4 @@ bool is_presigned_storage_query(std::string_view query);
 /// True when NAME matches the OCI repository name grammar (catalog §0).
 bool is_valid_repository_name(std::string_view name);
 
-/// One part of a query string, as views into it (not decoded). has_value: the part had an '='.
-struct query_param {
-  std::string_view key;
-  std::string_view value;
-  bool has_value = false;
-};
-
-/// Splits a query ("a=1&b&c=") on '&' into its non-empty parts, in order. Shared with redaction so
-/// both read a query the same way.
-std::vector<query_param> split_query(std::string_view query);
-
-/// Decodes %XX escapes (and '+' as a space when plus_is_space, for form bodies); malformed escapes are
-/// kept as they are.
-std::string percent_decode(std::string_view text, bool plus_is_space = false);
-
 }  // namespace regtrace::capture::registry

@@ -1,5 +1,7 @@
 #include "capture/registry/error_body.hpp"
 
+#include "capture/text/ascii.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -13,32 +15,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t max_text_message = 200;
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// Case-insensitive find of an ASCII needle, from pos.
-std::size_t ifind(std::string_view hay, std::string_view needle, std::size_t pos = 0) {
-  if (pos > hay.size()) return std::string_view::npos;
-  auto const found = std::ranges::search(hay.substr(pos), needle, {}, lower, lower);
-  return found.empty() && !needle.empty() ? std::string_view::npos
-                                          : static_cast<std::size_t>(found.begin() - hay.begin());
-}
-
-bool starts_with_i(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && ifind(s.substr(0, prefix.size()), prefix) == 0;
-}
 
 // Never throws on invalid UTF-8 (nlohmann's default error handler does).
 std::string compact(json const& j) {
@@ -79,12 +55,12 @@ std::string element_text(std::string_view doc, std::string_view tag, bool& found
   std::string const open = "<" + std::string(tag);
   for (std::size_t pos = ifind(doc, open); pos != std::string_view::npos; pos = ifind(doc, open, pos + 1)) {
     std::size_t const after = pos + open.size();
-    if (after < doc.size() && doc[after] != '>' && !is_space(doc[after])) continue;  // <Codes>, <titles>
+    if (after < doc.size() && doc[after] != '>' && !is_whitespace(doc[after])) continue;  // <Codes>, <titles>
     std::size_t const gt = doc.find('>', pos);
     if (gt == std::string_view::npos) return {};
     found = true;
     std::string_view const rest = doc.substr(gt + 1);
-    return decode_entities(trim(rest.substr(0, ifind(rest, "</" + std::string(tag)))));
+    return decode_entities(trim_whitespace(rest.substr(0, ifind(rest, "</" + std::string(tag)))));
   }
   return {};
 }
@@ -100,7 +76,7 @@ std::string clip(std::string_view s) {
 std::string first_line(std::string_view body) {
   while (!body.empty()) {
     std::size_t const nl = body.find('\n');
-    std::string_view const line = trim(body.substr(0, nl));
+    std::string_view const line = trim_whitespace(body.substr(0, nl));
     if (!line.empty()) return clip(line);
     if (nl == std::string_view::npos) break;
     body.remove_prefix(nl + 1);
@@ -138,10 +114,10 @@ std::string salvage_string(std::string_view body, std::string_view key, std::siz
   std::size_t at = body.find(quoted_key, pos);
   if (at == std::string_view::npos || at >= limit) return {};
   at += quoted_key.size();
-  while (at < body.size() && is_space(body[at])) ++at;
+  while (at < body.size() && is_whitespace(body[at])) ++at;
   if (at >= body.size() || body[at] != ':') return {};
   ++at;
-  while (at < body.size() && is_space(body[at])) ++at;
+  while (at < body.size() && is_whitespace(body[at])) ++at;
   if (at >= body.size() || body[at] != '"') return {};
   std::size_t end = at + 1;
   while (end < body.size() && body[end] != '"') end += body[end] == '\\' ? 2 : 1;
@@ -202,8 +178,8 @@ bool parse_html(std::string_view body, error_body& out) {
 
 error_body parse_error_body(std::string_view body, std::string_view content_type) {
   error_body out;
-  std::string_view text = trim(body);
-  if (text.starts_with("\xEF\xBB\xBF")) text = trim(text.substr(3));  // UTF-8 BOM
+  std::string_view text = trim_whitespace(body);
+  if (text.starts_with("\xEF\xBB\xBF")) text = trim_whitespace(text.substr(3));  // UTF-8 BOM
   if (text.empty()) return out;
 
   bool const json_type = ifind(content_type, "json") != std::string_view::npos;
@@ -215,13 +191,30 @@ error_body parse_error_body(std::string_view body, std::string_view content_type
     if (text.front() == '{' && salvage_truncated_errors(text, out)) return out;
   }
   if (text.front() == '<') {
-    bool const xml_like = xml_type || starts_with_i(text, "<?xml") || starts_with_i(text, "<Error");
+    bool const xml_like = xml_type || istarts_with(text, "<?xml") || istarts_with(text, "<Error");
     if (xml_like && parse_xml(text, out)) return out;
     if (parse_html(text, out)) return out;  // also XHTML pages that begin with <?xml
   }
   out.kind = error_body::format::text;
   out.message = first_line(text);
   return out;
+}
+
+std::string const& error_body::code() const {
+  static std::string const none;
+  for (auto const& err : errors)
+    if (!err.code.empty()) return err.code;
+  return vendor_code.empty() ? none : vendor_code;
+}
+
+error_body error_of(exchange const& x, request_kind kind) {
+  error_body error;
+  if (x.status < 400 && kind != request_kind::token) return error;
+  auto const* type = find_header(x.response_headers, "Content-Type");
+  error = parse_error_body(x.response_body.text, type ? *type : std::string_view{});
+  if (error.vendor_code.empty())
+    if (auto const* ms = find_header(x.response_headers, "x-ms-error-code")) error.vendor_code = *ms;
+  return error;
 }
 
 }  // namespace regtrace::capture::registry

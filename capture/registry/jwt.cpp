@@ -2,7 +2,9 @@
 
 #include "capture/text/ascii.hpp"
 #include "capture/text/display.hpp"
-#include "capture/har/har_entry_reader.hpp"
+#include "capture/text/base64.hpp"
+#include "capture/text/percent.hpp"
+#include "capture/text/url.hpp"
 #include "capture/registry/classifier.hpp"
 
 #include <nlohmann/json.hpp>
@@ -24,7 +26,7 @@ std::optional<std::int64_t> time_member(json const& doc, char const* key) {
 }
 
 std::optional<json> decode_part(std::string_view part) {
-  auto text = detail::base64_decode(part);
+  auto text = base64_decode(part);
   if (!text) return std::nullopt;
   json doc = json::parse(*text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
@@ -52,7 +54,7 @@ std::string basic_username(std::string_view credential) {
     auto const user = credential.substr(at + 5);
     return std::string(user.substr(0, user.find_first_of(" >")));
   }
-  auto const decoded = detail::base64_decode(credential);
+  auto const decoded = base64_decode(credential);
   if (!decoded) return {};
   auto const colon = decoded->find(':');
   return colon == std::string::npos ? std::string{} : decoded->substr(0, colon);

@@ -3,9 +3,9 @@
 #include "capture/text/ascii.hpp"
 #include "capture/redaction/redaction.hpp"
 #include "capture/registry/classifier.hpp"
+#include "capture/text/url.hpp"
 
 #include <array>
-#include <cctype>
 
 namespace regtrace::capture::replay {
 namespace {
@@ -38,7 +38,7 @@ std::string stable_path(std::string_view path) {
 std::string stable_query(std::string_view query) {
   bool const presigned = registry::is_presigned_storage_query(query);
   std::string out;
-  for (auto const& p : registry::split_query(query)) {
+  for (auto const& p : split_query(query)) {
     if (!out.empty()) out += '&';
     out += p.key;
     if (!p.has_value) continue;
@@ -54,7 +54,7 @@ std::string match_key(std::string_view method, std::string_view scheme, std::str
                       std::uint16_t port, std::string_view target, std::string_view range) {
   std::string key(method);
   key += ' ';
-  for (char c : host) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  key += to_lower(host);
   bool const default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
   if (!default_port) key += ':' + std::to_string(port);
   key += ' ';

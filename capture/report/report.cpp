@@ -5,7 +5,7 @@
 #include "capture/text/display.hpp"
 #include "capture/har/har_writer.hpp"
 #include "capture/rules/rules.hpp"
-#include "capture/rules/rules_detail.hpp"
+#include "capture/registry/error_body.hpp"
 
 #include <algorithm>
 
@@ -91,7 +91,6 @@ report make_report(har_read_result read, std::string file, std::vector<rules::fi
     if (x.started == std::chrono::system_clock::time_point{}) continue;
     if (!first_start || x.started < *first_start) first_start = x.started;
   }
-  auto const facts = rules::detail::analyse(r.exchanges, 0);
   for (std::size_t i = 0; i < r.exchanges.size(); ++i) {
     exchange const& x = r.exchanges[i];
     entry_row row;
@@ -108,7 +107,7 @@ report make_report(har_read_result read, std::string file, std::vector<rules::fi
     row.path = x.kind == entry_kind::exchange ? shorten_target(x.target) : std::string();
     row.status = x.status;
     row.reason = x.reason;
-    row.error_code = facts[i].error_code();
+    row.error_code = registry::error_of(x, registry::classify(x.method, x.host, x.target).kind).code();
     row.failure = failure_text(x);
     row.request_bytes = x.request_body.bytes;
     row.response_bytes = x.response_body.bytes;

@@ -6,24 +6,12 @@
 #include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace regtrace::capture::rules {
 namespace detail {
-namespace {
-
-std::string const empty_string;
-
-bool worth_parsing_body(entry_facts const& e) {
-  return e.x->status >= 400 || e.cls.kind == request_kind::token;
-}
-
-}  // namespace
 
 std::string const& entry_facts::error_code() const {
-  for (auto const& err : error.errors)
-    if (!err.code.empty()) return err.code;
-  return error.vendor_code.empty() ? empty_string : error.vendor_code;
+  return error.code();
 }
 
 auth_challenge const* entry_facts::challenge(std::string_view scheme) const {
@@ -60,13 +48,7 @@ std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t 
     e.trace_complete = trace_complete;
     e.x = &x;
     e.cls = classify(x.method, x.host, x.target);
-    if (worth_parsing_body(e)) {
-      auto const* type = find_header(x.response_headers, "Content-Type");
-      e.error = parse_error_body(x.response_body.text, type ? *type : std::string_view{});
-      // Azure names its error in a header as well as in the XML (catalog §7.2).
-      if (e.error.vendor_code.empty())
-        if (auto const* ms = find_header(x.response_headers, "x-ms-error-code")) e.error.vendor_code = *ms;
-    }
+    e.error = error_of(x, e.cls.kind);
     for (auto const& h : x.response_headers) {
       if (!iequals(h.name, "WWW-Authenticate")) continue;
       auto parsed = parse_www_authenticate(h.value);
@@ -138,15 +120,7 @@ double ms_to_headers(exchange const& x) {
 }
 
 std::string host_of(exchange const& x) {
-  std::string host = x.host;
-  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return host;
-}
-
-bool contains_nocase(std::string_view text, std::string_view needle) {
-  return !std::ranges::search(text, needle, [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-          }).empty();
+  return to_lower(x.host);
 }
 
 std::string quoted(std::string_view text) {

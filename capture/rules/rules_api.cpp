@@ -239,7 +239,7 @@ void name_invalid(facts_span trace, std::vector<finding>& out) {
                               e.cls.repository + "' and got " + std::to_string(e.x->status) + " " +
                               code_and_message(e) + ". ";
     if (!is_valid_repository_name(e.cls.repository)) {
-      auto const lower = lowered(e.cls.repository);
+      auto const lower = to_lower(e.cls.repository);
       explanation += "The name breaks the repository grammar: " + name_problem(e.cls.repository) + ".";
       if (is_valid_repository_name(lower)) explanation += " '" + lower + "' would be valid.";
     } else {

@@ -58,12 +58,6 @@ bool is_hex(std::string_view s) {
 
 }  // namespace
 
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;  // locale-free
-  return out;
-}
-
 bool contains(std::string_view hay, std::string_view needle) {
   return hay.find(needle) != std::string_view::npos;
 }
@@ -87,7 +81,7 @@ manifest_doc parse_manifest_text(std::string_view text) {
 client_family client_of(entry_facts const& e) {
   auto const* ua = e.request_header("User-Agent");
   if (ua == nullptr) return client_family::other;
-  auto const agent = lowered(*ua);
+  auto const agent = to_lower(*ua);
   // dockerd names itself first even when it embeds containerd's resolver (containerd image store).
   if (agent.starts_with("docker/") || contains(agent, " docker/")) return client_family::docker;
   if (contains(agent, "containerd/")) return client_family::containerd;
@@ -105,7 +99,7 @@ std::string pick_client_text(client_family c, std::string docker, std::string co
 }
 
 std::string docker_error_text(entry_facts const& e) {
-  std::string code = lowered(e.error_code().empty() ? "unknown" : e.error_code());
+  std::string code = to_lower(e.error_code().empty() ? "unknown" : e.error_code());
   std::ranges::replace(code, '_', ' ');
   return code + ": " + error_message(e);
 }
@@ -205,7 +199,7 @@ std::string error_text_lower(entry_facts const& e) {
   text += e.error.vendor_code + ' ' + e.error.message + ' ';
   // Vendors put extra members beside errors[] (Quay "is_readonly"); a short look at the body finds them.
   text += std::string_view(e.x->response_body.text).substr(0, 4096);
-  return lowered(text);
+  return to_lower(text);
 }
 
 std::string code_and_message(entry_facts const& e) {
@@ -271,7 +265,7 @@ std::string quota_vendor(entry_facts const& e) {
   if (contains(text, "exceed the configured upper limit")) return "Harbor";
   if (contains(text, "quota has been exceed")) return "Quay";
   if (contains(text, "limit is") && contains(text, "repositor")) return "DigitalOcean";
-  auto const host = lowered(e.x->host);
+  auto const host = to_lower(e.x->host);
   bool const acr = host.ends_with(".azurecr.io") || e.error_code() == "REGISTRY_DISALLOWED_OPERATION";
   if (acr && e.x->status == 405 &&
       (contains(text, "storage") || contains(text, "quota") || contains(text, "size limit")))

@@ -11,8 +11,6 @@
 
 namespace regtrace::capture::rules::detail {
 
-/// ASCII lower case of s.
-std::string lowered(std::string_view s);
 /// True when needle occurs in hay (case-sensitive).
 bool contains(std::string_view hay, std::string_view needle);
 

@@ -309,7 +309,7 @@ void foreign_layer_unreachable(facts_span trace, manifest_bodies const& bodies, 
       }
       // Windows Docker tries the urls after the registry's 404; live, that request may still be to
       // come, so a registry failure alone only counts for other clients (Linux asks the registry only).
-      bool const tries_urls = contains(lowered(user_agent_of(m)), "os/windows");
+      bool const tries_urls = contains(to_lower(user_agent_of(m)), "os/windows");
       if (url_ok || items.empty() || (!url_tried && (!blob_failed || tries_urls))) continue;
       items.push_back(evidence_of(m, "lists foreign layer " + layer.digest));
       std::string explanation = "The manifest " + image_ref(m) + " lists layer " + layer.digest + " (" +

@@ -217,7 +217,7 @@ void realm_rules(auth_flow const& flow, std::size_t c, std::set<std::size_t>& re
   auto const realm = bearer->param("realm");
   if (!realm.starts_with("https://") && !realm.starts_with("http://")) return;
   exchange realm_parts;
-  if (!capture::detail::split_url(realm, realm_parts)) return;
+  if (!set_url(realm_parts, realm)) return;
   auto const realm_url = normalize_url(realm);
   for (std::size_t q = c + 1; q < trace.size(); ++q) {
     entry_facts const& e = trace[q];

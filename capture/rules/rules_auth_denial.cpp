@@ -6,8 +6,8 @@ namespace regtrace::capture::rules::detail {
 namespace {
 
 bool is_iam_denial(std::string_view text) {
-  return (contains_nocase(text, "Permission \"") && contains_nocase(text, "denied on resource")) ||
-         contains_nocase(text, "is not authorized to perform:");
+  return (icontains(text, "Permission \"") && icontains(text, "denied on resource")) ||
+         icontains(text, "is not authorized to perform:");
 }
 
 // What the trace knows about the token the failing request at r carried (catalog §4.6 check 2).
@@ -29,7 +29,7 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
   auto const message = first_message(e);
   auto const code = e.error_code();
 
-  if (x.status == 403 && contains_nocase(text, "client with IP") && contains_nocase(text, "not allowed access")) {
+  if (x.status == 403 && icontains(text, "client with IP") && icontains(text, "not allowed access")) {
     auto ip = std::string_view(text).substr(text.find('\'') + 1);
     ip = ip.substr(0, ip.find('\''));
     out.push_back(make_finding(b12,
@@ -43,7 +43,7 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
         b14, describe(e) + ": the cloud provider's IAM says no: " + quoted(message) + ".", {evidence_of(e)}));
     return;
   }
-  if ((x.status == 401 || x.status == 403) && contains_nocase(text, "authorization token has expired")) {
+  if ((x.status == 401 || x.status == 403) && icontains(text, "authorization token has expired")) {
     std::string explanation = describe(e) + ": " + quoted(message) + ".";
     if (host_of(x) == "public.ecr.aws") {
       explanation += " public.ecr.aws serves public images anonymously; the stored login is stale.";
@@ -100,7 +100,7 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
   bool const invalid = x.status == 401 && error == "invalid_token";
   bool const denied =
       (x.status == 401 && error == "insufficient_scope") ||
-      (x.status == 403 && code == "DENIED" && !contains_nocase(text, "quota") && !contains_nocase(text, "limit"));
+      (x.status == 403 && code == "DENIED" && !icontains(text, "quota") && !icontains(text, "limit"));
   if (!invalid && !denied) return;
 
   // A 401 may be followed by a new token and a successful retry (containerd, containers/image):

@@ -4,12 +4,10 @@
 
 #include "capture/text/ascii.hpp"
 #include "capture/text/display.hpp"
-#include "capture/har/har_entry_reader.hpp"
 #include "capture/registry/jwt.hpp"
 #include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <optional>
 #include <set>

@@ -8,6 +8,9 @@
 #include "capture/registry/classifier.hpp"
 #include "capture/registry/error_body.hpp"
 #include "capture/rules/finding.hpp"
+#include "capture/text/ascii.hpp"
+#include "capture/text/percent.hpp"
+#include "capture/text/url.hpp"
 
 #include <cstddef>
 #include <span>
@@ -73,8 +76,6 @@ double seconds_between(entry_facts const& a, entry_facts const& b);
 double ms_to_headers(exchange const& x);
 /// Lower-cased host without port ("r.test").
 std::string host_of(exchange const& x);
-/// ASCII case-insensitive substring search (vendor phrases in error texts).
-bool contains_nocase(std::string_view text, std::string_view needle);
 /// text in double quotes, for explanations.
 std::string quoted(std::string_view text);
 /// When the request started, in seconds since the epoch (to compare with token and URL times).

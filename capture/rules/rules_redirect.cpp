@@ -1,13 +1,11 @@
 // Catalog §3 group D: redirects and object storage. Each 30x is linked to the request that followed
 // its Location (catalog §7.3); the rules read that pair.
 #include "capture/text/ascii.hpp"
-#include "capture/har/har_entry_reader.hpp"
 #include "capture/redaction/redaction.hpp"
 #include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <chrono>
 #include <optional>
 #include <set>
@@ -234,7 +232,7 @@ std::vector<redirect> find_redirects(facts_span trace) {
     redirect r;
     r.from = i;
     r.location = resolve_location(x, *location);
-    if (!capture::detail::split_url(r.location, r.target)) continue;
+    if (!set_url(r.target, r.location)) continue;
     r.storage = classify("GET", r.target.host, r.target.target).kind == request_kind::storage;
     // Host names, not ports: Go keeps Authorization across ports of one host, and so does the catalog's
     // "<host> ≠ request host".
@@ -303,12 +301,12 @@ void signature_rules(facts_span trace, std::size_t s, redirect const* r, std::ve
   bool const expired =
       x.status == 403 &&
       ((iequals(code, "AuthenticationFailed") &&
-        (contains_nocase(body, "not valid in the specified time frame") || contains_nocase(body, "Signed expiry time"))) ||
-       (iequals(code, "AccessDenied") && contains_nocase(body, "Request has expired")));
+        (icontains(body, "not valid in the specified time frame") || icontains(body, "Signed expiry time"))) ||
+       (iequals(code, "AccessDenied") && icontains(body, "Request has expired")));
   bool const mismatch =
       iequals(code, "SignatureDoesNotMatch") ||
       (iequals(code, "AuthenticationFailed") &&
-       (contains_nocase(body, "Signature did not match") || contains_nocase(body, "Signature fields not well formed")));
+       (icontains(body, "Signature did not match") || icontains(body, "Signature fields not well formed")));
   if (!expired && !mismatch) return;
   std::vector<evidence_item> items;
   if (r) items.push_back(evidence_of(trace[r->from], "redirect to " + host_of(r->target)));

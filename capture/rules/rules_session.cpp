@@ -2,7 +2,6 @@
 #include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 
 namespace regtrace::capture::rules::detail {
@@ -33,8 +32,7 @@ std::string normalize_url(std::string_view url) {
   auto const sep = url.find("://");
   if (sep == std::string_view::npos) return std::string(url);
   auto const path_start = std::min(url.find_first_of("/?#", sep + 3), url.size());
-  std::string head(url.substr(0, path_start));
-  for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto head = to_lower(url.substr(0, path_start));
   if (head.starts_with("https://") && head.ends_with(":443")) head.resize(head.size() - 4);
   if (head.starts_with("http://") && head.ends_with(":80")) head.resize(head.size() - 3);
   auto const rest = url.substr(path_start);

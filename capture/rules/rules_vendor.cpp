@@ -54,7 +54,7 @@ constexpr catalog_entry e09{"E-09",
 bool is_rhel_docker(entry_facts const& e) {
   auto const* ua = e.request_header("User-Agent");
   if (ua == nullptr) return false;
-  auto const agent = lowered(*ua);
+  auto const agent = to_lower(*ua);
   if (!contains(agent, "docker/1.13")) return false;
   for (std::string_view marker : {"rhel", "redhat", "red hat", "fedora", "centos", "projectatomic", ".el7",
                                   ".el8", ".fc2", ".fc3", "-rh"})

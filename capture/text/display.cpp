@@ -1,8 +1,6 @@
 // Shared by the live console and the reports, so a path or a size reads the same in both.
 #include "capture/text/display.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 
@@ -79,11 +77,6 @@ std::string printable(std::string_view text) {
     out += (u < 0x20 || u == 0x7f) ? (c == '\n' || c == '\t' ? ' ' : '?') : c;
   }
   return out;
-}
-
-bool stdout_wants_colour() {
-  char const* no_color = std::getenv("NO_COLOR");
-  return isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
 }
 
 std::string join(std::vector<std::string> const& items, std::string_view separator) {

@@ -21,7 +21,5 @@ std::string shorten_target(std::string_view target, std::size_t max_width = 64);
 std::string printable(std::string_view text);
 /// items joined by separator: "a, b, c".
 std::string join(std::vector<std::string> const& items, std::string_view separator = ", ");
-/// True when standard output is a terminal and NO_COLOR (https://no-color.org) is unset or empty.
-bool stdout_wants_colour();
 
 }  // namespace regtrace::capture

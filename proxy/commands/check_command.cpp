@@ -7,6 +7,7 @@
 #include "capture/rules/rules.hpp"
 #include "capture/report/render.hpp"
 #include "proxy/commands/check.hpp"
+#include "proxy/commands/console.hpp"
 #include "proxy/upstream/registry_client.hpp"
 
 #include <nlohmann/json.hpp>
@@ -86,7 +87,7 @@ int run_check_command(check_options const& options) {
     for (auto const& line : probe) std::printf("  %s\n", capture::printable(line).c_str());
     std::printf("\n%s: %s\n\n", passed ? "PASSED" : "FAILED",
                 passed ? "the registry answers a client as it should" : "see the findings below");
-    auto const text = capture::report::render_text(report, capture::stdout_wants_colour());
+    auto const text = capture::report::render_text(report, stdout_wants_colour());
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
   std::fflush(stdout);

@@ -1,5 +1,7 @@
 #include "proxy/commands/cli.hpp"
 
+#include "capture/text/ascii.hpp"
+
 #include "proxy/commands/check.hpp"
 #include "proxy/config/connect_target.hpp"
 #include "proxy/config/host_rules.hpp"
@@ -47,8 +49,7 @@ std::size_t parse_byte_size(std::string const& text) {
   } catch (std::exception const&) {
     throw refuse();
   }
-  std::string suffix = text.substr(used);
-  for (auto& c : suffix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto const suffix = capture::to_lower(text.substr(used));
   int shift = -1;
   if (suffix == "" || suffix == "b") shift = 0;
   if (suffix == "k" || suffix == "kb" || suffix == "kib") shift = 10;

@@ -1,7 +1,10 @@
 #include "proxy/commands/console.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 
 namespace regtrace::proxy {
 
@@ -80,6 +83,11 @@ std::string format_summary(console_totals const& totals) {
     counts += std::to_string(totals.findings[level]) + " " + names[level];
   }
   return line + "; findings: " + (counts.empty() ? std::string("none") : counts);
+}
+
+bool stdout_wants_colour() {
+  char const* no_color = std::getenv("NO_COLOR");
+  return isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
 }
 
 }  // namespace regtrace::proxy

@@ -31,6 +31,9 @@ std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes
 /// a finding as it happens, with its catalog ID and one line of explanation (SPEC §2, §5).
 std::string format_finding_line(capture::rules::finding const& f);
 
+/// True when standard output is a terminal and NO_COLOR (https://no-color.org) is unset or empty.
+bool stdout_wants_colour();
+
 /// Running totals for the closing summary. Updated on the trace writer's thread only.
 struct console_totals {
   std::uint64_t exchanges = 0;

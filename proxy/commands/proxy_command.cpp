@@ -138,6 +138,13 @@ int run_proxy_command(proxy_config config, int verbosity) {
             }
           },
   };
+  // Progress lines come from the worker threads; printf writes each line whole.
+  if (print_exchanges)
+    hooks.on_progress = [json](capture::exchange const& x, transfer_progress const& p) {
+      print_line(json ? json_progress_event(x, p.bytes, p.total, p.seconds)
+                      : format_progress_line(x, p.bytes, p.total, p.seconds));
+      std::fflush(stdout);
+    };
   auto proxy = server::create(config, log, std::move(hooks));
   if (json)
     print_line(json_listening_event("http://" + config.listen_host + ":" + std::to_string(proxy->port()),

@@ -5,6 +5,7 @@
 #include "capture/har/har_reader.hpp"
 #include "capture/report/render.hpp"
 #include "proxy/commands/cli.hpp"
+#include "proxy/commands/console.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -50,7 +51,7 @@ int run_report_command(report_options const& o) {
   auto const r = report::build_report(std::move(read), o.trace.string());
   bool const to_stdout = o.output.empty() || o.output == "-";
   std::string const text =
-      report::render(r, *fmt, *fmt == report::format::text && to_stdout && capture::stdout_wants_colour());
+      report::render(r, *fmt, *fmt == report::format::text && to_stdout && stdout_wants_colour());
   if (to_stdout) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

@@ -1,10 +1,12 @@
 #include "proxy/config/host_rules.hpp"
 
+#include "capture/text/ascii.hpp"
+#include "capture/text/base64.hpp"
 #include "proxy/config/connect_target.hpp"
 
 #include <fnmatch.h>
+#include <openssl/crypto.h>
 
-#include <strings.h>
 #include <algorithm>
 
 namespace regtrace::proxy {
@@ -26,8 +28,7 @@ std::optional<resolve_rule> parse_resolve_rule(std::string_view text) {
 std::optional<std::string> pinned_address(proxy_config const& config, std::string_view host,
                                           std::uint16_t port) {
   for (auto const& rule : config.resolve_rules) {
-    if (rule.port == port && rule.host.size() == host.size() &&
-        strncasecmp(rule.host.data(), host.data(), host.size()) == 0)
+    if (rule.port == port && capture::iequals(rule.host, host))
       return rule.address;
   }
   return std::nullopt;
@@ -44,18 +45,10 @@ bool should_intercept(proxy_config const& config, std::string_view host) {
   return std::any_of(config.intercept_globs.begin(), config.intercept_globs.end(), matches);
 }
 
-}  // namespace regtrace::proxy
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-namespace regtrace::proxy {
-
 bool proxy_auth_matches(proxy_config const& config, std::string_view header) {
   if (config.proxy_auth.empty()) return true;
   constexpr std::string_view scheme = "basic ";
-  if (header.size() <= scheme.size() || strncasecmp(header.data(), scheme.data(), scheme.size()) != 0)
-    return false;
+  if (header.size() <= scheme.size() || !capture::istarts_with(header, scheme)) return false;
   auto presented = header.substr(scheme.size());
   presented.remove_prefix(
       std::min(presented.find_first_not_of(' '), presented.size()));  // RFC 9110 §11.4: 1*SP
@@ -65,12 +58,7 @@ bool proxy_auth_matches(proxy_config const& config, std::string_view header) {
 }
 
 std::string basic_authorization(std::string_view credentials) {
-  std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
-  auto length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                reinterpret_cast<unsigned char const*>(credentials.data()),
-                                static_cast<int>(credentials.size()));
-  encoded.resize(static_cast<std::size_t>(length));
-  return "Basic " + encoded;
+  return "Basic " + capture::base64_encode(credentials);
 }
 
 }  // namespace regtrace::proxy

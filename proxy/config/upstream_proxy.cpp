@@ -1,37 +1,22 @@
 #include "proxy/config/upstream_proxy.hpp"
 
+#include "capture/text/ascii.hpp"
+#include "capture/text/percent.hpp"
 #include "proxy/config/host_rules.hpp"
 
-#include <cctype>
 #include <stdexcept>
 
 namespace regtrace::proxy {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 // RFC 3986 §2.1: a password may hold ':' or '@' only percent-encoded, as proxy URLs in the wild do.
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    int const high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-    int const low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (high < 0 || low < 0)
-      throw std::invalid_argument(
-          "--upstream-proxy: the user or password has a '%' that is not followed by two hex digits; "
-          "write a literal % as %25");
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return out;
+std::string decode_userinfo(std::string_view text) {
+  auto decoded = capture::percent_decode_strict(text);
+  if (!decoded)
+    throw std::invalid_argument(
+        "--upstream-proxy: the user or password has a '%' that is not followed by two hex digits; "
+        "write a literal % as %25");
+  return std::move(*decoded);
 }
 
 }  // namespace
@@ -42,8 +27,7 @@ chained_proxy parse_upstream_proxy(std::string_view url) {
   auto const scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos)
     throw std::invalid_argument("--upstream-proxy needs a URL" + std::string(usage));
-  std::string scheme(url.substr(0, scheme_end));
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto const scheme = capture::to_lower(url.substr(0, scheme_end));
   // regtrace speaks to the proxy in plain HTTP; the tunnel inside still carries TLS to the registry.
   if (scheme != "http")
     throw std::invalid_argument("--upstream-proxy supports only http:// proxies, not " + scheme + "://" +
@@ -59,8 +43,8 @@ chained_proxy parse_upstream_proxy(std::string_view url) {
     auto const colon = userinfo.find(':');
     // Like Go's proxy dialer, a user without a password is sent as "user:".
     proxy.credentials =
-        percent_decode(userinfo.substr(0, colon)) + ":" +
-        (colon == std::string_view::npos ? std::string{} : percent_decode(userinfo.substr(colon + 1)));
+        decode_userinfo(userinfo.substr(0, colon)) + ":" +
+        (colon == std::string_view::npos ? std::string{} : decode_userinfo(userinfo.substr(colon + 1)));
     rest = rest.substr(at + 1);
   }
   auto const where = parse_connect_authority(rest);

@@ -4,22 +4,15 @@
 
 #include "capture/body/body_recorder.hpp"
 #include "capture/model/exchange.hpp"
+#include "capture/text/ascii.hpp"
 #include "proxy/io/net.hpp"
 
-#include <boost/algorithm/string/predicate.hpp>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace regtrace::proxy {
-
-inline std::string trimmed(std::string_view text) {
-  auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  auto last = text.find_last_not_of(" \t");
-  return std::string(text.substr(first, last - first + 1));
-}
 
 // RFC 9110 §7.6.1: Connection, the fields it names, and the classic hop-by-hop fields belong to one
 // leg only. Transfer-Encoding stays: the serializer frames the body by it on the next leg.
@@ -31,13 +24,13 @@ void strip_hop_by_hop(Fields& fields) {
     std::string_view value = it->value();
     while (!value.empty()) {
       auto comma = value.find(',');
-      auto token = trimmed(value.substr(0, comma));
-      if (!token.empty()) named.push_back(token);
+      auto const token = capture::trim_ows(value.substr(0, comma));
+      if (!token.empty()) named.emplace_back(token);
       value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
     }
   }
   for (auto const& name : named) {
-    if (!boost::iequals(name, "transfer-encoding") && !boost::iequals(name, "content-length"))
+    if (!capture::iequals(name, "transfer-encoding") && !capture::iequals(name, "content-length"))
       fields.erase(name);
   }
   fields.erase(http::field::connection);
@@ -60,7 +53,7 @@ template <class Fields>
 bool keeps_text(Fields const& fields) {
   auto encoding = fields[http::field::content_encoding];
   return capture::is_text_media_type(fields[http::field::content_type]) &&
-         (encoding.empty() || boost::iequals(encoding, "identity"));
+         (encoding.empty() || capture::iequals(encoding, "identity"));
 }
 
 inline std::string version_text(unsigned version) {

@@ -2,7 +2,6 @@
 
 #include "capture/body/body_recorder.hpp"
 #include "capture/registry/classifier.hpp"
-#include "proxy/commands/console.hpp"
 #include "proxy/io/http_fields.hpp"
 #include "proxy/io/body_relay.hpp"
 #include "proxy/io/timing.hpp"
@@ -10,10 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/write.hpp>
-
-#include <cstdio>
 
 namespace regtrace::proxy {
 namespace {
@@ -50,17 +46,13 @@ bool is_timeout(beast::error_code const& ec) {
   return ec == beast::error::timeout;
 }
 
-// Long transfers print a progress line about once a second (SPEC §2), unless the console is quiet.
+// Long transfers are reported about once a second (SPEC §2) to whoever listens (the console).
 progress_callback progress_of(capture::exchange const& record, boost::optional<std::uint64_t> total,
-                              proxy_config const& config) {
-  if (!config.console_exchanges) return {};
-  return [&record, total = total.value_or(0), started = steady_clock::now(), json = config.console_json](
+                              proxy_context const& context) {
+  if (!context.on_progress) return {};
+  return [&record, &report = context.on_progress, total = total.value_or(0), started = steady_clock::now()](
              std::uint64_t bytes) {
-    auto const seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
-    auto const line = json ? json_progress_event(record, bytes, total, seconds)
-                           : format_progress_line(record, bytes, total, seconds);
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
+    report(record, {bytes, total, std::chrono::duration<double>(steady_clock::now() - started).count()});
   };
 }
 
@@ -131,7 +123,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   bool const request_has_body = !request.is_done();
   bool const is_head = message.method() == http::verb::head;
   bool const expect_continue =
-      request_has_body && boost::iequals(message[http::field::expect], "100-continue");
+      request_has_body && capture::iequals(message[http::field::expect], "100-continue");
   capture::body_recorder request_recorder(keeps_text(message), config.body_limit_bytes);
   strip_hop_by_hop(message);
   if (expect_continue) message.erase(http::field::expect);
@@ -215,7 +207,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
   }
 
   if (request_has_body && !body_refused) {
-    auto const progress = progress_of(record, request.content_length(), config);
+    auto const progress = progress_of(record, request.content_length(), context);
     auto sent = co_await relay_body<true>(client.stream, client.buffer, request, upstream->stream,
                                           *serializer, chunk, request_recorder, idle, progress);
     record.request_body = request_recorder.finish(static_cast<bool>(sent));
@@ -294,7 +286,7 @@ net::awaitable<bool> relay_exchange(client_side& client, request_parser& request
 
   http::response_serializer<http::buffer_body> out{answer};
   auto relayed = co_await write_header(client.stream, out, idle);
-  auto const progress = progress_of(record, response->content_length(), config);
+  auto const progress = progress_of(record, response->content_length(), context);
   if (relayed && !no_body)
     relayed = co_await relay_body<false>(upstream->stream, upstream->buffer, *response, client.stream, out,
                                          chunk, response_recorder, idle, progress);

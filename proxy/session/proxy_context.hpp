@@ -5,6 +5,7 @@
 #include "capture/body/body_store.hpp"
 #include "capture/trace/trace_sink.hpp"
 #include "proxy/config/config.hpp"
+#include "proxy/session/server.hpp"
 #include "proxy/io/net.hpp"
 #include "capture/replay/replay_source.hpp"
 #include "proxy/upstream/upstream.hpp"
@@ -37,6 +38,8 @@ struct proxy_context {
   std::unique_ptr<capture::replay::replay_source> replay;              ///< server replay (--replay); thread-safe next()
   std::unique_ptr<capture::body_store> bodies;        ///< --store-bodies; thread-safe
   std::shared_ptr<spdlog::logger> log;                ///< thread-safe
+  /// server_hooks::on_progress, called from every worker; set before serving.
+  std::function<void(capture::exchange const&, transfer_progress const&)> on_progress;
   std::atomic<std::uint64_t> next_connection_id{0};
   std::atomic<std::uint64_t> next_upstream_id{0};
   std::atomic<std::uint64_t> open_connections{0};

@@ -20,7 +20,7 @@ namespace {
 // Framing is the replaying proxy's own business: the recorded values describe another connection.
 bool is_framing(std::string_view name) {
   for (std::string_view framing : {"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Content-Length"})
-    if (boost::iequals(name, framing)) return true;
+    if (capture::iequals(name, framing)) return true;
   return false;
 }
 
@@ -153,7 +153,7 @@ net::awaitable<bool> replay_exchange(client_side& client, request_parser& reques
 
   // The body is read and recorded as it would be relayed: the client must be able to send it. A
   // client that asked for 100-continue waits for it first (RFC 9110 §10.1.1).
-  if (!request.is_done() && boost::iequals(message[http::field::expect], "100-continue")) {
+  if (!request.is_done() && capture::iequals(message[http::field::expect], "100-continue")) {
     static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
     client.stream.tcp().expires_after(config.idle_timeout);
     auto [ec, n] = co_await net::async_write(client.stream, net::buffer(go_on), use_nothrow);

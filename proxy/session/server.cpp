@@ -134,6 +134,7 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
                                                    std::move(client_tls), std::move(upstream_tls),
                                                    state->sink.get(), std::move(log));
   state->context->replay = std::move(replay);
+  state->context->on_progress = std::move(hooks.on_progress);
   if (!state->context->config.store_bodies_dir.empty())
     state->context->bodies = std::make_unique<capture::body_store>(state->context->config.store_bodies_dir);
   for (unsigned i = 0; i < worker_count; ++i)

@@ -16,12 +16,22 @@ class logger;
 
 namespace regtrace::proxy {
 
-/// Callbacks the server calls on the trace writer's thread.
+/// A long transfer still running: bytes relayed so far of total (0 when the length is not known).
+struct transfer_progress {
+  std::uint64_t bytes = 0;
+  std::uint64_t total = 0;
+  double seconds = 0;  ///< since the body began to move
+};
+
+/// Callbacks the server calls: on the trace writer's thread, except on_progress.
 struct server_hooks {
   std::function<void(capture::exchange const&)> on_exchange;  ///< after each record is written
   std::function<void(std::string const&)> on_problem;         ///< a record could not be written
   /// findings an exchange completed (SPEC §5, live diagnostics); called after on_exchange
   std::function<void(capture::exchange const&, std::vector<capture::rules::finding> const&)> on_findings;
+  /// About once a second while a long body moves (SPEC §2), on the worker thread that relays it; the
+  /// exchange is still being filled in. Empty: no progress is reported.
+  std::function<void(capture::exchange const&, transfer_progress const&)> on_progress;
 };
 
 /// A running proxy. create() does everything that can fail at start-up; stop() is idempotent.

@@ -2,6 +2,7 @@
 
 #include "capture/body/body_recorder.hpp"
 #include "capture/registry/challenge.hpp"
+#include "capture/text/percent.hpp"
 #include "proxy/config/connect_target.hpp"
 #include "proxy/config/host_rules.hpp"
 #include "proxy/io/http_fields.hpp"
@@ -11,7 +12,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cctype>
 #include <map>
 #include <stdexcept>
 
@@ -25,23 +25,8 @@ bool is_resent(std::string_view name) {
   for (std::string_view dropped : {"Authorization", "Host", "Content-Length", "Connection", "Keep-Alive",
                                    "Proxy-Authorization", "Proxy-Connection", "Cookie", "Transfer-Encoding",
                                    "User-Agent"})
-    if (boost::iequals(name, dropped)) return false;
+    if (capture::iequals(name, dropped)) return false;
   return true;
-}
-
-std::string percent_encode(std::string_view value) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : value) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += hex[ch >> 4];
-      out += hex[ch & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -91,7 +76,7 @@ struct registry_client::impl {
     for (char const* name : {"service", "scope"}) {
       auto value = c.param(name);
       if (value.empty()) continue;
-      token.target += separator + std::string(name) + "=" + percent_encode(value);
+      token.target += separator + std::string(name) + "=" + capture::percent_encode(value);
       separator = '&';
     }
     std::string auth = options.credentials.empty() ? std::string{} : basic_authorization(options.credentials);

@@ -1,7 +1,7 @@
 // Catalog §3 group B through the proxy: challenges, the token realm and token checking at the registry.
 #include "tests/support/cloud_world.hpp"
 
-#include "capture/har/har_entry_reader.hpp"
+#include "capture/text/base64.hpp"
 
 using namespace regtrace;
 using namespace regtrace::test;
@@ -224,7 +224,7 @@ TEST_CASE("the token realm's POST form grants a working token (the scripted upst
   std::string padded = payload_b64;
   for (auto& c : padded) c = c == '-' ? '+' : c == '_' ? '/' : c;
   while (padded.size() % 4) padded += '=';
-  auto payload = nlohmann::json::parse(capture::detail::base64_decode(padded).value_or("{}"));
+  auto payload = nlohmann::json::parse(capture::base64_decode(padded).value_or("{}"));
   CHECK(payload["aud"] == "registry.test");
   CHECK(payload["access"][0]["name"] == "app");
   CHECK(payload["access"][0]["actions"] == nlohmann::json::array({"pull"}));

@@ -64,8 +64,6 @@ reply azure_error(int status, std::string const& code, std::string const& messag
 
 /// The sha256 digest ("sha256:<hex>") of content.
 std::string digest_of(std::string const& content);
-/// base64url without padding (JWT segments, RFC 7515 §2).
-std::string base64url(std::string_view data);
 /// "Sat, 28 Nov 2026 00:33:47 GMT" (RFC 9110 §5.6.7).
 std::string http_date(std::chrono::system_clock::time_point t);
 /// "2026-11-28T00:33:47Z": the format of Azure's `se` and of token `issued_at`.

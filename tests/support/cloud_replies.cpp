@@ -81,23 +81,6 @@ std::string digest_of(std::string const& content) {
   return "sha256:" + hash.hex();
 }
 
-std::string base64url(std::string_view data) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char c : data) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += alphabet[(bits >> count) & 63];
-    }
-  }
-  if (count > 0) out += alphabet[(bits << (6 - count)) & 63];
-  return out;
-}
-
 namespace {
 
 std::string format_utc(std::chrono::system_clock::time_point t, char const* format) {

@@ -2,8 +2,9 @@
 #include "tests/support/cloud_registry_detail.hpp"
 
 #include "capture/text/ascii.hpp"
-#include "capture/har/har_entry_reader.hpp"
-#include "capture/registry/classifier.hpp"
+#include "capture/text/base64.hpp"
+#include "capture/text/percent.hpp"
+#include "capture/text/url.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -11,8 +12,8 @@
 
 namespace regtrace::test::cloud {
 
-using capture::registry::percent_decode;
-using capture::registry::split_query;
+using capture::percent_decode;
+using capture::split_query;
 
 namespace {
 
@@ -28,13 +29,6 @@ std::string_view query_of(std::string_view target) {
 std::string header(received_request const& r, std::string const& name) {
   auto it = r.headers.find(name);
   return it == r.headers.end() ? std::string{} : it->second;
-}
-
-std::string base64(std::string_view data) {
-  std::string out = base64url(data);
-  for (auto& c : out) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (out.size() % 4 != 0) out += '=';
-  return out;
 }
 
 // "repository:app:pull,push" → {"repository:app", {"pull","push"}}; the name may hold a ':port' (§4.2).
@@ -119,7 +113,7 @@ std::string sas_signature(std::string_view key, std::string_view path, std::stri
   std::string hex = hash.hex(), raw;
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
     raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  return base64(raw);
+  return capture::base64_encode(raw);
 }
 
 std::string blob_path(std::string const& digest) {
@@ -150,7 +144,7 @@ reply token_service(cloud_registry::state& s, received_request const& r) {
     }
   }
   if (auto basic = header(r, "authorization"); capture::iequals(basic.substr(0, 6), "Basic ")) {
-    auto decoded = capture::detail::base64_decode(basic.substr(6)).value_or("");
+    auto decoded = capture::base64_decode(basic.substr(6)).value_or("");
     account = decoded.substr(0, decoded.find(':'));
     password = decoded.find(':') == std::string::npos ? "" : decoded.substr(decoded.find(':') + 1);
     has_credentials = true;
@@ -201,8 +195,8 @@ reply token_service(cloud_registry::state& s, received_request const& r) {
                                   {"exp", seconds(token.expires)},
                                   {"jti", std::to_string(s.tokens.size() + 1)},
                                   {"access", access}};
-  std::string jwt = base64url(head.dump()) + "." + base64url(payload.dump());
-  jwt += "." + base64url(digest_of(jwt + storage_key));
+  std::string jwt = capture::base64url_encode(head.dump()) + "." + capture::base64url_encode(payload.dump());
+  jwt += "." + capture::base64url_encode(digest_of(jwt + storage_key));
   s.tokens[jwt] = token;
   nlohmann::json body = {{"access_token", jwt}, {"expires_in", 300}, {"issued_at", iso8601(now)}};
   if (post)

@@ -4,7 +4,6 @@
 
 #include "capture/body/body_recorder.hpp"
 #include "capture/model/exchange.hpp"
-#include "capture/har/har_entry_reader.hpp"
 #include "capture/rules/finding.hpp"
 #include "capture/rules/rules.hpp"
 
@@ -26,7 +25,7 @@ inline exchange make_exchange(std::string method, std::string_view url, int stat
                               header_list request_headers = {}, header_list response_headers = {}) {
   exchange x;
   x.method = std::move(method);
-  detail::split_url(url, x);
+  set_url(x, url);
   x.client_address = "127.0.0.1:40000";
   x.status = status;
   x.request_headers = std::move(request_headers);

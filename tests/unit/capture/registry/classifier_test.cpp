@@ -165,27 +165,6 @@ TEST_CASE("is_valid_repository_name follows the OCI grammar", "[classifier]") {
   CHECK_FALSE(reg::is_valid_repository_name(std::string(256, 'a')));
 }
 
-TEST_CASE("split_query keeps views and flags keys without '='", "[classifier]") {
-  auto const params = reg::split_query("a=1&&flag&b=&c=x=y");
-  REQUIRE(params.size() == 4);
-  CHECK(params[0].key == "a");
-  CHECK(params[0].value == "1");
-  CHECK(params[1].key == "flag");
-  CHECK_FALSE(params[1].has_value);
-  CHECK(params[2].has_value);
-  CHECK(params[2].value.empty());
-  CHECK(params[3].value == "x=y");
-  CHECK(reg::split_query("").empty());
-}
-
-TEST_CASE("percent_decode decodes escapes and leaves malformed ones", "[classifier]") {
-  CHECK(reg::percent_decode("sha256%3Aab%2f") == "sha256:ab/");
-  CHECK(reg::percent_decode("a+b") == "a+b");
-  CHECK(reg::percent_decode("a+b", true) == "a b");
-  CHECK(reg::percent_decode("100%") == "100%");
-  CHECK(reg::percent_decode("%zz%4") == "%zz%4");
-}
-
 TEST_CASE("request kinds have stable names", "[classifier]") {
   CHECK(reg::to_string(request_kind::referrers) == "referrers");
   CHECK(reg::to_string(request_kind::storage) == "storage");

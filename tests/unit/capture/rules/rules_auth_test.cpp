@@ -2,6 +2,7 @@
 // of catalog §2 without any ERROR or CRITICAL finding.
 #include "capture/redaction/redaction.hpp"
 #include "capture/registry/jwt.hpp"
+#include "capture/text/base64.hpp"
 #include "capture/rules/rules.hpp"
 #include "tests/support/rules_traces.hpp"
 
@@ -39,22 +40,8 @@ constexpr auto blob_url =
     "https://registry-1.docker.io/v2/library/alpine/blobs/"
     "sha256:4abcf20661432fb2d719aaf90656f55c287f8ca915dc1c92ec14ff61e67fbaf8";
 
-std::string base64url(std::string_view text) {
-  constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char c : text) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) out += alphabet[(bits >> (count -= 6)) & 63];
-  }
-  if (count > 0) out += alphabet[(bits << (6 - count)) & 63];
-  return out;
-}
-
 std::string jwt(nlohmann::json const& payload) {
-  return base64url(R"({"alg":"ES256","typ":"JWT"})") + "." + base64url(payload.dump()) + ".c2lnbmF0dXJl";
+  return capture::base64url_encode(R"({"alg":"ES256","typ":"JWT"})") + "." + capture::base64url_encode(payload.dump()) + ".c2lnbmF0dXJl";
 }
 
 header_list registry_headers(header_list extra = {}) {
