@@ -9,12 +9,15 @@
    listens (a callback), so no printf, puts, std::cout/cerr or stdout/stderr below the commands.
 
 Prints one line per broken promise, naming the file, the line and the rule, and exits 1; exits 0
-silently when all hold. Usage: check-layers.py [ROOT] (default: the checkout this script is in).
+silently when all hold. Usage: check-layers.py [ROOT] (default: the checkout this script is in);
+check-layers.py --self-test plants one break of each kind in a scratch tree and fails unless all
+three are found.
 """
 
 import pathlib
 import re
 import sys
+import tempfile
 
 # Top to bottom: the path of one request (accept -> session -> upstream -> the exchange model ->
 # trace writer -> redaction -> HAR -> rules -> report), read from the callers down.
@@ -101,8 +104,8 @@ def opening_comment(text):
     return " ".join(lines)
 
 
-def main():
-    root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
+def problems_in(root):
+    """Every broken promise in the tree at root, one sentence each."""
     problems = []
     sources = sorted(p for top in ("proxy", "capture", "tls") for p in (root / top).rglob("*")
                      if p.suffix in SOURCE_SUFFIXES)
@@ -147,6 +150,39 @@ def main():
                 problems.append(f"{relative}:{line}: prints ({match.group(0).strip()}); only proxy/commands/ "
                                 "writes to the terminal: hand the event to a callback instead")
 
+    return problems
+
+
+def self_test():
+    """The check must see a wrong-way include, an internal header used elsewhere and a print."""
+    planted = {
+        "proxy/io/relay.cpp": '#include "proxy/session/server.hpp"\n',
+        "proxy/session/server.hpp": "#pragma once\n",
+        "capture/har/reader_detail.hpp": "#pragma once\n// Internal to the HAR reader.\n",
+        "capture/rules/rule.cpp": '#include "capture/har/reader_detail.hpp"\n',
+        "capture/model/exchange.cpp": 'void f() { std::printf("%d", 1); }  // printf( in a comment is fine\n',
+        "tls/ca.cpp": 'char const* text = "std::cout in a string is fine";\n',
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        root = pathlib.Path(scratch)
+        (root / "tests").mkdir()
+        for name, text in planted.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        found = problems_in(root)
+    expected = ["proxy/io/relay.cpp:1", "capture/rules/rule.cpp:1", "capture/model/exchange.cpp:1"]
+    missed = [e for e in expected if not any(p.startswith(e + ":") for p in found)]
+    if missed or len(found) != len(expected):
+        print("check-layers self-test failed: expected one problem at each of", expected, "got:", *found, sep="\n  ")
+        return 1
+    return 0
+
+
+def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
+    root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
+    problems = problems_in(root)
     for problem in problems:
         print(problem)
     if problems:

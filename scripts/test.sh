@@ -6,6 +6,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build_dir="${BUILD_DIR:-$root/build}"
 
 "$root/scripts/install-deps.sh" test
+# The layout's include direction first: it takes a second, the build takes minutes.
+python3 "$root/scripts/check-layers.py" "$root"
 BUILD_DIR="$build_dir" "$root/scripts/build.sh"
 ctest --test-dir "$build_dir" --output-on-failure
 
