@@ -98,6 +98,12 @@ evidence_item evidence_of(entry_facts const& e, std::string_view note) {
   return item;
 }
 
+std::string error_message(entry_facts const& e) {
+  for (auto const& err : e.error.errors)
+    if (!err.message.empty()) return err.message;
+  return e.error.message;
+}
+
 finding make_finding(catalog_entry const& entry, std::string explanation, std::vector<evidence_item> items) {
   return finding{std::string(entry.id),          std::string(entry.name),        entry.level,
                  std::string(entry.title),       std::move(explanation),         std::string(entry.client_error),

@@ -187,12 +187,6 @@ entry_facts const* fallback_success(facts_span trace, entry_facts const& e) {
   return nullptr;
 }
 
-std::string error_message(entry_facts const& e) {
-  for (auto const& err : e.error.errors)
-    if (!err.message.empty()) return err.message;
-  return e.error.message;
-}
-
 std::string error_text_lower(entry_facts const& e) {
   std::string text;
   for (auto const& err : e.error.errors) text += err.code + ' ' + err.message + ' ' + err.detail + ' ';

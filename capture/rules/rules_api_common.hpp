@@ -54,8 +54,6 @@ std::vector<evidence_item> evidence_list(std::vector<entry_facts const*> const& 
 /// the client fell back from a mirror (E-07), or nullptr.
 entry_facts const* fallback_success(facts_span trace, entry_facts const& e);
 
-/// The first registry error message, else the XML/HTML/text message, else "".
-std::string error_message(entry_facts const& e);
 /// Every error text of the response (messages, details, body) lower-cased, to match vendor phrases.
 std::string error_text_lower(entry_facts const& e);
 /// `CODE "message"` (or whichever of the two the answer has), for explanations.

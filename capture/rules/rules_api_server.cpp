@@ -139,8 +139,7 @@ void policy_blocked(facts_span trace, std::vector<finding>& out) {
                               "signature requirement) blocks pulling this image.";
     if (e.x->method == "HEAD") explanation += " HEAD answers carry no body, so only the status shows.";
     auto f = make_finding(c15, std::move(explanation), {evidence_of(e)});
-    f.client_error =
-        pick_client_text(client_of(e), docker_error_text(e), containerd_status_text(e), error_message(e));
+    f.client_error = client_text(e);
     out.push_back(std::move(f));
   }
 }

@@ -22,12 +22,6 @@ std::string error_text(entry_facts const& e) {
   return text;
 }
 
-std::string first_message(entry_facts const& e) {
-  for (auto const& err : e.error.errors)
-    if (!err.message.empty()) return err.message;
-  return e.error.message;
-}
-
 
 // The action a registry request needs (catalog §4.2).
 std::string_view needed_action(exchange const& x) {
@@ -124,7 +118,7 @@ void token_rules(auth_flow const& flow, std::size_t t, std::vector<finding>& out
   exchange const& x = *e.x;
   auto const& request = flow.request(t);
   auto const challenge = flow.challenge_before(t);
-  auto const server_says = first_message(e).empty() ? std::string{} : ": " + quoted(first_message(e));
+  auto const server_says = error_message(e).empty() ? std::string{} : ": " + quoted(error_message(e));
 
   if (x.method == "POST" && (x.status == 400 || x.status == 401 || x.status == 404 || x.status == 405)) {
     auto const realm = without_query(x.url());

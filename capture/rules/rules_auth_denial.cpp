@@ -26,7 +26,7 @@ void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& ou
   exchange const& x = *e.x;
   if (!is_api_request(e) || (x.status != 401 && x.status != 403 && x.status != 404)) return;
   auto const text = error_text(e);
-  auto const message = first_message(e);
+  auto const message = error_message(e);
   auto const code = e.error_code();
 
   if (x.status == 403 && icontains(text, "client with IP") && icontains(text, "not allowed access")) {

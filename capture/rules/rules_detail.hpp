@@ -55,6 +55,8 @@ std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t 
 std::string describe(entry_facts const& e);
 /// describe(e) followed by "; " and note when note is not empty.
 evidence_item evidence_of(entry_facts const& e, std::string_view note = {});
+/// The first registry error message, else the XML/HTML/text message, else "".
+std::string error_message(entry_facts const& e);
 
 /// The fixed text of one catalog entry; rules add the explanation and evidence.
 struct catalog_entry {
