@@ -6,6 +6,7 @@
 #include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace regtrace::capture::rules {
 namespace detail {
@@ -140,6 +141,24 @@ std::int64_t epoch_seconds(exchange const& x) {
 std::string_view query_of(std::string_view target) {
   auto const question = target.find('?');
   return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
+std::string response_headers_text(entry_facts const& e, std::initializer_list<std::string_view> names) {
+  std::string text;
+  for (std::string_view name : names)
+    if (auto const* value = e.response_header(name))
+      text += (text.empty() ? "" : ", ") + std::string(name) + ": " + *value;
+  return text;
+}
+
+std::optional<leading_integer> read_leading_integer(std::string_view text, std::string_view prefix) {
+  if (!text.starts_with(prefix)) return std::nullopt;
+  text.remove_prefix(prefix.size());
+  leading_integer n;
+  auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n.value);
+  if (ec != std::errc{}) return std::nullopt;
+  n.rest = text.substr(static_cast<std::size_t>(end - text.data()));
+  return n;
 }
 
 }  // namespace detail

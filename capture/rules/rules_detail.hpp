@@ -13,6 +13,8 @@
 #include "capture/text/url.hpp"
 
 #include <cstddef>
+#include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,6 +86,18 @@ std::string quoted(std::string_view text);
 std::int64_t epoch_seconds(exchange const& x);
 /// The query of a request target ("a=1&b=2"), or "" when it has none.
 std::string_view query_of(std::string_view target);
+/// "Name: value, Name: value" for those of these response headers the answer carries, in this order
+/// and spelling; "" when it carries none.
+std::string response_headers_text(entry_facts const& e, std::initializer_list<std::string_view> names);
+
+/// A decimal integer at the start of a header value and the text after it.
+struct leading_integer {
+  long long value = 0;
+  std::string_view rest;  ///< what follows the digits ("-" in "bytes=100-")
+};
+/// The integer after prefix ("100;w=21600", "bytes=100-" after "bytes="); nullopt when text does not
+/// start with prefix followed by a number.
+std::optional<leading_integer> read_leading_integer(std::string_view text, std::string_view prefix = {});
 
 /// Catalog §0 session: b may come from the same client as a (same client IP, or either address
 /// unknown as in other tools' HARs) and starts within 120 s of it. Defined in rules_session.cpp.

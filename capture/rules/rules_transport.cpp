@@ -3,7 +3,6 @@
 #include "capture/text/ascii.hpp"
 #include "capture/rules/rules_detail.hpp"
 
-#include <charconv>
 #include <map>
 
 namespace regtrace::capture::rules::detail {
@@ -254,25 +253,16 @@ void digest_mismatches(facts_span trace, std::vector<finding>& out) {
   }
 }
 
-// "bytes=N-" or "bytes=N-M": N, or -1.
+// "bytes=N-" or "bytes=N-M" (a Range header): N, or -1.
 long long range_start(std::string_view range) {
-  constexpr std::string_view prefix = "bytes=";
-  if (!range.starts_with(prefix)) return -1;
-  range.remove_prefix(prefix.size());
-  long long start = -1;
-  auto [end, ec] = std::from_chars(range.data(), range.data() + range.size(), start);
-  if (ec != std::errc{} || end == range.data() + range.size() || *end != '-') return -1;
-  return start;
+  auto const start = read_leading_integer(range, "bytes=");
+  return start && start->rest.starts_with('-') ? start->value : -1;
 }
 
-// "bytes N-M/T": N, or -1.
+// "bytes N-M/T" (a Content-Range header): N, or -1.
 long long content_range_start(std::string_view value) {
-  constexpr std::string_view prefix = "bytes ";
-  if (!value.starts_with(prefix)) return -1;
-  value.remove_prefix(prefix.size());
-  long long start = -1;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), start);
-  return ec == std::errc{} ? start : -1;
+  auto const start = read_leading_integer(value, "bytes ");
+  return start ? start->value : -1;
 }
 
 void ranges_ignored(facts_span trace, std::vector<finding>& out) {
@@ -318,9 +308,7 @@ bool is_html(entry_facts const& e) {
 }
 
 std::string answered_by(entry_facts const& e) {
-  std::string who;
-  for (char const* name : {"Server", "Via"})
-    if (auto const* value = e.response_header(name)) who += std::string(who.empty() ? "" : ", ") + name + ": " + *value;
+  auto const who = response_headers_text(e, {"Server", "Via"});
   return who.empty() ? std::string("no Server or Via header") : who;
 }
 
