@@ -161,17 +161,19 @@ std::optional<leading_integer> read_leading_integer(std::string_view text, std::
   return n;
 }
 
+void run_rules(std::span<rule const> rules, facts_span trace, std::vector<finding>& out) {
+  for (rule const r : rules) r(trace, out);
+}
+
 }  // namespace detail
 
 std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index, bool trace_complete) {
   auto const facts = detail::analyse(entries, first_index, trace_complete);
+  static constexpr detail::rule groups[] = {detail::transport_rules, detail::auth_rules,
+                                            detail::api_rules,       detail::redirect_rules,
+                                            detail::vendor_rules,    detail::replay_rules};
   std::vector<finding> out;
-  detail::transport_rules(facts, out);
-  detail::auth_rules(facts, out);
-  detail::api_rules(facts, out);
-  detail::redirect_rules(facts, out);
-  detail::vendor_rules(facts, out);
-  detail::replay_rules(facts, out);
+  detail::run_rules(groups, facts, out);
   sort_by_severity(out);
   return out;
 }

@@ -262,12 +262,9 @@ void name_invalid(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void api_rules(facts_span trace, std::vector<finding>& out) {
-  manifest_not_found(trace, out);
-  repository_unknown(trace, out);
-  name_invalid(trace, out);
-  api_content_rules(trace, out);
-  api_push_rules(trace, out);
-  api_server_rules(trace, out);
+  static constexpr rule rules[] = {manifest_not_found, repository_unknown, name_invalid,
+                                   api_content_rules,  api_push_rules,     api_server_rules};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail

@@ -140,9 +140,8 @@ void policy_blocked(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void api_server_rules(facts_span trace, std::vector<finding>& out) {
-  rate_limited(trace, out);
-  server_error(trace, out);
-  policy_blocked(trace, out);
+  static constexpr rule rules[] = {rate_limited, server_error, policy_blocked};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail

@@ -109,6 +109,11 @@ std::string normalize_url(std::string_view url);
 /// connecting or the TLS handshake failed. Defined in rules_session.cpp.
 bool host_unreachable(exchange const& x);
 
+/// A rule, or a group of them: reads the whole trace and appends its findings to out.
+using rule = void (*)(facts_span trace, std::vector<finding>& out);
+/// Runs the rules in order; findings of equal severity and first entry keep this order.
+void run_rules(std::span<rule const> rules, facts_span trace, std::vector<finding>& out);
+
 void transport_rules(facts_span trace, std::vector<finding>& out);  // A-*
 void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*
 void api_rules(facts_span trace, std::vector<finding>& out);        // C-*

@@ -342,11 +342,9 @@ void html_answers(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void transport_rules(facts_span trace, std::vector<finding>& out) {
-  connect_and_tls_failures(trace, out);
-  slow_answers(trace, out);
-  digest_mismatches(trace, out);
-  ranges_ignored(trace, out);
-  html_answers(trace, out);
+  static constexpr rule rules[] = {connect_and_tls_failures, slow_answers, digest_mismatches, ranges_ignored,
+                                   html_answers};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail

@@ -244,11 +244,9 @@ void registry_warnings(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void vendor_rules(facts_span trace, std::vector<finding>& out) {
-  rhel_signature_verification(trace, out);
-  acr_quarantine(trace, out);
-  mirror_fallback(trace, out);
-  referrers_absent(trace, out);
-  registry_warnings(trace, out);
+  static constexpr rule rules[] = {rhel_signature_verification, acr_quarantine, mirror_fallback,
+                                   referrers_absent, registry_warnings};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail
