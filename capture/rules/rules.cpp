@@ -143,6 +143,10 @@ std::string_view query_of(std::string_view target) {
   return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 }
 
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
 std::string response_headers_text(entry_facts const& e, std::initializer_list<std::string_view> names) {
   std::string text;
   for (std::string_view name : names)

@@ -86,6 +86,8 @@ std::string quoted(std::string_view text);
 std::int64_t epoch_seconds(exchange const& x);
 /// The query of a request target ("a=1&b=2"), or "" when it has none.
 std::string_view query_of(std::string_view target);
+/// A request target without its query ("/v2/token"), the whole target when it has none.
+std::string_view path_of(std::string_view target);
 /// "Name: value, Name: value" for those of these response headers the answer carries, in this order
 /// and spelling; "" when it carries none.
 std::string response_headers_text(entry_facts const& e, std::initializer_list<std::string_view> names);

@@ -56,10 +56,6 @@ bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
-
 // A Location made absolute against the request that received it (RFC 9110 §10.2.2).
 std::string resolve_location(exchange const& x, std::string_view location) {
   auto const sep = location.find("://");
