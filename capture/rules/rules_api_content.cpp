@@ -96,11 +96,6 @@ std::string client_platform(entry_facts const& e) {
   return os.empty() || arch.empty() ? std::string{} : os + "/" + arch;
 }
 
-std::string user_agent_of(entry_facts const& e) {
-  auto const* ua = e.request_header("User-Agent");
-  return ua == nullptr ? std::string() : *ua;
-}
-
 bool is_curl(entry_facts const& e) {
   return client_of(e) == client_family::curl;
 }
@@ -258,7 +253,7 @@ void blob_unknown(facts_span trace, manifest_bodies const& bodies, std::vector<f
       return same_repository(f, e) && f.cls.kind == request_kind::upload;
     });
     if (uploads_follow) continue;
-    auto const key = e.x->authority() + "/" + e.cls.repository;
+    auto const key = repository_ref(e);
     auto& items = by_repo[key];
     if (items.empty()) {
       digests[key] = e.cls.digest + " (referenced by " + image_ref(*manifest) + ")";
