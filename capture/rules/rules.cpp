@@ -173,9 +173,9 @@ void run_rules(std::span<rule const> rules, facts_span trace, std::vector<findin
 
 std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index, bool trace_complete) {
   auto const facts = detail::analyse(entries, first_index, trace_complete);
-  static constexpr detail::rule groups[] = {detail::transport_rules, detail::auth_rules,
-                                            detail::api_rules,       detail::redirect_rules,
-                                            detail::vendor_rules,    detail::replay_rules};
+  static constexpr detail::rule groups[] = {
+      detail::transport_rules, detail::transport_answer_rules, detail::auth_rules,  detail::api_rules,
+      detail::redirect_rules,  detail::vendor_rules,           detail::replay_rules};
   std::vector<finding> out;
   detail::run_rules(groups, facts, out);
   sort_by_severity(out);

@@ -1,7 +1,8 @@
 #pragma once
 // Internal to the rules engine: what every rule reads about an entry, computed once, and the small
-// helpers the rule groups share. Each group (rules_transport.cpp A-*, rules_auth.cpp B-*,
-// rules_api.cpp C-*, rules_redirect.cpp D-*, rules_vendor.cpp E-*) appends its findings to `out`.
+// helpers the rule groups share. Each group (rules_transport*.cpp A-*, rules_auth*.cpp B-*,
+// rules_api*.cpp C-*, rules_redirect*.cpp D-*, rules_vendor.cpp E-*, rules_replay.cpp R-*) appends its
+// findings to `out`.
 
 #include "capture/model/exchange.hpp"
 #include "capture/registry/challenge.hpp"
@@ -116,7 +117,8 @@ using rule = void (*)(facts_span trace, std::vector<finding>& out);
 /// Runs the rules in order; findings of equal severity and first entry keep this order.
 void run_rules(std::span<rule const> rules, facts_span trace, std::vector<finding>& out);
 
-void transport_rules(facts_span trace, std::vector<finding>& out);  // A-*
+void transport_rules(facts_span trace, std::vector<finding>& out);         // A-02..A-06, A-08
+void transport_answer_rules(facts_span trace, std::vector<finding>& out);  // ..A-13
 void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*
 void api_rules(facts_span trace, std::vector<finding>& out);        // C-*
 void redirect_rules(facts_span trace, std::vector<finding>& out);   // D-*
