@@ -222,8 +222,7 @@ void repository_unknown(facts_span trace, std::vector<finding>& out) {
 
 // Which part of the catalog §0 grammar the name breaks, for the explanation.
 std::string name_problem(std::string_view name) {
-  if (std::ranges::any_of(name, [](char c) { return c >= 'A' && c <= 'Z'; }))
-    return "it contains uppercase letters";
+  if (to_lower(name) != name) return "it contains uppercase letters";
   bool const odd_char = std::ranges::any_of(name, [](char c) {
     return !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
              c == '/');

@@ -47,10 +47,7 @@ constexpr catalog_entry c07{"C-07",
 std::string media_type_of(entry_facts const& e) {
   auto const* type = e.response_header("Content-Type");
   if (type == nullptr) return {};
-  std::string value = type->substr(0, type->find(';'));
-  while (!value.empty() && value.back() == ' ') value.pop_back();
-  for (auto& c : value) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return value;
+  return to_lower(trim_ows(std::string_view(*type).substr(0, type->find(';'))));
 }
 
 // A 200 manifest answer, read as far as the rules need; nothing for other entries.

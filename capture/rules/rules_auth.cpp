@@ -31,7 +31,7 @@ std::string_view needed_action(exchange const& x) {
 
 // Catalog B-04: Docker looks credentials up by the host exactly as typed.
 std::string host_spelling_problem(exchange const& x) {
-  if (std::ranges::any_of(x.host, [](char c) { return c >= 'A' && c <= 'Z'; }))
+  if (to_lower(x.host) != x.host)
     return "the registry host is written " + quoted(x.host) + " with upper-case letters";
   if (auto const* host = find_header(x.request_headers, "Host");
       host && x.scheme == "https" && host->ends_with(":443"))
