@@ -6,6 +6,7 @@
 #include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace regtrace::capture::rules {
 namespace detail {
@@ -98,6 +99,12 @@ evidence_item evidence_of(entry_facts const& e, std::string_view note) {
   return item;
 }
 
+std::string error_message(entry_facts const& e) {
+  for (auto const& err : e.error.errors)
+    if (!err.message.empty()) return err.message;
+  return e.error.message;
+}
+
 finding make_finding(catalog_entry const& entry, std::string explanation, std::vector<evidence_item> items) {
   return finding{std::string(entry.id),          std::string(entry.name),        entry.level,
                  std::string(entry.title),       std::move(explanation),         std::string(entry.client_error),
@@ -136,17 +143,41 @@ std::string_view query_of(std::string_view target) {
   return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 }
 
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+std::string response_headers_text(entry_facts const& e, std::initializer_list<std::string_view> names) {
+  std::string text;
+  for (std::string_view name : names)
+    if (auto const* value = e.response_header(name))
+      text += (text.empty() ? "" : ", ") + std::string(name) + ": " + *value;
+  return text;
+}
+
+std::optional<leading_integer> read_leading_integer(std::string_view text, std::string_view prefix) {
+  if (!text.starts_with(prefix)) return std::nullopt;
+  text.remove_prefix(prefix.size());
+  leading_integer n;
+  auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n.value);
+  if (ec != std::errc{}) return std::nullopt;
+  n.rest = text.substr(static_cast<std::size_t>(end - text.data()));
+  return n;
+}
+
+void run_rules(std::span<rule const> rules, facts_span trace, std::vector<finding>& out) {
+  for (rule const r : rules) r(trace, out);
+}
+
 }  // namespace detail
 
 std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index, bool trace_complete) {
   auto const facts = detail::analyse(entries, first_index, trace_complete);
+  static constexpr detail::rule groups[] = {
+      detail::transport_rules, detail::transport_answer_rules, detail::auth_rules,  detail::api_rules,
+      detail::redirect_rules,  detail::vendor_rules,           detail::replay_rules};
   std::vector<finding> out;
-  detail::transport_rules(facts, out);
-  detail::auth_rules(facts, out);
-  detail::api_rules(facts, out);
-  detail::redirect_rules(facts, out);
-  detail::vendor_rules(facts, out);
-  detail::replay_rules(facts, out);
+  detail::run_rules(groups, facts, out);
   sort_by_severity(out);
   return out;
 }

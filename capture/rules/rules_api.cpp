@@ -36,10 +36,6 @@ constexpr catalog_entry c03{
     "Use a lowercase repository name made of [a-z0-9] runs joined by '.', '_', '__' or '-', with '/' "
     "between components; keep the registry host lowercase as well."};
 
-bool is_read(entry_facts const& e) {
-  return e.x->method == "GET" || e.x->method == "HEAD";
-}
-
 // What a 404 on this manifest read says, or false when another rule owns it (see c01_candidate).
 bool says_manifest_unknown(entry_facts const& e) {
   auto const& code = e.error_code();
@@ -82,8 +78,7 @@ bool c01_candidate(facts_span trace, entry_facts const& e) {
 
 // One finding per image and client: each client's failed pull is its own event, with its own text.
 std::string image_and_client(entry_facts const& e) {
-  auto const* ua = e.request_header("User-Agent");
-  return image_ref(e) + '\n' + (ua ? *ua : std::string());
+  return image_ref(e) + '\n' + user_agent_of(e);
 }
 
 void manifest_not_found(facts_span trace, std::vector<finding>& out) {
@@ -114,7 +109,7 @@ void manifest_not_found(facts_span trace, std::vector<finding>& out) {
     explanation += " The tag or digest does not exist in that repository.";
     auto f = make_finding(c01, std::move(explanation), std::move(items));
     auto const tag = first.cls.digest.empty() ? first.cls.reference : first.cls.digest;
-    auto const repo = first.x->authority() + "/" + first.cls.repository;
+    auto const repo = repository_ref(first);
     f.client_error = pick_client_text(
         client_of(first), "manifest for " + image + " not found: manifest unknown", image + ": not found",
         "reading manifest " + tag + " in " + repo + ": manifest unknown");
@@ -145,77 +140,89 @@ entry_facts const* credentialed_token_before(facts_span trace, entry_facts const
   return found;
 }
 
+// C-02 as a 404 NAME_UNKNOWN that no mirror fallback or later success explains.
+bool name_unknown(facts_span trace, entry_facts const& e) {
+  if (e.x->status != 404 || e.error_code() != "NAME_UNKNOWN") return false;
+  // A mirror that lacks the repository while the upstream serves it is E-07.
+  return fallback_success(trace, e) == nullptr && later_success_same_url(trace, e) == nullptr;
+}
+
+// C-02 as a read refused DENIED after a token was bought with credentials: that token request, else
+// nullptr.
+entry_facts const* denied_despite_login(facts_span trace, entry_facts const& e) {
+  if ((e.x->status != 401 && e.x->status != 403) || e.error_code() != "DENIED" || !is_read(e)) return nullptr;
+  // Without a credentialed token the denial is the auth rules' (B-03 anonymous, B-09 scope).
+  if (later_success_same_url(trace, e) != nullptr || denial_owned_by_auth_rules(e)) return nullptr;
+  if (!quota_vendor(e).empty() || !e.has_authorization()) return nullptr;
+  return credentialed_token_before(trace, e);
+}
+
+// The C-02 entries of one repository and client.
+struct repository_hits {
+  std::vector<evidence_item> items;
+  entry_facts const* first = nullptr;
+  entry_facts const* token = nullptr;  ///< the credentialed token request, when the answer was DENIED
+};
+
+// What the client printed for a missing repository, or for one denied although the login works.
+std::string unknown_repository_text(entry_facts const& e, bool logged_in) {
+  auto const repo = repository_ref(e);
+  auto const message = error_message(e);
+  if (!logged_in)
+    return pick_client_text(
+        client_of(e), "repository " + repo + " not found: name unknown: " + message,
+        repo + tag_or_digest(e) + ": not found",
+        "reading manifest " + e.cls.reference + " in " + repo + ": name unknown: " + message);
+  return pick_client_text(
+      client_of(e),
+      "pull access denied for " + repo +
+          ", repository does not exist or may require 'docker login': denied: " + message,
+      "pull access denied, repository does not exist or may require authorization: server "
+      "message: denied: " +
+          message,
+      "requested access to the resource is denied");
+}
+
+finding repository_unknown_finding(repository_hits& h) {
+  entry_facts const& e = *h.first;
+  std::string explanation = "The registry at " + e.x->authority() + " answered " +
+                            std::to_string(e.x->status) + " " + code_and_message(e) + " for repository '" +
+                            e.cls.repository + "'. ";
+  if (h.token != nullptr) {
+    explanation += "The token request with credentials had succeeded (entry " +
+                   std::to_string(h.token->index) +
+                   "), so the login works: the repository does not exist, or this identity may not read it "
+                   "(registries answer both alike so as not to reveal private repositories).";
+    h.items.push_back(evidence_of(*h.token, "token obtained with credentials"));
+  } else {
+    explanation += "The registry does not know this repository.";
+  }
+  auto f = make_finding(c02, std::move(explanation), std::move(h.items));
+  f.client_error = unknown_repository_text(e, h.token != nullptr);
+  return f;
+}
+
+// C-02: one finding per repository and client.
 void repository_unknown(facts_span trace, std::vector<finding>& out) {
-  struct hits {
-    std::vector<evidence_item> items;
-    entry_facts const* first = nullptr;
-    entry_facts const* token = nullptr;
-  };
-  std::map<std::string, hits> by_repo;
+  std::map<std::string, repository_hits> by_repo;
   for (auto const& e : trace) {
     // A 404 on /referrers/ says the API is absent, whatever its code (E-08).
     if (e.cls.repository.empty() || e.cls.kind == request_kind::token ||
         e.cls.kind == request_kind::referrers || e.x->generated_response)
       continue;
-    auto const& code = e.error_code();
     entry_facts const* token = nullptr;
-    if (e.x->status == 404 && code == "NAME_UNKNOWN") {
-      // A mirror that lacks the repository while the upstream serves it is E-07.
-      if (fallback_success(trace, e) != nullptr || later_success_same_url(trace, e) != nullptr) continue;
-    } else if ((e.x->status == 401 || e.x->status == 403) && code == "DENIED" && is_read(e)) {
-      // Without a credentialed token the denial is the auth rules' (B-03 anonymous, B-09 scope).
-      if (later_success_same_url(trace, e) != nullptr || denial_owned_by_auth_rules(e)) continue;
-      if (!quota_vendor(e).empty() || !e.has_authorization()) continue;
-      token = credentialed_token_before(trace, e);
-      if (token == nullptr) continue;
-    } else {
-      continue;
-    }
-    auto const* ua = e.request_header("User-Agent");
-    auto& h = by_repo[e.x->authority() + "/" + e.cls.repository + '\n' + (ua ? *ua : std::string())];
+    if (!name_unknown(trace, e) && (token = denied_despite_login(trace, e)) == nullptr) continue;
+    auto& h = by_repo[repository_ref(e) + '\n' + user_agent_of(e)];
     if (h.first == nullptr) h.first = &e;
     if (h.token == nullptr) h.token = token;
     h.items.push_back(evidence_of(e));
   }
-  for (auto& [key, h] : by_repo) {
-    entry_facts const& e = *h.first;
-    auto const repo = e.x->authority() + "/" + e.cls.repository;
-    std::string explanation = "The registry at " + e.x->authority() + " answered " +
-                              std::to_string(e.x->status) + " " + code_and_message(e) + " for repository '" +
-                              e.cls.repository + "'. ";
-    if (h.token != nullptr) {
-      explanation += "The token request with credentials had succeeded (entry " +
-                     std::to_string(h.token->index) +
-                     "), so the login works: the repository does not exist, or this identity may not read it "
-                     "(registries answer both alike so as not to reveal private repositories).";
-      h.items.push_back(evidence_of(*h.token, "token obtained with credentials"));
-    } else {
-      explanation += "The registry does not know this repository.";
-    }
-    auto f = make_finding(c02, std::move(explanation), std::move(h.items));
-    auto const message = error_message(e);
-    if (h.token == nullptr)
-      f.client_error = pick_client_text(
-          client_of(e), "repository " + repo + " not found: name unknown: " + message,
-          repo + tag_or_digest(e) + ": not found",
-          "reading manifest " + e.cls.reference + " in " + repo + ": name unknown: " + message);
-    else
-      f.client_error = pick_client_text(
-          client_of(e),
-          "pull access denied for " + repo +
-              ", repository does not exist or may require 'docker login': denied: " + message,
-          "pull access denied, repository does not exist or may require authorization: server message: "
-          "denied: " +
-              message,
-          "requested access to the resource is denied");
-    out.push_back(std::move(f));
-  }
+  for (auto& [key, h] : by_repo) out.push_back(repository_unknown_finding(h));
 }
 
 // Which part of the catalog §0 grammar the name breaks, for the explanation.
 std::string name_problem(std::string_view name) {
-  if (std::ranges::any_of(name, [](char c) { return c >= 'A' && c <= 'Z'; }))
-    return "it contains uppercase letters";
+  if (to_lower(name) != name) return "it contains uppercase letters";
   bool const odd_char = std::ranges::any_of(name, [](char c) {
     return !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
              c == '/');
@@ -231,7 +238,7 @@ void name_invalid(facts_span trace, std::vector<finding>& out) {
     bool const grammar_broken = !is_valid_repository_name(e.cls.repository);
     bool const said_invalid = e.x->status == 400 && e.error_code() == "NAME_INVALID";
     if (said_invalid || (grammar_broken && (e.x->status == 400 || e.x->status == 404)))
-      by_repo[e.x->authority() + "/" + e.cls.repository].push_back(&e);
+      by_repo[repository_ref(e)].push_back(&e);
   }
   for (auto const& [repo, hits] : by_repo) {
     entry_facts const& e = *hits.front();
@@ -262,12 +269,9 @@ void name_invalid(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void api_rules(facts_span trace, std::vector<finding>& out) {
-  manifest_not_found(trace, out);
-  repository_unknown(trace, out);
-  name_invalid(trace, out);
-  api_content_rules(trace, out);
-  api_push_rules(trace, out);
-  api_server_rules(trace, out);
+  static constexpr rule rules[] = {manifest_not_found, repository_unknown, name_invalid,
+                                   api_content_rules,  api_push_rules,     api_server_rules};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail

@@ -113,6 +113,11 @@ std::string client_text(entry_facts const& e) {
   return pick_client_text(client_of(e), docker_error_text(e), containerd_status_text(e), error_message(e));
 }
 
+std::string user_agent_of(entry_facts const& e) {
+  auto const* ua = e.request_header("User-Agent");
+  return ua == nullptr ? std::string() : *ua;
+}
+
 bool is_registry_request(entry_facts const& e) {
   switch (e.cls.kind) {
     case request_kind::token:
@@ -123,6 +128,10 @@ bool is_registry_request(entry_facts const& e) {
     default:
       return true;
   }
+}
+
+bool is_read(entry_facts const& e) {
+  return e.x->method == "GET" || e.x->method == "HEAD";
 }
 
 bool same_user_agent(entry_facts const& a, entry_facts const& b) {
@@ -158,7 +167,6 @@ entry_facts const* later_success_same_url(facts_span trace, entry_facts const& e
 }
 
 bool recovered(facts_span trace, entry_facts const& e) {
-  auto is_read = [](entry_facts const& x) { return x.x->method == "GET" || x.x->method == "HEAD"; };
   return std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
     if (!succeeded(f) || (f.x->method != e.x->method && !(is_read(f) && is_read(e)))) return false;
     if (same_url(f, e)) return true;
@@ -187,12 +195,6 @@ entry_facts const* fallback_success(facts_span trace, entry_facts const& e) {
   return nullptr;
 }
 
-std::string error_message(entry_facts const& e) {
-  for (auto const& err : e.error.errors)
-    if (!err.message.empty()) return err.message;
-  return e.error.message;
-}
-
 std::string error_text_lower(entry_facts const& e) {
   std::string text;
   for (auto const& err : e.error.errors) text += err.code + ' ' + err.message + ' ' + err.detail + ' ';
@@ -216,8 +218,12 @@ std::string tag_or_digest(entry_facts const& e) {
   return "@" + e.cls.digest;
 }
 
+std::string repository_ref(entry_facts const& e) {
+  return e.x->authority() + "/" + e.cls.repository;
+}
+
 std::string image_ref(entry_facts const& e) {
-  return e.x->authority() + "/" + e.cls.repository + tag_or_digest(e);
+  return repository_ref(e) + tag_or_digest(e);
 }
 
 bool is_digest_tag(std::string_view reference) {
@@ -250,8 +256,7 @@ bool is_push_session(facts_span trace, entry_facts const& e) {
 
 bool is_quarantine_read(entry_facts const& e) {
   if (e.cls.kind != request_kind::manifest || e.cls.digest.empty() || e.x->status != 405) return false;
-  if (e.x->method != "GET" && e.x->method != "HEAD") return false;
-  return e.error_code() == "REGISTRY_DISALLOWED_OPERATION";
+  return is_read(e) && e.error_code() == "REGISTRY_DISALLOWED_OPERATION";
 }
 
 bool repository_quarantined(facts_span trace, entry_facts const& e) {

@@ -28,8 +28,13 @@ std::string containerd_status_text(entry_facts const& e);
 /// The error as the client that sent e prints it (Docker's, containerd's or containers/image's form).
 std::string client_text(entry_facts const& e);
 
+/// The request's User-Agent, or "" without one.
+std::string user_agent_of(entry_facts const& e);
+
 /// A registry request (not token, not object storage).
 bool is_registry_request(entry_facts const& e);
+/// A GET or HEAD.
+bool is_read(entry_facts const& e);
 /// Both requests come from the same client program (same User-Agent, both present).
 bool same_user_agent(entry_facts const& a, entry_facts const& b);
 /// Status 2xx or 3xx: the request got what it asked for (a redirect is followed elsewhere).
@@ -54,12 +59,12 @@ std::vector<evidence_item> evidence_list(std::vector<entry_facts const*> const& 
 /// the client fell back from a mirror (E-07), or nullptr.
 entry_facts const* fallback_success(facts_span trace, entry_facts const& e);
 
-/// The first registry error message, else the XML/HTML/text message, else "".
-std::string error_message(entry_facts const& e);
 /// Every error text of the response (messages, details, body) lower-cased, to match vendor phrases.
 std::string error_text_lower(entry_facts const& e);
 /// `CODE "message"` (or whichever of the two the answer has), for explanations.
 std::string code_and_message(entry_facts const& e);
+/// "host/repo": the repository of a request, with the registry that holds it.
+std::string repository_ref(entry_facts const& e);
 /// "host/repo:tag" or "host/repo@sha256:..." for a manifest or blob request.
 std::string image_ref(entry_facts const& e);
 /// The reference part of an image_ref: ":tag" or "@sha256:...".

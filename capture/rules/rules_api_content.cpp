@@ -47,10 +47,7 @@ constexpr catalog_entry c07{"C-07",
 std::string media_type_of(entry_facts const& e) {
   auto const* type = e.response_header("Content-Type");
   if (type == nullptr) return {};
-  std::string value = type->substr(0, type->find(';'));
-  while (!value.empty() && value.back() == ' ') value.pop_back();
-  for (auto& c : value) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return value;
+  return to_lower(trim_ows(std::string_view(*type).substr(0, type->find(';'))));
 }
 
 // A 200 manifest answer, read as far as the rules need; nothing for other entries.
@@ -94,11 +91,6 @@ std::string client_platform(entry_facts const& e) {
   auto const os = field(" os/");
   auto const arch = field(" arch/");
   return os.empty() || arch.empty() ? std::string{} : os + "/" + arch;
-}
-
-std::string user_agent_of(entry_facts const& e) {
-  auto const* ua = e.request_header("User-Agent");
-  return ua == nullptr ? std::string() : *ua;
 }
 
 bool is_curl(entry_facts const& e) {
@@ -258,7 +250,7 @@ void blob_unknown(facts_span trace, manifest_bodies const& bodies, std::vector<f
       return same_repository(f, e) && f.cls.kind == request_kind::upload;
     });
     if (uploads_follow) continue;
-    auto const key = e.x->authority() + "/" + e.cls.repository;
+    auto const key = repository_ref(e);
     auto& items = by_repo[key];
     if (items.empty()) {
       digests[key] = e.cls.digest + " (referenced by " + image_ref(*manifest) + ")";

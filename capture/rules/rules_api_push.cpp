@@ -280,11 +280,9 @@ void write_disallowed_rule(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void api_push_rules(facts_span trace, std::vector<finding>& out) {
-  manifest_rejected(trace, out);
-  upload_lost(trace, out);
-  digest_invalid(trace, out);
-  quota_exceeded(trace, out);
-  write_disallowed_rule(trace, out);
+  static constexpr rule rules[] = {manifest_rejected, upload_lost, digest_invalid, quota_exceeded,
+                                   write_disallowed_rule};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail

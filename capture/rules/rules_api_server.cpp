@@ -4,7 +4,6 @@
 #include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <string>
 
@@ -35,20 +34,14 @@ constexpr catalog_entry c15{
     "Fix or allow-list the vulnerabilities, sign the image, or change the project policy."};
 
 // The leading number of a ratelimit-* value ("100;w=21600"), or -1.
-long leading_number(std::string const* value) {
-  if (value == nullptr) return -1;
-  long n = -1;
-  auto const [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  return ec == std::errc{} ? n : -1;
+long long leading_number(std::string const* value) {
+  auto const n = value ? read_leading_integer(*value) : std::nullopt;
+  return n ? n->value : -1;
 }
 
 std::string rate_headers(entry_facts const& e) {
-  std::string text;
-  for (std::string_view name :
-       {"Retry-After", "ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source"})
-    if (auto const* v = e.response_header(name))
-      text += (text.empty() ? "" : ", ") + std::string(name) + ": " + *v;
-  return text;
+  return response_headers_text(
+      e, {"Retry-After", "ratelimit-limit", "ratelimit-remaining", "docker-ratelimit-source"});
 }
 
 void rate_limited(facts_span trace, std::vector<finding>& out) {
@@ -77,8 +70,8 @@ void rate_limited(facts_span trace, std::vector<finding>& out) {
   // Docker Hub announces the pull limit on manifest answers: warn before it bites (catalog C-13).
   std::map<std::string, entry_facts const*> low;
   for (auto const& e : trace) {
-    long const limit = leading_number(e.response_header("ratelimit-limit"));
-    long const remaining = leading_number(e.response_header("ratelimit-remaining"));
+    long long const limit = leading_number(e.response_header("ratelimit-limit"));
+    long long const remaining = leading_number(e.response_header("ratelimit-remaining"));
     if (!succeeded(e) || limit <= 0 || remaining < 0 || remaining * 10 > limit ||
         by_host.contains(e.x->authority()))
       continue;
@@ -139,8 +132,7 @@ void policy_blocked(facts_span trace, std::vector<finding>& out) {
                               "signature requirement) blocks pulling this image.";
     if (e.x->method == "HEAD") explanation += " HEAD answers carry no body, so only the status shows.";
     auto f = make_finding(c15, std::move(explanation), {evidence_of(e)});
-    f.client_error =
-        pick_client_text(client_of(e), docker_error_text(e), containerd_status_text(e), error_message(e));
+    f.client_error = client_text(e);
     out.push_back(std::move(f));
   }
 }
@@ -148,9 +140,8 @@ void policy_blocked(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void api_server_rules(facts_span trace, std::vector<finding>& out) {
-  rate_limited(trace, out);
-  server_error(trace, out);
-  policy_blocked(trace, out);
+  static constexpr rule rules[] = {rate_limited, server_error, policy_blocked};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail

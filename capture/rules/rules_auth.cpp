@@ -22,13 +22,6 @@ std::string error_text(entry_facts const& e) {
   return text;
 }
 
-std::string first_message(entry_facts const& e) {
-  for (auto const& err : e.error.errors)
-    if (!err.message.empty()) return err.message;
-  return e.error.message;
-}
-
-
 // The action a registry request needs (catalog §4.2).
 std::string_view needed_action(exchange const& x) {
   if (x.method == "GET" || x.method == "HEAD") return "pull";
@@ -38,7 +31,7 @@ std::string_view needed_action(exchange const& x) {
 
 // Catalog B-04: Docker looks credentials up by the host exactly as typed.
 std::string host_spelling_problem(exchange const& x) {
-  if (std::ranges::any_of(x.host, [](char c) { return c >= 'A' && c <= 'Z'; }))
+  if (to_lower(x.host) != x.host)
     return "the registry host is written " + quoted(x.host) + " with upper-case letters";
   if (auto const* host = find_header(x.request_headers, "Host");
       host && x.scheme == "https" && host->ends_with(":443"))
@@ -55,46 +48,52 @@ std::string token_request_text(token_request const& r) {
 
 namespace {
 
+// Why the challenges of a 401 do not tell the client where to authenticate (B-01); "" when they do.
+std::string challenge_problem(entry_facts const& e) {
+  if (e.challenges.empty())
+    return e.response_header("WWW-Authenticate") ? "its WWW-Authenticate header cannot be parsed"
+                                                 : "the answer carries no WWW-Authenticate header";
+  if (auto const* bearer = e.challenge("bearer")) {
+    auto const realm = bearer->param("realm");
+    if (realm.empty()) return "the Bearer challenge has no realm";
+    if (!realm.starts_with("https://") && !realm.starts_with("http://"))
+      return "the Bearer realm " + quoted(realm) + " is not an absolute http(s) URL";
+    return {};
+  }
+  if (e.challenge("basic")) return {};
+  std::vector<std::string> schemes;
+  for (auto const& c : e.challenges) schemes.push_back(c.scheme);
+  return "it only offers " + join(schemes) + ", which registry clients do not support";
+}
 
-// B-01 and B-02: the 401 itself.
-void challenge_rules(auth_flow const& flow, std::size_t i, std::set<std::string>& basic_hosts,
-                     std::vector<finding>& out) {
+// B-01: a 401 without a usable challenge.
+void challenge_unusable(auth_flow const& flow, std::size_t i, std::vector<finding>& out) {
   auto const trace = flow.trace();
   entry_facts const& e = trace[i];
-  if (e.x->status != 401 || !is_api_request(e)) return;
-  auto const* bearer = e.challenge("bearer");
-  std::string problem;
-  if (e.challenges.empty()) {
-    problem = e.response_header("WWW-Authenticate") ? "its WWW-Authenticate header cannot be parsed"
-                                                    : "the answer carries no WWW-Authenticate header";
-  } else if (bearer) {
-    auto const realm = bearer->param("realm");
-    if (realm.empty())
-      problem = "the Bearer challenge has no realm";
-    else if (!realm.starts_with("https://") && !realm.starts_with("http://"))
-      problem = "the Bearer realm " + quoted(realm) + " is not an absolute http(s) URL";
-  } else if (!e.challenge("basic")) {
-    std::vector<std::string> schemes;
-    for (auto const& c : e.challenges) schemes.push_back(c.scheme);
-    problem = "it only offers " + join(schemes) + ", which registry clients do not support";
-  }
-  if (!problem.empty()) {
-    auto f =
-        make_finding(b01, describe(e) + ": " + problem + ", so the client cannot find where to authenticate.",
-                     {evidence_of(e, problem)});
-    // Some registries (GCR historically) omit the challenge on data requests; clients reuse the ping's.
-    for (std::size_t q = i + 1; q < trace.size(); ++q)
-      if (same_client(e, trace[q]) && trace[q].x->url() == e.x->url() && trace[q].x->status >= 200 &&
-          trace[q].x->status < 400) {
-        f.level = severity::warning;
-        f.explanation += " The client recovered: the same request succeeded later (entry " +
-                         std::to_string(trace[q].index) + ").";
-        break;
-      }
-    out.push_back(std::move(f));
-  }
+  auto const problem = challenge_problem(e);
+  if (problem.empty()) return;
+  auto f =
+      make_finding(b01, describe(e) + ": " + problem + ", so the client cannot find where to authenticate.",
+                   {evidence_of(e, problem)});
+  // Some registries (GCR historically) omit the challenge on data requests; clients reuse the ping's.
+  for (std::size_t q = i + 1; q < trace.size(); ++q)
+    if (same_client(e, trace[q]) && trace[q].x->url() == e.x->url() && trace[q].x->status >= 200 &&
+        trace[q].x->status < 400) {
+      f.level = severity::warning;
+      f.explanation += " The client recovered: the same request succeeded later (entry " +
+                       std::to_string(trace[q].index) + ").";
+      break;
+    }
+  out.push_back(std::move(f));
+}
 
-  if (bearer || !e.challenge("basic") || e.has_authorization()) return;
+// B-02: a Basic challenge that no later request of the client to that host answers with credentials.
+void basic_never_answered(auth_flow const& flow, std::size_t i, std::set<std::string>& basic_hosts,
+                          std::vector<finding>& out) {
+  auto const trace = flow.trace();
+  entry_facts const& e = trace[i];
+  auto const* basic = e.challenge("basic");
+  if (e.challenge("bearer") || !basic || e.has_authorization()) return;
   auto const host = host_of(*e.x);
   if (basic_hosts.contains(host)) return;
   std::vector<evidence_item> items{evidence_of(e, "Basic challenge")};
@@ -107,7 +106,6 @@ void challenge_rules(auth_flow const& flow, std::size_t i, std::set<std::string>
   // requests at once, and live the retries of all of them may still be on their way.
   if (!e.trace_complete) return;
   basic_hosts.insert(host);
-  auto const* basic = e.challenge("basic");
   std::string explanation =
       describe(e) + " asks for Basic credentials (realm " + quoted(basic->param("realm"));
   if (auto const service = basic->param("service"); !service.empty())
@@ -117,88 +115,113 @@ void challenge_rules(auth_flow const& flow, std::size_t i, std::set<std::string>
   out.push_back(make_finding(b02, std::move(explanation), std::move(items)));
 }
 
-// B-03/B-04 for a refused anonymous token request, B-05, B-06, B-07 (404), B-08, B-13 on a token request.
-void token_rules(auth_flow const& flow, std::size_t t, std::vector<finding>& out) {
+// B-01 and B-02: the 401 itself.
+void challenge_rules(auth_flow const& flow, std::size_t i, std::set<std::string>& basic_hosts,
+                     std::vector<finding>& out) {
+  entry_facts const& e = flow.trace()[i];
+  if (e.x->status != 401 || !is_api_request(e)) return;
+  challenge_unusable(flow, i, out);
+  basic_never_answered(flow, i, basic_hosts, out);
+}
+
+// ": \"message\"" with the token server's first error message, or "" when it gave none.
+std::string server_says(entry_facts const& e) {
+  auto const message = error_message(e);
+  return message.empty() ? std::string{} : ": " + quoted(message);
+}
+
+// B-06: containerd sends the OAuth2 POST form first and falls back to GET when the token server refuses
+// it. True when that settles the POST: the fallback followed (B-06), or the client may still fall back.
+bool post_form_refused(auth_flow const& flow, std::size_t t, std::vector<finding>& out) {
   auto const trace = flow.trace();
   entry_facts const& e = trace[t];
-  exchange const& x = *e.x;
-  auto const& request = flow.request(t);
+  auto const status = e.x->status;
+  if (status != 400 && status != 401 && status != 404 && status != 405) return false;
+  auto const realm = without_query(e.x->url());
+  for (std::size_t g = t + 1; g < trace.size(); ++g)
+    if (flow.is_token(g) && trace[g].x->method == "GET" && same_client(e, trace[g]) &&
+        without_query(trace[g].x->url()) == realm) {
+      out.push_back(
+          make_finding(b06,
+                       "The token server answered the OAuth2 POST form with " + std::to_string(status) +
+                           " and the client retried with GET (entry " + std::to_string(trace[g].index) +
+                           "), as containerd does; this first failure is expected.",
+                       {evidence_of(e, "POST form refused"), evidence_of(trace[g], "GET fallback")}));
+      return true;
+    }
+  // containerd falls back right away; anything else from the client means it gave up.
+  return status == 404 || status == 405 || !flow.moved_on(t, [](std::size_t) { return false; });
+}
+
+// B-03/B-04: the token server refused an anonymous token request.
+void anonymous_token_request_refused(auth_flow const& flow, std::size_t t, std::vector<finding>& out) {
+  auto const trace = flow.trace();
+  entry_facts const& e = trace[t];
+  if (e.x->method != "GET") return;
   auto const challenge = flow.challenge_before(t);
-  auto const server_says = first_message(e).empty() ? std::string{} : ": " + quoted(first_message(e));
+  std::vector<evidence_item> items;
+  if (challenge) items.push_back(evidence_of(trace[*challenge], "challenge"));
+  items.push_back(evidence_of(e, "anonymous token request"));
+  auto const spelling = challenge ? host_spelling_problem(*trace[*challenge].x) : std::string{};
+  std::string explanation =
+      "The token request carried no credentials (no Authorization, no account=) and "
+      "the token server refused it with " +
+      std::to_string(e.x->status) + server_says(e) + ".";
+  if (!spelling.empty()) explanation += " The stored login was not found because " + spelling + ".";
+  out.push_back(make_finding(spelling.empty() ? b03 : b04, std::move(explanation), std::move(items)));
+}
 
-  if (x.method == "POST" && (x.status == 400 || x.status == 401 || x.status == 404 || x.status == 405)) {
-    auto const realm = without_query(x.url());
-    for (std::size_t g = t + 1; g < trace.size(); ++g)
-      if (flow.is_token(g) && trace[g].x->method == "GET" && same_client(e, trace[g]) &&
-          without_query(trace[g].x->url()) == realm) {
-        out.push_back(
-            make_finding(b06,
-                         "The token server answered the OAuth2 POST form with " + std::to_string(x.status) +
-                             " and the client retried with GET (entry " + std::to_string(trace[g].index) +
-                             "), as containerd does; this first failure is expected.",
-                         {evidence_of(e, "POST form refused"), evidence_of(trace[g], "GET fallback")}));
-        return;
-      }
-    // containerd falls back right away; anything else from the client means it gave up.
-    if (x.status == 404 || x.status == 405 || !flow.moved_on(t, [](std::size_t) { return false; })) return;
-  }
-
-  if (x.status == 401 || x.status == 403) {
-    if (request.anonymous()) {
-      if (x.method != "GET") return;
-      std::vector<evidence_item> items;
-      if (challenge) items.push_back(evidence_of(trace[*challenge], "challenge"));
-      items.push_back(evidence_of(e, "anonymous token request"));
-      auto const spelling = challenge ? host_spelling_problem(*trace[*challenge].x) : std::string{};
-      std::string explanation =
-          "The token request carried no credentials (no Authorization, no account=) and "
-          "the token server refused it with " +
-          std::to_string(x.status) + server_says + ".";
-      if (!spelling.empty()) explanation += " The stored login was not found because " + spelling + ".";
-      out.push_back(make_finding(spelling.empty() ? b03 : b04, std::move(explanation), std::move(items)));
-      return;
-    }
-    std::vector<evidence_item> items{evidence_of(e, "credentials " + request.credential)};
-    std::string explanation = "The token request " + token_request_text(request) + " was answered " +
-                              std::to_string(x.status) + server_says + ".";
-    auto const anonymous = flow.anonymous_success_after(t);
-    if (anonymous || host_of(x) == "public.ecr.aws") {
-      if (anonymous) {
-        items.push_back(evidence_of(trace[*anonymous], "anonymous token request works"));
-        explanation += " An anonymous token request to the same realm succeeded afterwards (entry " +
-                       std::to_string(trace[*anonymous].index) + "), so the stored credentials are stale.";
-      } else {
-        explanation +=
-            " " + host_of(x) + " serves public images anonymously; the stored credentials are stale.";
-      }
-      out.push_back(make_finding(b13, std::move(explanation), std::move(items)));
-      return;
-    }
+// B-05, or B-13 when the same realm hands out tokens anonymously: the token server refused credentials.
+void credentials_refused(auth_flow const& flow, std::size_t t, std::vector<finding>& out) {
+  auto const trace = flow.trace();
+  entry_facts const& e = trace[t];
+  auto const& request = flow.request(t);
+  std::vector<evidence_item> items{evidence_of(e, "credentials " + request.credential)};
+  std::string explanation = "The token request " + token_request_text(request) + " was answered " +
+                            std::to_string(e.x->status) + server_says(e) + ".";
+  auto const anonymous = flow.anonymous_success_after(t);
+  if (!anonymous && host_of(*e.x) != "public.ecr.aws") {
     out.push_back(make_finding(b05, std::move(explanation), std::move(items)));
     return;
   }
+  if (anonymous) {
+    items.push_back(evidence_of(trace[*anonymous], "anonymous token request works"));
+    explanation += " An anonymous token request to the same realm succeeded afterwards (entry " +
+                   std::to_string(trace[*anonymous].index) + "), so the stored credentials are stale.";
+  } else {
+    explanation +=
+        " " + host_of(*e.x) + " serves public images anonymously; the stored credentials are stale.";
+  }
+  out.push_back(make_finding(b13, std::move(explanation), std::move(items)));
+}
 
-  if (x.status != 200 || x.target.find("/oauth2/exchange") != std::string::npos) return;
-  // A request only looks like a token request by its shape; judge its body only when it follows a
-  // challenge or its path says so.
-  auto const path = std::string_view(x.target).substr(0, x.target.find('?'));
-  if (!challenge && !path.ends_with("token")) return;
-  auto const& body = x.response_body;
-  if (!body.text_kept || body.text_truncated) return;
-  auto const& answer = flow.answer(t);
-  std::string problem;
+// Why a 200 token answer gives the client no token (B-08); "" when it does.
+std::string token_answer_problem(entry_facts const& e, token_answer const& answer) {
+  auto const& body = e.x->response_body;
   if (!answer.is_json_object) {
     if (e.error.kind == error_body::format::html)
-      problem =
-          "an HTML page" + (e.error.message.empty() ? std::string{} : " titled " + quoted(e.error.message));
-    else
-      problem = body.text.empty() ? "an empty body"
-                                  : "a body that is not JSON, starting " + quoted(body.text.substr(0, 60));
-  } else if (x.method == "POST" && !answer.has_access_token) {
-    problem = "JSON without access_token, which the OAuth2 POST form requires";
-  } else if (!answer.has_token && !answer.has_access_token) {
-    problem = "JSON without token or access_token";
+      return "an HTML page" +
+             (e.error.message.empty() ? std::string{} : " titled " + quoted(e.error.message));
+    return body.text.empty() ? "an empty body"
+                             : "a body that is not JSON, starting " + quoted(body.text.substr(0, 60));
   }
+  if (e.x->method == "POST" && !answer.has_access_token)
+    return "JSON without access_token, which the OAuth2 POST form requires";
+  if (!answer.has_token && !answer.has_access_token) return "JSON without token or access_token";
+  return {};
+}
+
+// B-08: the token server answered 200 without a usable token.
+void token_answer_unusable(auth_flow const& flow, std::size_t t, std::vector<finding>& out) {
+  auto const trace = flow.trace();
+  entry_facts const& e = trace[t];
+  if (e.x->target.find("/oauth2/exchange") != std::string::npos) return;
+  // A request only looks like a token request by its shape; judge its body only when it follows a
+  // challenge or its path says so.
+  auto const challenge = flow.challenge_before(t);
+  if (!challenge && !path_of(e.x->target).ends_with("token")) return;
+  if (!e.x->response_body.text_kept || e.x->response_body.text_truncated) return;
+  auto const problem = token_answer_problem(e, flow.answer(t));
   if (problem.empty()) return;
   std::vector<evidence_item> items;
   if (challenge) items.push_back(evidence_of(trace[*challenge], "challenge"));
@@ -206,6 +229,20 @@ void token_rules(auth_flow const& flow, std::size_t t, std::vector<finding>& out
   out.push_back(
       make_finding(b08, "The token server answered 200 with " + problem + "; the client cannot get a token.",
                    std::move(items)));
+}
+
+// B-03/B-04 for a refused anonymous token request, B-05, B-06, B-08, B-13 on a token request.
+void token_rules(auth_flow const& flow, std::size_t t, std::vector<finding>& out) {
+  exchange const& x = *flow.trace()[t].x;
+  if (x.method == "POST" && post_form_refused(flow, t, out)) return;
+  if (x.status == 401 || x.status == 403) {
+    if (flow.request(t).anonymous())
+      anonymous_token_request_refused(flow, t, out);
+    else
+      credentials_refused(flow, t, out);
+  } else if (x.status == 200) {
+    token_answer_unusable(flow, t, out);
+  }
 }
 
 // B-07: the realm of a challenge cannot be reached, or its path does not exist.

@@ -97,8 +97,6 @@ std::string without_query(std::string_view url);
 bool is_api_request(entry_facts const& e);
 /// Every message the error body carries, for matching vendor texts (catalog §1.3).
 std::string error_text(entry_facts const& e);
-/// The first message of the error body, or "".
-std::string first_message(entry_facts const& e);
 /// The action a registry request needs (catalog §4.2).
 std::string_view needed_action(exchange const& x);
 /// Catalog B-04: Docker looks credentials up by the host exactly as typed.

@@ -1,7 +1,8 @@
 #pragma once
 // Internal to the rules engine: what every rule reads about an entry, computed once, and the small
-// helpers the rule groups share. Each group (rules_transport.cpp A-*, rules_auth.cpp B-*,
-// rules_api.cpp C-*, rules_redirect.cpp D-*, rules_vendor.cpp E-*) appends its findings to `out`.
+// helpers the rule groups share. Each group (rules_transport*.cpp A-*, rules_auth*.cpp B-*,
+// rules_api*.cpp C-*, rules_redirect*.cpp D-*, rules_vendor.cpp E-*, rules_replay.cpp R-*) appends its
+// findings to `out`.
 
 #include "capture/model/exchange.hpp"
 #include "capture/registry/challenge.hpp"
@@ -13,6 +14,8 @@
 #include "capture/text/url.hpp"
 
 #include <cstddef>
+#include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,6 +58,8 @@ std::vector<entry_facts> analyse(std::span<exchange const> entries, std::size_t 
 std::string describe(entry_facts const& e);
 /// describe(e) followed by "; " and note when note is not empty.
 evidence_item evidence_of(entry_facts const& e, std::string_view note = {});
+/// The first registry error message, else the XML/HTML/text message, else "".
+std::string error_message(entry_facts const& e);
 
 /// The fixed text of one catalog entry; rules add the explanation and evidence.
 struct catalog_entry {
@@ -82,6 +87,20 @@ std::string quoted(std::string_view text);
 std::int64_t epoch_seconds(exchange const& x);
 /// The query of a request target ("a=1&b=2"), or "" when it has none.
 std::string_view query_of(std::string_view target);
+/// A request target without its query ("/v2/token"), the whole target when it has none.
+std::string_view path_of(std::string_view target);
+/// "Name: value, Name: value" for those of these response headers the answer carries, in this order
+/// and spelling; "" when it carries none.
+std::string response_headers_text(entry_facts const& e, std::initializer_list<std::string_view> names);
+
+/// A decimal integer at the start of a header value and the text after it.
+struct leading_integer {
+  long long value = 0;
+  std::string_view rest;  ///< what follows the digits ("-" in "bytes=100-")
+};
+/// The integer after prefix ("100;w=21600", "bytes=100-" after "bytes="); nullopt when text does not
+/// start with prefix followed by a number.
+std::optional<leading_integer> read_leading_integer(std::string_view text, std::string_view prefix = {});
 
 /// Catalog §0 session: b may come from the same client as a (same client IP, or either address
 /// unknown as in other tools' HARs) and starts within 120 s of it. Defined in rules_session.cpp.
@@ -93,7 +112,13 @@ std::string normalize_url(std::string_view url);
 /// connecting or the TLS handshake failed. Defined in rules_session.cpp.
 bool host_unreachable(exchange const& x);
 
-void transport_rules(facts_span trace, std::vector<finding>& out);  // A-*
+/// A rule, or a group of them: reads the whole trace and appends its findings to out.
+using rule = void (*)(facts_span trace, std::vector<finding>& out);
+/// Runs the rules in order; findings of equal severity and first entry keep this order.
+void run_rules(std::span<rule const> rules, facts_span trace, std::vector<finding>& out);
+
+void transport_rules(facts_span trace, std::vector<finding>& out);         // A-02..A-06, A-08
+void transport_answer_rules(facts_span trace, std::vector<finding>& out);  // ..A-13
 void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*
 void api_rules(facts_span trace, std::vector<finding>& out);        // C-*
 void redirect_rules(facts_span trace, std::vector<finding>& out);   // D-*

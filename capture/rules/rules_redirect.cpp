@@ -1,12 +1,11 @@
 // Catalog §3 group D: redirects and object storage. Each 30x is linked to the request that followed
-// its Location (catalog §7.3); the rules read that pair.
-#include "capture/text/ascii.hpp"
+// its Location (catalog §7.3); the rules read that pair. Storage refusing a pre-signed URL's signature
+// (D-02, D-03) is in rules_redirect_signature.cpp.
 #include "capture/redaction/redaction.hpp"
-#include "capture/rules/rules_detail.hpp"
+#include "capture/rules/rules_redirect_flow.hpp"
+#include "capture/text/ascii.hpp"
 
 #include <algorithm>
-#include <array>
-#include <chrono>
 #include <optional>
 #include <set>
 
@@ -21,16 +20,6 @@ constexpr catalog_entry d01{"D-01", "REDIRECT_AUTH_FORWARDED", severity::critica
     "Follow the redirect without Authorization or Cookie headers: configure the HTTP library to drop them on "
     "cross-host redirects, or with curl drop -L and fetch the Location separately. A registry can also serve "
     "blobs itself (distribution: `redirect: disable: true`)."};
-constexpr catalog_entry d02{"D-02", "REDIRECT_SIGNED_URL_EXPIRED", severity::error,
-    "The pre-signed storage URL had expired when it was used",
-    "403 from storage: \"Request has expired\" (S3) or \"Signature not valid in the specified time frame\" (Azure)",
-    "Ask the registry for the blob again instead of reusing an old redirect URL, check NTP on client and "
-    "registry hosts, and for self-hosted registries review how the signer refreshes its credentials."};
-constexpr catalog_entry d03{"D-03", "REDIRECT_SIGNATURE_MISMATCH", severity::error,
-    "Storage says the URL signature does not match",
-    "403 from storage: SignatureDoesNotMatch (S3) or \"Signature did not match\" (Azure)",
-    "Send the redirect URL exactly as received (no re-encoding or reordering of the query) and no extra "
-    "signed headers such as Content-Type on a GET; proxies in the path must not normalise query strings."};
 constexpr catalog_entry d04{"D-04", "REDIRECT_TARGET_BLOCKED", severity::critical,
     "The storage/CDN host the registry redirected to is not reachable",
     "containerd: \"httpReadSeeker: failed open: unexpected status from GET request to https://<cdn>/...: 403 "
@@ -54,10 +43,6 @@ constexpr std::size_t redirect_limit = 10;
 
 bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
 }
 
 // A Location made absolute against the request that received it (RFC 9110 §10.2.2).
@@ -97,131 +82,6 @@ bool same_resource(exchange const& location, exchange const& x) {
   }
   return true;
 }
-
-// How the request differs from the Location byte for byte, ignoring values only one side had
-// redacted; "" when it is the same. Values are not quoted: they may be signatures.
-std::string alteration(exchange const& location, exchange const& x) {
-  if (location.target == x.target) return {};
-  auto const path_a = path_of(location.target);
-  auto const path_b = path_of(x.target);
-  if (path_a != path_b) return "the path was sent as " + quoted(path_b) + " instead of " + quoted(path_a);
-  auto const a = split_query(query_of(location.target));
-  auto const b = split_query(query_of(x.target));
-  if (a.size() != b.size())
-    return "the query has " + std::to_string(b.size()) + " parameters instead of " + std::to_string(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].key != b[i].key)
-      return "the query parameters were reordered or renamed (" + quoted(b[i].key) +
-             " where the Location has " + quoted(a[i].key) + ")";
-    if (a[i].value != b[i].value && !is_redaction_marker(a[i].value) && !is_redaction_marker(b[i].value))
-      return "the value of " + quoted(a[i].key) + " was re-encoded or changed";
-  }
-  return {};
-}
-
-// "YYYY-MM-DDTHH:MM:SSZ", "YYYY-MM-DD" (Azure se=) or "YYYYMMDDTHHMMSSZ" (X-Amz-Date), UTC.
-std::optional<std::int64_t> parse_utc(std::string_view text) {
-  std::string digits;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char const c = text[i];
-    if (c == '.' || c == 'Z' || c == '+' || (c == '-' && digits.size() >= 8)) break;  // fraction or zone
-    if (c >= '0' && c <= '9') digits += c;
-  }
-  if (digits.size() != 8 && digits.size() != 14) return std::nullopt;
-  auto number = [&](std::size_t at, std::size_t n) { return std::stoi(digits.substr(at, n)); };
-  using namespace std::chrono;
-  year_month_day const day{year{number(0, 4)}, month{static_cast<unsigned>(number(4, 2))},
-                           std::chrono::day{static_cast<unsigned>(number(6, 2))}};
-  if (!day.ok()) return std::nullopt;
-  std::int64_t seconds = duration_cast<std::chrono::seconds>(sys_days{day}.time_since_epoch()).count();
-  if (digits.size() == 14) seconds += number(8, 2) * 3600 + number(10, 2) * 60 + number(12, 2);
-  return seconds;
-}
-
-std::optional<std::int64_t> parse_integer(std::string_view text) {
-  if (text.empty() || text.size() > 18 ||
-      !std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  return std::stoll(std::string(text));
-}
-
-// "Sat, 28 Nov 2026 00:12:34 GMT" (RFC 9110 §5.6.7 IMF-fixdate).
-std::optional<std::int64_t> parse_http_date(std::string_view text) {
-  constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  auto const comma = text.find(", ");
-  if (comma == std::string_view::npos || text.size() < comma + 22) return std::nullopt;
-  auto const rest = text.substr(comma + 2);
-  auto const month = std::ranges::find(months, rest.substr(3, 3));
-  if (month == months.end()) return std::nullopt;
-  auto const index = static_cast<int>(month - months.begin()) + 1;
-  std::string const iso = std::string(rest.substr(7, 4)) + (index < 10 ? "0" : "") + std::to_string(index) +
-                          std::string(rest.substr(0, 2)) + std::string(rest.substr(12, 8));
-  return parse_utc(iso);
-}
-
-// The expiry a pre-signed URL states (catalog §7.1): Azure se=, S3/GCS date + expires, or Expires=.
-std::optional<std::int64_t> url_expiry(std::string_view target, std::string& source) {
-  std::optional<std::int64_t> signed_at;
-  std::optional<std::int64_t> lifetime;
-  std::string date_text;
-  std::string lifetime_text;
-  for (auto const& p : split_query(query_of(target))) {
-    auto const key = percent_decode(p.key);
-    auto const value = percent_decode(p.value);
-    if (key == "se") {
-      source = "se=" + value;
-      return parse_utc(value);
-    }
-    if (key == "Expires") {
-      source = "Expires=" + value;
-      return parse_integer(value);
-    }
-    if (iequals(key, "X-Amz-Date") || iequals(key, "X-Goog-Date")) {
-      signed_at = parse_utc(value);
-      date_text = key + "=" + value;
-    }
-    if (iequals(key, "X-Amz-Expires") || iequals(key, "X-Goog-Expires")) {
-      lifetime = parse_integer(value);
-      lifetime_text = key + "=" + value;
-    }
-  }
-  if (!signed_at || !lifetime) return std::nullopt;
-  source = date_text + " + " + lifetime_text;
-  return *signed_at + *lifetime;
-}
-
-// The storage service's own words: x-ms-error-code or the XML <Code>, and its <Message>.
-std::string storage_answer(entry_facts const& e) {
-  exchange const& x = *e.x;
-  if (x.status == 0) return "no answer";
-  std::string text = std::to_string(x.status);
-  if (auto const& code = e.error_code(); !code.empty()) text += " " + code;
-  if (!e.error.message.empty()) text += " (" + quoted(e.error.message.substr(0, 160)) + ")";
-  return text;
-}
-
-// The text of <name>...</name> in an XML error body, "" when absent (Azure's
-// AuthenticationErrorDetail, S3's Expires and ServerTime).
-std::string xml_element(std::string_view body, std::string_view name) {
-  auto const open = "<" + std::string(name) + ">";
-  auto const begin = body.find(open);
-  if (begin == std::string_view::npos) return {};
-  auto const text = body.substr(begin + open.size());
-  auto const end = text.find("</");
-  return end == std::string_view::npos ? std::string{}
-                                       : std::string(text.substr(0, std::min<std::size_t>(end, 300)));
-}
-
-// One 30x and what became of its Location.
-struct redirect {
-  std::size_t from = 0;               ///< position of the 30x answer
-  std::string location;               ///< absolute
-  exchange target;                    ///< the Location split into scheme, host, port, target
-  bool storage = false;               ///< pre-signed or storage host (catalog §7.1)
-  bool foreign = false;               ///< another host name than the one that answered
-  std::optional<std::size_t> follow;  ///< the request that fetched the Location
-};
 
 std::vector<redirect> find_redirects(facts_span trace) {
   std::vector<redirect> out;
@@ -291,68 +151,50 @@ void forwarded_auth_unlinked(entry_facts const& e, std::vector<finding>& out) {
                              {evidence_of(e, "Authorization: " + scheme + " sent")}));
 }
 
-// D-02 and D-03: storage refused the signature.
-void signature_rules(facts_span trace, std::size_t s, redirect const* r, std::vector<finding>& out) {
-  entry_facts const& e = trace[s];
-  exchange const& x = *e.x;
-  if (x.status != 403 && x.status != 400) return;
-  auto const& code = e.error_code();
-  auto const& body = x.response_body.text;
-  bool const expired =
-      x.status == 403 &&
-      ((iequals(code, "AuthenticationFailed") &&
-        (icontains(body, "not valid in the specified time frame") || icontains(body, "Signed expiry time"))) ||
-       (iequals(code, "AccessDenied") && icontains(body, "Request has expired")));
-  bool const mismatch =
-      iequals(code, "SignatureDoesNotMatch") ||
-      (iequals(code, "AuthenticationFailed") &&
-       (icontains(body, "Signature did not match") || icontains(body, "Signature fields not well formed")));
-  if (!expired && !mismatch) return;
-  std::vector<evidence_item> items;
-  if (r) items.push_back(evidence_of(trace[r->from], "redirect to " + host_of(r->target)));
-  items.push_back(evidence_of(e, expired ? "URL expired" : "signature mismatch"));
-  std::string answer = storage_answer(e);
-  if (auto const detail = xml_element(body, "AuthenticationErrorDetail"); !detail.empty())
-    answer += ", detail " + quoted(detail);
+// The request that failed to reach the redirect target: the one that followed the Location, or when
+// none did, a later one of the same client to that host.
+std::optional<std::size_t> failed_reach(facts_span trace, redirect const& r) {
+  if (r.follow) return host_unreachable(*trace[*r.follow].x) ? r.follow : std::nullopt;
+  auto const host = host_of(r.target);
+  for (std::size_t q = r.from + 1; q < trace.size(); ++q)
+    if (same_client(trace[r.from], trace[q]) && host_of(*trace[q].x) == host && host_unreachable(*trace[q].x))
+      return q;
+  return std::nullopt;
+}
 
-  if (expired) {
-    std::string explanation = "Storage refused the pre-signed URL as expired: " + answer + ".";
-    std::string source;
-    auto const now = epoch_seconds(x);
-    if (auto const expiry = url_expiry(x.target, source)) {
-      auto const delta = now - *expiry;
-      explanation += " The URL's expiry (" + source + ") is " + std::to_string(delta < 0 ? -delta : delta) +
-                     " s " + (delta >= 0 ? "before" : "after") + " the request time";
-      if (auto const* date = e.response_header("Date"))
-        if (auto const server = parse_http_date(*date))
-          explanation += " (storage's clock: " + std::to_string(*server - *expiry) + " s past expiry)";
-      explanation +=
-          delta >= 0 ? "." : ": by the recording clock it was still valid, so the clocks disagree.";
-    }
-    if (auto const expires = xml_element(body, "Expires"), server = xml_element(body, "ServerTime");
-        !expires.empty() && !server.empty())
-      explanation += " S3 says it expired at " + expires + ", its time is " + server + ".";
-    if (r) {
-      auto const waited = static_cast<std::int64_t>(seconds_between(trace[r->from], e));
-      explanation += waited < 1 ? " The client used the URL right after the registry handed it out."
-                                : " The client used the URL " + std::to_string(waited) +
-                                      " s after the registry handed it out.";
-    }
-    out.push_back(make_finding(d02, std::move(explanation), std::move(items)));
-    return;
-  }
-  auto f = make_finding(d03, "Storage says the signature does not match: " + answer + ".", std::move(items));
-  if (r) {
-    if (auto const change = alteration(r->target, x); !change.empty()) {
-      f.level = severity::critical;
-      f.explanation += " The request differs from the Location the registry sent: " + change + ".";
-    } else {
-      f.explanation += " The request target equals the Location byte for byte.";
-    }
-  }
-  if (auto const* type = e.request_header("Content-Type"); type && (x.method == "GET" || x.method == "HEAD"))
-    f.explanation += " The " + x.method + " carried Content-Type " + quoted(*type) + ", which SigV2 signs.";
-  out.push_back(std::move(f));
+// Where reaching a host failed: the phase and message, else the kind of entry.
+std::string failure_reason(exchange const& x) {
+  return x.failure ? std::string(to_string(x.failure->where)) + ": " + x.failure->message
+                   : std::string(to_string(x.kind));
+}
+
+// ", which answered 403 with ...": a firewall or CDN edge refused the followed request, not the storage
+// service (whose refusals are XML) nor a registry; "" otherwise.
+std::string edge_refusal(entry_facts const& s) {
+  auto const kind = s.error.kind;
+  if (s.x->status != 403 || kind == error_body::format::xml || kind == error_body::format::registry_json)
+    return {};
+  std::string text = ", which answered 403 with ";
+  text += kind == error_body::format::html   ? "an HTML page"
+          : kind == error_body::format::none ? "an empty body"
+                                             : "a plain-text body";
+  if (!s.error.message.empty()) text += " (" + quoted(s.error.message.substr(0, 120)) + ")";
+  if (auto const* server = s.response_header("Server")) text += " from server " + quoted(*server);
+  return text + ": a firewall or CDN edge, not the storage service, refused it.";
+}
+
+// Nothing reached the redirect target: the entry where the client asked the registry for the same URL
+// again. Only then, so a storage request still to come is never reported.
+std::optional<std::size_t> asked_again(facts_span trace, redirect const& r) {
+  entry_facts const& origin = trace[r.from];
+  auto const host = host_of(r.target);
+  for (std::size_t q = r.from + 1; q < trace.size(); ++q)
+    if (host_of(*trace[q].x) == host) return std::nullopt;
+  for (std::size_t q = r.from + 1; q < trace.size(); ++q)
+    if (same_client(origin, trace[q]) && trace[q].x->method == origin.x->method &&
+        trace[q].x->url() == origin.x->url())
+      return q;
+  return std::nullopt;
 }
 
 // D-04: the redirect target cannot be reached, refuses at its edge, or is never asked.
@@ -361,53 +203,22 @@ void blocked_target(facts_span trace, redirect const& r, std::vector<finding>& o
   entry_facts const& origin = trace[r.from];
   auto const host = host_of(r.target);
   std::string const lead = origin.x->method + " " + origin.x->url() + " was redirected to " + host;
-  std::optional<std::size_t> failed;
-  if (r.follow && host_unreachable(*trace[*r.follow].x)) failed = r.follow;
-  for (std::size_t q = r.from + 1; q < trace.size() && !failed && !r.follow; ++q)
-    if (same_client(origin, trace[q]) && host_of(*trace[q].x) == host && host_unreachable(*trace[q].x))
-      failed = q;
-  if (failed) {
-    entry_facts const& f = trace[*failed];
-    std::string why = f.x->failure
-                          ? std::string(to_string(f.x->failure->where)) + ": " + f.x->failure->message
-                          : std::string(to_string(f.x->kind));
-    out.push_back(
-        make_finding(d04, lead + ", and reaching " + host + " failed (" + why + ").",
-                     {evidence_of(origin, "redirect to " + host), evidence_of(f, "cannot reach " + host)}));
-    return;
-  }
-  if (r.follow) {
-    entry_facts const& s = trace[*r.follow];
-    auto const kind = s.error.kind;
-    if (s.x->status != 403 || kind == error_body::format::xml || kind == error_body::format::registry_json)
-      return;
-    std::string explanation = lead + ", which answered 403 with ";
-    explanation += kind == error_body::format::html   ? "an HTML page"
-                   : kind == error_body::format::none ? "an empty body"
-                                                      : "a plain-text body";
-    if (!s.error.message.empty()) explanation += " (" + quoted(s.error.message.substr(0, 120)) + ")";
-    if (auto const* server = s.response_header("Server")) explanation += " from server " + quoted(*server);
-    explanation += ": a firewall or CDN edge, not the storage service, refused it.";
+  auto blocked = [&](std::string explanation, entry_facts const& shown, std::string const& note) {
     out.push_back(make_finding(d04, std::move(explanation),
-                               {evidence_of(origin, "redirect to " + host), evidence_of(s, "edge 403")}));
-    return;
-  }
-  // Nothing reached the target: judged once the client asked the registry for the same URL again,
-  // so a storage request still to come is never reported.
-  for (std::size_t q = r.from + 1; q < trace.size(); ++q)
-    if (host_of(*trace[q].x) == host) return;
-  for (std::size_t q = r.from + 1; q < trace.size(); ++q) {
-    if (!same_client(origin, trace[q]) || trace[q].x->method != origin.x->method ||
-        trace[q].x->url() != origin.x->url())
-      continue;
-    out.push_back(
-        make_finding(d04,
-                     lead + ", but no request to " + host +
-                         " ever reached the proxy, and the client asked the registry again (entry " +
-                         std::to_string(trace[q].index) + "): the client cannot reach " + host +
-                         " or bypasses the proxy for it.",
-                     {evidence_of(origin, "redirect to " + host), evidence_of(trace[q], "asked again")}));
-    return;
+                               {evidence_of(origin, "redirect to " + host), evidence_of(shown, note)}));
+  };
+  if (auto const failed = failed_reach(trace, r)) {
+    blocked(lead + ", and reaching " + host + " failed (" + failure_reason(*trace[*failed].x) + ").",
+            trace[*failed], "cannot reach " + host);
+  } else if (r.follow) {
+    if (auto const edge = edge_refusal(trace[*r.follow]); !edge.empty())
+      blocked(lead + edge, trace[*r.follow], "edge 403");
+  } else if (auto const again = asked_again(trace, r)) {
+    blocked(lead + ", but no request to " + host +
+                " ever reached the proxy, and the client asked the registry again (entry " +
+                std::to_string(trace[*again].index) + "): the client cannot reach " + host +
+                " or bypasses the proxy for it.",
+            trace[*again], "asked again");
   }
 }
 

@@ -106,7 +106,7 @@ void acr_quarantine(facts_span trace, std::vector<finding>& out) {
     bool const hidden_tag = e.cls.kind == request_kind::manifest && e.cls.digest.empty() &&
                             e.x->status == 404 && e.error_code() == "MANIFEST_UNKNOWN";
     if (is_quarantine_read(e) || (hidden_tag && repository_quarantined(trace, e)))
-      by_repo[e.x->authority() + "/" + e.cls.repository].push_back(&e);
+      by_repo[repository_ref(e)].push_back(&e);
   }
   for (auto const& [repo, hits] : by_repo) {
     auto const read = std::ranges::find_if(hits, [](auto const* h) { return is_quarantine_read(*h); });
@@ -169,10 +169,9 @@ void referrers_absent(facts_span trace, std::vector<finding>& out) {
                                  succeeded(e) && contains(e.x->request_body.text, "\"subject\"") &&
                                  e.response_header("OCI-Subject") == nullptr;
     if (!api_missing && !tag_lookup && !subject_ignored) continue;
-    by_repo[e.x->authority() + "/" + e.cls.repository].push_back(
-        evidence_of(e, api_missing  ? "referrers API absent"
-                       : tag_lookup ? "referrers tag"
-                                    : "no OCI-Subject"));
+    by_repo[repository_ref(e)].push_back(evidence_of(e, api_missing  ? "referrers API absent"
+                                                        : tag_lookup ? "referrers tag"
+                                                                     : "no OCI-Subject"));
   }
   for (auto& [repo, items] : by_repo) {
     std::string explanation =
@@ -244,11 +243,9 @@ void registry_warnings(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void vendor_rules(facts_span trace, std::vector<finding>& out) {
-  rhel_signature_verification(trace, out);
-  acr_quarantine(trace, out);
-  mirror_fallback(trace, out);
-  referrers_absent(trace, out);
-  registry_warnings(trace, out);
+  static constexpr rule rules[] = {rhel_signature_verification, acr_quarantine, mirror_fallback,
+                                   referrers_absent, registry_warnings};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail
