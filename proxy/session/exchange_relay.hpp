@@ -5,7 +5,7 @@
 #include "capture/model/exchange.hpp"
 #include "proxy/io/any_stream.hpp"
 #include "proxy/session/proxy_context.hpp"
-#include "proxy/upstream/upstream.hpp"
+#include "proxy/upstream/connect.hpp"
 
 #include <span>
 

@@ -7,7 +7,7 @@
 #include "proxy/config/host_rules.hpp"
 #include "proxy/io/http_fields.hpp"
 #include "proxy/io/timing.hpp"
-#include "proxy/upstream/upstream.hpp"
+#include "proxy/upstream/connect.hpp"
 #include "proxy/config/upstream_proxy.hpp"
 
 #include <nlohmann/json.hpp>
