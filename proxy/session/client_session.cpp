@@ -2,6 +2,8 @@
 
 #include "proxy/config/connect_target.hpp"
 #include "proxy/session/exchange_relay.hpp"
+#include "proxy/session/generated_response.hpp"
+#include "proxy/upstream/connect.hpp"
 #include "proxy/session/replay_responder.hpp"
 #include "proxy/config/host_rules.hpp"
 #include "proxy/session/proxy_context.hpp"
