@@ -34,23 +34,29 @@ class any_stream {
 
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(MutableBufferSequence const& buffers, ReadToken&& token) {
-    return net::async_initiate<ReadToken, void(beast::error_code, std::size_t)>(
-        [this](auto handler, MutableBufferSequence const& b) {
-          std::visit([&](auto& s) { s.async_read_some(b, std::move(handler)); }, stream_);
-        },
-        token, buffers);
+    return initiate_on_stream(
+        std::forward<ReadToken>(token), buffers,
+        [](auto& s, auto const& b, auto handler) { s.async_read_some(b, std::move(handler)); });
   }
 
   template <class ConstBufferSequence, class WriteToken>
   auto async_write_some(ConstBufferSequence const& buffers, WriteToken&& token) {
-    return net::async_initiate<WriteToken, void(beast::error_code, std::size_t)>(
-        [this](auto handler, ConstBufferSequence const& b) {
-          std::visit([&](auto& s) { s.async_write_some(b, std::move(handler)); }, stream_);
+    return initiate_on_stream(
+        std::forward<WriteToken>(token), buffers,
+        [](auto& s, auto const& b, auto handler) { s.async_write_some(b, std::move(handler)); });
+  }
+
+ private:
+  // Starts `operation` (a read or a write) on whichever stream this holds.
+  template <class Token, class BufferSequence, class Operation>
+  auto initiate_on_stream(Token&& token, BufferSequence const& buffers, Operation operation) {
+    return net::async_initiate<Token, void(beast::error_code, std::size_t)>(
+        [this, operation](auto handler, BufferSequence const& b) {
+          std::visit([&](auto& s) { operation(s, b, std::move(handler)); }, stream_);
         },
         token, buffers);
   }
 
- private:
   std::variant<plain_stream, tls_stream> stream_;
 };
 

@@ -1,12 +1,11 @@
 #pragma once
-// Header-field helpers shared by the relay and the replay responder: hop-by-hop fields, the recorded
-// header list, whether a body is kept as text.
+// Header-field helpers shared by the relay, the replay responder and the registry client: hop-by-hop
+// fields, the recorded header list and response head, whether a body is kept as text.
 
 #include "capture/body/body_recorder.hpp"
 #include "capture/model/exchange.hpp"
 #include "capture/text/ascii.hpp"
 #include "proxy/io/net.hpp"
-
 
 #include <string>
 #include <string_view>
@@ -46,6 +45,14 @@ capture::header_list header_list_of(Fields const& fields) {
   for (auto const& field : fields)
     headers.push_back({std::string(field.name_string()), std::string(field.value())});
   return headers;
+}
+
+/// Fills the response head of record from a response: status, reason, headers as sent (in order).
+template <class Response>
+void record_response_head(capture::exchange& record, Response const& response) {
+  record.status = response.result_int();
+  record.reason = std::string(response.reason());
+  record.response_headers = header_list_of(response);
 }
 
 // Text bodies are kept up to the limit (SPEC §4); a content-encoded body is bytes, not text.

@@ -1,11 +1,13 @@
 #include "proxy/session/client_session.hpp"
 
 #include "proxy/config/connect_target.hpp"
-#include "proxy/session/exchange_relay.hpp"
-#include "proxy/session/replay_responder.hpp"
 #include "proxy/config/host_rules.hpp"
+#include "proxy/session/exchange_relay.hpp"
+#include "proxy/session/generated_response.hpp"
 #include "proxy/session/proxy_context.hpp"
+#include "proxy/session/replay_responder.hpp"
 #include "proxy/session/tunnel.hpp"
+#include "proxy/upstream/connect.hpp"
 #include "tls/contexts.hpp"
 
 #include <boost/asio/write.hpp>
@@ -20,13 +22,19 @@ std::vector<capture::header_field> proxy_auth_challenge() {
   return {{"Proxy-Authenticate", "Basic realm=\"regtrace\""}};
 }
 
-capture::exchange new_record(client_side const& client, std::uint64_t index) {
+// The record of the next request; inside a terminated CONNECT, its destination is the host.
+capture::exchange new_record(client_side const& client, std::uint64_t index,
+                             std::optional<authority> const& tunnel) {
   capture::exchange record;
   record.connection_id = client.connection_id;
   record.request_index = index;
   record.started = std::chrono::system_clock::now();
   record.client_address = client.address;
   record.client_tls = client.tls;
+  if (tunnel) {
+    record.host = tunnel->host;
+    record.port = tunnel->port;
+  }
   return record;
 }
 
@@ -84,14 +92,13 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
   co_return false;
 }
 
-// CONNECT: answered 200 and then either tunnelled (passthrough) or TLS-terminated with a minted
-// leaf. Returns the destination whose requests follow on this connection, or nullopt when done.
-net::awaitable<std::optional<authority>> handle_connect(client_side& client, request_parser& parser,
-                                                        capture::exchange& record, proxy_context& context) {
+// The CONNECT's destination, when it names one and the proxy credentials match (--proxy-auth);
+// otherwise the client is answered (400, 407), the record submitted, and nullopt returned.
+net::awaitable<std::optional<authority>> connect_destination(client_side& client, request_parser& parser,
+                                                             capture::exchange& record,
+                                                             proxy_context& context) {
   auto const& config = context.config;
   std::string requested(parser.get().target());
-  record.kind = capture::entry_kind::connect_failed;
-  record.target.clear();
   auto destination = parse_connect_authority(requested);
   if (!destination) {
     record.scheme = "https";
@@ -114,32 +121,54 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
     context.sink->submit(std::move(record));
     co_return std::nullopt;
   }
-  if (!should_intercept(config, destination->host)) {
-    co_await run_tunnel(client, *destination, record, context);
-    co_return std::nullopt;
-  }
+  co_return destination;
+}
 
-  auto identity = context.certificates->identity_for(destination->host);
+// A client that does not trust regtrace's CA says so with an alert (catalog A-03): an entry, not a loss.
+void record_client_handshake_failure(capture::exchange& record, capture::tls_leg leg, std::string const& host,
+                                     beast::error_code const& handshake_ec) {
+  record.kind = capture::entry_kind::client_tls_rejected;
+  record.client_tls = std::move(leg);
+  std::string detail = "TLS handshake with the client for " + host;
+  auto code = beast::error_code(capture::errc::client_tls_failed);
+  if (handshake_ec.category() == net::error::get_ssl_category()) {
+    auto openssl_error = static_cast<unsigned long>(handshake_ec.value());
+    if (tls::is_alert_received(openssl_error)) code = capture::errc::client_rejected_certificate;
+    if (tls::is_protocol_version_error(openssl_error)) code = capture::errc::tls_version_too_low;
+    if (auto alert = tls::alert_from_error(openssl_error); !alert.empty()) detail += ": " + alert;
+  } else if (handshake_ec == beast::error::timeout) {
+    code = capture::errc::client_timeout;  // catalog A-06: the handshake never completed
+  }
+  detail += " (" + handshake_ec.message() + ")";
+  record.failure = capture::make_failure(capture::phase::client_tls, code, detail);
+}
+
+// Intercepts a CONNECT: answers 200 and terminates the client's TLS with a leaf minted for the
+// destination. False when that failed (recorded and submitted, unless the client was already gone).
+net::awaitable<bool> terminate_tls(client_side& client, authority const& destination,
+                                   capture::exchange& record, proxy_context& context) {
+  auto const& config = context.config;
+  auto identity = context.certificates->identity_for(destination.host);
   if (!identity) {
     record.failure = capture::make_failure(capture::phase::client_tls, capture::errc::client_tls_failed,
                                            identity.error().message);
     co_await respond_generated(client, record, http::status::bad_gateway, identity.error().message, config);
     context.sink->submit(std::move(record));
-    co_return std::nullopt;
+    co_return false;
   }
 
   client.stream.tcp().expires_after(config.idle_timeout);
   auto [write_ec, written] =
       co_await net::async_write(client.stream.tcp(), net::buffer(connect_established), use_nothrow);
-  if (write_ec) co_return std::nullopt;
+  if (write_ec) co_return false;
 
   any_stream::tls_stream tls_stream(std::move(client.stream.tcp()), context.client_tls);
   if (!tls::use_identity(tls_stream.native_handle(), **identity)) {
     record.failure = capture::make_failure(
         capture::phase::client_tls, capture::errc::client_tls_failed,
-        "could not use the certificate minted for " + destination->host + ": " + tls::drain_openssl_errors());
+        "could not use the certificate minted for " + destination.host + ": " + tls::drain_openssl_errors());
     context.sink->submit(std::move(record));
-    co_return std::nullopt;
+    co_return false;
   }
   beast::get_lowest_layer(tls_stream).expires_after(config.idle_timeout);
   // Bytes already read behind the CONNECT are the start of the ClientHello.
@@ -147,28 +176,96 @@ net::awaitable<std::optional<authority>> handle_connect(client_side& client, req
       co_await tls_stream.async_handshake(net::ssl::stream_base::server, client.buffer.data(), use_nothrow);
   auto leg = to_tls_leg(tls::describe(tls_stream.native_handle(), false));
   if (handshake_ec) {
-    // A client that does not trust regtrace's CA says so with an alert (catalog A-03): an entry, not a loss.
-    record.kind = capture::entry_kind::client_tls_rejected;
-    record.client_tls = leg;
-    std::string detail = "TLS handshake with the client for " + destination->host;
-    auto code = beast::error_code(capture::errc::client_tls_failed);
-    if (handshake_ec.category() == net::error::get_ssl_category()) {
-      auto openssl_error = static_cast<unsigned long>(handshake_ec.value());
-      if (tls::is_alert_received(openssl_error)) code = capture::errc::client_rejected_certificate;
-      if (tls::is_protocol_version_error(openssl_error)) code = capture::errc::tls_version_too_low;
-      if (auto alert = tls::alert_from_error(openssl_error); !alert.empty()) detail += ": " + alert;
-    } else if (handshake_ec == beast::error::timeout) {
-      code = capture::errc::client_timeout;  // catalog A-06: the handshake never completed
-    }
-    detail += " (" + handshake_ec.message() + ")";
-    record.failure = capture::make_failure(capture::phase::client_tls, code, detail);
+    record_client_handshake_failure(record, std::move(leg), destination.host, handshake_ec);
     context.sink->submit(std::move(record));
-    co_return std::nullopt;
+    co_return false;
   }
   client.buffer.consume(used);
   client.stream.become_tls(std::move(tls_stream));
   client.tls = leg;
+  co_return true;
+}
+
+// CONNECT: answered 200 and then either tunnelled (passthrough) or TLS-terminated with a minted
+// leaf. Returns the destination whose requests follow on this connection, or nullopt when done.
+net::awaitable<std::optional<authority>> handle_connect(client_side& client, request_parser& parser,
+                                                        capture::exchange& record, proxy_context& context) {
+  record.kind = capture::entry_kind::connect_failed;
+  record.target.clear();
+  auto destination = co_await connect_destination(client, parser, record, context);
+  if (!destination) co_return std::nullopt;
+  if (!should_intercept(context.config, destination->host)) {
+    co_await run_tunnel(client, *destination, record, context);
+    co_return std::nullopt;
+  }
+  if (!co_await terminate_tls(client, *destination, record, context)) co_return std::nullopt;
   co_return destination;
+}
+
+// Where a request goes, by its request-target: inside a terminated CONNECT, to the CONNECT's
+// destination; absolute-form (plain HTTP through a proxy), to its URL once the proxy credentials
+// match; origin-form is refused, regtrace being a proxy. nullopt: answered and submitted, the
+// connection ends.
+net::awaitable<std::optional<upstream_target>> route_request(client_side& client, request_parser& parser,
+                                                             capture::exchange& record,
+                                                             std::optional<authority> const& tunnel,
+                                                             proxy_context& context) {
+  auto const& config = context.config;
+  if (tunnel) {
+    record.scheme = "https";
+    co_return upstream_target{"https", tunnel->host, tunnel->port};
+  }
+  if (auto absolute = parse_absolute_target(parser.get().target())) {
+    record.scheme = absolute->scheme;
+    record.host = absolute->destination.host;
+    record.port = absolute->destination.port;
+    record.target = absolute->origin_form;
+    if (!proxy_auth_matches(config, parser.get()[http::field::proxy_authorization])) {
+      record.failure =
+          capture::make_failure(capture::phase::connect_request, capture::errc::proxy_auth_required,
+                                record.method + " " + record.url());
+      co_await respond_generated(client, record, http::status::proxy_authentication_required,
+                                 "regtrace requires proxy credentials (--proxy-auth)", config,
+                                 proxy_auth_challenge());
+      context.sink->submit(std::move(record));
+      co_return std::nullopt;
+    }
+    parser.get().target(absolute->origin_form);
+    co_return upstream_target{absolute->scheme, absolute->destination.host, absolute->destination.port};
+  }
+  record.scheme = "http";
+  record.host = config.listen_host;
+  record.port = config.listen_port;
+  record.failure = capture::make_failure(capture::phase::connect_request, capture::errc::malformed_request,
+                                         "origin-form request sent to the proxy");
+  co_await respond_generated(
+      client, record, http::status::bad_request,
+      "regtrace is a proxy: send CONNECT host:port for HTTPS, or an absolute URL for HTTP", config);
+  context.sink->submit(std::move(record));
+  co_return std::nullopt;
+}
+
+client_side open_client_side(tcp::socket socket, proxy_context& context, std::size_t worker) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  auto remote = socket.remote_endpoint(ec);
+  return client_side{any_stream(beast::tcp_stream(std::move(socket))),
+                     beast::flat_buffer{},
+                     context.next_connection_id.fetch_add(1) + 1,
+                     ec ? std::string{} : remote.address().to_string() + ":" + std::to_string(remote.port()),
+                     std::nullopt,
+                     context.pools[worker].get()};
+}
+
+// TLS ends with close_notify: it is how a close-delimited body's end reaches the client intact.
+net::awaitable<void> close_client_side(client_side& client) {
+  if (auto* tls_stream = client.stream.tls(); tls_stream && client.clean_end) {
+    client.stream.tcp().expires_after(std::chrono::seconds(2));
+    co_await tls_stream->async_shutdown(use_nothrow);
+  }
+  beast::error_code ignored;
+  client.stream.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  client.stream.tcp().socket().close(ignored);
 }
 
 }  // namespace
@@ -177,25 +274,13 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
                                   std::size_t worker) {
   auto& ctx = *context;
   ++ctx.open_connections;
-  beast::error_code ec;
-  socket.set_option(tcp::no_delay(true), ec);
-  auto remote = socket.remote_endpoint(ec);
-  client_side client{any_stream(beast::tcp_stream(std::move(socket))),
-                     beast::flat_buffer{},
-                     ctx.next_connection_id.fetch_add(1) + 1,
-                     ec ? std::string{} : remote.address().to_string() + ":" + std::to_string(remote.port()),
-                     std::nullopt,
-                     ctx.pools[worker].get()};
+  auto client = open_client_side(std::move(socket), ctx, worker);
   std::vector<char> chunk(ctx.config.relay_chunk_bytes);
   std::optional<authority> tunnel;  // set once a CONNECT was terminated here
 
   for (std::uint64_t index = 1;; ++index) {
     request_parser parser;
-    auto record = new_record(client, index);
-    if (tunnel) {
-      record.host = tunnel->host;
-      record.port = tunnel->port;
-    }
+    auto record = new_record(client, index, tunnel);
     if (!co_await read_request_head(client, parser, record, ctx)) break;
     in_flight_scope counted(ctx.in_flight);
     record_request(record, parser);
@@ -206,59 +291,17 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
       --index;  // the CONNECT itself is not an exchange; the first request inside is r1
       continue;
     }
-
-    upstream_target target;
-    if (tunnel) {
-      target = {"https", tunnel->host, tunnel->port};
-      record.scheme = "https";
-    } else if (auto absolute = parse_absolute_target(parser.get().target())) {
-      record.scheme = absolute->scheme;
-      record.host = absolute->destination.host;
-      record.port = absolute->destination.port;
-      record.target = absolute->origin_form;
-      if (!proxy_auth_matches(ctx.config, parser.get()[http::field::proxy_authorization])) {
-        record.failure =
-            capture::make_failure(capture::phase::connect_request, capture::errc::proxy_auth_required,
-                                  record.method + " " + record.url());
-        co_await respond_generated(client, record, http::status::proxy_authentication_required,
-                                   "regtrace requires proxy credentials (--proxy-auth)", ctx.config,
-                                   proxy_auth_challenge());
-        ctx.sink->submit(std::move(record));
-        break;
-      }
-      parser.get().target(absolute->origin_form);
-      target = {absolute->scheme, absolute->destination.host, absolute->destination.port};
-    } else {
-      record.scheme = "http";
-      record.host = ctx.config.listen_host;
-      record.port = ctx.config.listen_port;
-      record.failure =
-          capture::make_failure(capture::phase::connect_request, capture::errc::malformed_request,
-                                "origin-form request sent to the proxy");
-      co_await respond_generated(
-          client, record, http::status::bad_request,
-          "regtrace is a proxy: send CONNECT host:port for HTTPS, or an absolute URL for HTTP", ctx.config);
-      ctx.sink->submit(std::move(record));
-      break;
-    }
-
+    auto target = co_await route_request(client, parser, record, tunnel, ctx);
+    if (!target) break;
     bool again = false;
     if (ctx.replay)
       again = co_await replay_exchange(client, parser, record, ctx, chunk);
     else
-      again = co_await relay_exchange(client, parser, target, record, ctx, chunk);
+      again = co_await relay_exchange(client, parser, *target, record, ctx, chunk);
     ctx.sink->submit(std::move(record));
     if (!again) break;
   }
-
-  // TLS ends with close_notify: it is how a close-delimited body's end reaches the client intact.
-  if (auto* tls_stream = client.stream.tls(); tls_stream && client.clean_end) {
-    client.stream.tcp().expires_after(std::chrono::seconds(2));
-    co_await tls_stream->async_shutdown(use_nothrow);
-  }
-  beast::error_code ignored;
-  client.stream.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
-  client.stream.tcp().socket().close(ignored);
+  co_await close_client_side(client);
   --ctx.open_connections;
 }
 

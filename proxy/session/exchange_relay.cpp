@@ -2,19 +2,59 @@
 
 #include "capture/body/body_recorder.hpp"
 #include "capture/registry/classifier.hpp"
-#include "proxy/io/http_fields.hpp"
-#include "proxy/io/body_relay.hpp"
-#include "proxy/io/timing.hpp"
 #include "proxy/config/upstream_proxy.hpp"
-
-#include <nlohmann/json.hpp>
-
-#include <boost/asio/write.hpp>
+#include "proxy/io/body_relay.hpp"
+#include "proxy/io/http_fields.hpp"
+#include "proxy/io/timing.hpp"
+#include "proxy/session/generated_response.hpp"
+#include "proxy/upstream/connect.hpp"
 
 namespace regtrace::proxy {
 namespace {
 
 using response_parser = http::response_parser<http::buffer_body>;
+
+// Everything one exchange carries from step to step. It lives in relay_exchange's frame and the steps
+// are awaited directly, so they take it by reference (STYLE rule 3 forbids that to spawned coroutines).
+struct relay_state {
+  relay_state(client_side& client_in, request_parser& request_in, upstream_target const& target_in,
+              capture::exchange& record_in, proxy_context& context_in, std::span<char> chunk_in)
+      : client(client_in),
+        request(request_in),
+        target(target_in),
+        record(record_in),
+        context(context_in),
+        config(context_in.config),
+        chunk(chunk_in),
+        client_keep_alive(request_in.get().keep_alive()),
+        request_has_body(!request_in.is_done()),
+        is_head(request_in.get().method() == http::verb::head),
+        expect_continue(expects_continue(request_in)),
+        request_recorder(keeps_text(request_in.get()), context_in.config.body_limit_bytes) {}
+
+  client_side& client;
+  request_parser& request;
+  upstream_target const& target;
+  capture::exchange& record;
+  proxy_context& context;
+  proxy_config const& config;
+  std::span<char> chunk;
+
+  // The request as the client sent it, read before prepare_request strips what was only for regtrace.
+  bool const client_keep_alive;
+  bool const request_has_body;
+  bool const is_head;
+  bool const expect_continue;
+  capture::body_recorder request_recorder;
+
+  std::unique_ptr<upstream_connection> upstream;
+  std::optional<http::request_serializer<http::buffer_body>> serializer;
+  std::optional<response_parser> response;
+  steady_clock::time_point send_started{};
+  steady_clock::time_point header_sent{};  // a request without a body waits for its answer from here
+  steady_clock::time_point wait_started{};
+  bool body_refused = false;  // the upstream stopped taking the body and answered first
+};
 
 // Reads one response header from the upstream into a fresh parser.
 net::awaitable<beast::error_code> read_response_head(upstream_connection& upstream,
@@ -50,8 +90,8 @@ bool is_timeout(beast::error_code const& ec) {
 progress_callback progress_of(capture::exchange const& record, boost::optional<std::uint64_t> total,
                               proxy_context const& context) {
   if (!context.on_progress) return {};
-  return [&record, &report = context.on_progress, total = total.value_or(0), started = steady_clock::now()](
-             std::uint64_t bytes) {
+  return [&record, &report = context.on_progress, total = total.value_or(0),
+          started = steady_clock::now()](std::uint64_t bytes) {
     report(record, {bytes, total, std::chrono::duration<double>(steady_clock::now() - started).count()});
   };
 }
@@ -66,11 +106,206 @@ net::awaitable<void> answer_upstream_failure(client_side& client, capture::excha
                              sentence + ": " + ec.message(), config);
 }
 
-}  // namespace
-
-http::status status_for_upstream_failure(bool timed_out) {
-  return timed_out ? http::status::gateway_timeout : http::status::bad_gateway;
+// Takes out of the request what belongs to the client's leg or to regtrace, and notes on the record how
+// the upstream leg is reached.
+void prepare_request(relay_state& s) {
+  auto& message = s.request.get();
+  strip_hop_by_hop(message);
+  if (s.expect_continue) message.erase(http::field::expect);
+  message.erase(http::field::proxy_authorization);  // addressed to regtrace, never forwarded (catalog §7.4)
+  s.record.insecure_upstream = s.config.insecure_upstream && s.target.scheme == "https";
+  s.record.upstream_proxy = display_url(s.config.upstream_proxy);
 }
+
+// The upstream connection: a pooled one on the first attempt, else a new one. One that cannot be
+// opened is answered (502/504) and ends the exchange: false.
+net::awaitable<bool> take_upstream(relay_state& s, bool first_attempt) {
+  auto& record = s.record;
+  s.upstream = first_attempt ? s.client.pool->take(s.target) : nullptr;
+  record.upstream_reused = s.upstream != nullptr;
+  if (s.upstream) {
+    record.timings.dns = record.timings.connect = record.timings.ssl = -1;
+  } else {
+    auto opened =
+        co_await open_upstream(s.target, s.config, s.context.upstream_tls, ++s.context.next_upstream_id);
+    if (!record_connection_attempt(record, opened)) {
+      record.request_body = s.request_recorder.finish(!s.request_has_body);
+      co_await respond_generated(s.client, record, status_for_upstream_failure(opened.timed_out),
+                                 record.failure->detail + ": " + record.failure->message, s.config);
+      co_return false;
+    }
+    s.upstream = std::move(opened.connection);
+  }
+  record.upstream_connection_id = s.upstream->id;
+  record.server_ip = s.upstream->server_ip;
+  record.upstream_tls = s.upstream->tls;
+  co_return true;
+}
+
+// Sends the request header and, for a request without a body, reads the response header. A pooled
+// connection may have been closed by the registry just as we reused it: a request without a body that
+// got no response byte is safe to send once more on a fresh connection (RFC 9110 §9.2.2).
+net::awaitable<bool> send_head(relay_state& s) {
+  auto& record = s.record;
+  for (int attempt = 0;; ++attempt) {
+    if (!co_await take_upstream(s, attempt == 0)) co_return false;
+    bool const may_retry = record.upstream_reused && !s.request_has_body;
+    s.send_started = steady_clock::now();
+    s.serializer.emplace(s.request.get());
+    auto written = co_await write_header(s.upstream->stream, *s.serializer, s.config.idle_timeout);
+    if (!written) {
+      if (may_retry) continue;
+      record.request_body = s.request_recorder.finish(!s.request_has_body);
+      co_await answer_upstream_failure(s.client, record, capture::phase::request_relay, written.ec,
+                                       "sending the request header upstream",
+                                       "the upstream connection failed while sending the request", s.config);
+      co_return false;
+    }
+    if (s.request_has_body) co_return true;
+    s.header_sent = steady_clock::now();
+    auto ec = co_await read_response_head(*s.upstream, s.response, s.is_head, s.config);
+    if (!ec) co_return true;
+    if (may_retry) continue;
+    record.request_body = s.request_recorder.finish(true);
+    record.timings.send = ms_between(s.send_started, s.header_sent);
+    record.timings.wait = ms_between(s.header_sent, steady_clock::now());
+    co_await answer_upstream_failure(s.client, record, capture::phase::response_relay, ec,
+                                     "waiting for the response header", "the upstream did not answer",
+                                     s.config);
+    co_return false;
+  }
+}
+
+// Expect: 100-continue (RFC 9110 §10.1.1): the client waits for a 100 before sending the body. Not
+// every upstream sends one, and waiting on it could stall the exchange, so regtrace answers it
+// itself once the upstream leg is ready (as nginx does); Expect was not forwarded.
+net::awaitable<bool> answer_continue(relay_state& s) {
+  if (!s.expect_continue) co_return true;
+  auto ec = co_await send_continue(s.client, s.config.idle_timeout);
+  if (!ec) co_return true;
+  s.record.failure = capture::make_failure(
+      capture::phase::request_relay, ec, "sending 100 Continue to the client", capture::failing_peer::client);
+  s.record.request_body = s.request_recorder.finish(false);
+  co_return false;
+}
+
+// Streams the request body upstream, and ends HAR send: when the request is out. For a request without
+// a body send_head already read the answer's header, so waiting counts from the header write.
+net::awaitable<bool> relay_request_body(relay_state& s) {
+  auto& record = s.record;
+  if (!s.request_has_body) {
+    record.request_body = s.request_recorder.finish(true);
+    s.wait_started = s.header_sent;
+    record.timings.send = ms_between(s.send_started, s.wait_started);
+    co_return true;
+  }
+  auto const progress = progress_of(record, s.request.content_length(), s.context);
+  auto sent =
+      co_await relay_body<true>(s.client.stream, s.client.buffer, s.request, s.upstream->stream,
+                                *s.serializer, s.chunk, s.request_recorder, s.config.idle_timeout, progress);
+  record.request_body = s.request_recorder.finish(static_cast<bool>(sent));
+  if (!sent) {
+    record.timings.send = ms_between(s.send_started, steady_clock::now());
+    if (sent.source_failed) {
+      record.failure =
+          capture::make_failure(capture::phase::request_relay, sent.ec,
+                                "reading the request body from the client", capture::failing_peer::client);
+      co_return false;
+    }
+    // The upstream stopped taking the body: it may have answered first (413 at an ingress, A-13).
+    record.failure =
+        capture::make_failure(capture::phase::request_relay, sent.ec, "sending the request body upstream",
+                              capture::failing_peer::upstream);
+    if (co_await read_response_head(*s.upstream, s.response, s.is_head, s.config)) {
+      co_await respond_generated(s.client, record, status_for_upstream_failure(is_timeout(sent.ec)),
+                                 "the upstream stopped accepting the request body: " + sent.ec.message(),
+                                 s.config);
+      co_return false;
+    }
+    s.body_refused = true;
+  }
+  s.wait_started = steady_clock::now();
+  record.timings.send = ms_between(s.send_started, s.wait_started);
+  co_return true;
+}
+
+// The final response's header, relaying any interim (1xx) ones before it.
+net::awaitable<bool> read_final_response(relay_state& s) {
+  for (;;) {
+    if (!s.response) {
+      if (auto ec = co_await read_response_head(*s.upstream, s.response, s.is_head, s.config)) {
+        s.record.timings.wait = ms_between(s.wait_started, steady_clock::now());
+        co_await answer_upstream_failure(s.client, s.record, capture::phase::response_relay, ec,
+                                         "waiting for the response header", "the upstream did not answer",
+                                         s.config);
+        co_return false;
+      }
+    }
+    int const code = s.response->get().result_int();
+    if (code / 100 != 1 || code == 101) co_return true;
+    if (!co_await forward_interim(s.client, *s.response, s.config.idle_timeout)) co_return false;
+    s.response.reset();
+  }
+}
+
+// --store-bodies: whole blob and manifest bodies only (a 206 is a piece, not content with a digest;
+// a token answer is a secret that redaction keeps out of the trace, and out of the store too).
+bool stores_body(relay_state const& s, bool no_body) {
+  auto const& record = s.record;
+  return s.context.bodies && !no_body && record.status == 200 && record.method == "GET" &&
+         is_content(capture::registry::classify(record.method, record.host, record.target).kind);
+}
+
+// Relays the final response to the client, recorded as it goes, and pools the upstream connection when
+// its response ended cleanly. Returns whether the client connection carries another request.
+net::awaitable<bool> relay_response(relay_state& s) {
+  auto& record = s.record;
+  auto receive_started = steady_clock::now();
+  record.timings.wait = ms_between(s.wait_started, receive_started);
+  auto& answer = s.response->get();
+  record_response_head(record, answer);
+  record.response_http_version = version_text(answer.version());
+  if (record.status == 101) {
+    // Registries never switch protocols; relaying an upgraded stream is out of scope.
+    record.failure = capture::make_failure(capture::phase::response_relay, capture::errc::unsupported_upgrade,
+                                           "101 Switching Protocols", capture::failing_peer::upstream);
+    co_await respond_generated(s.client, record, http::status::bad_gateway,
+                               "regtrace does not relay protocol upgrades", s.config);
+    co_return false;
+  }
+
+  bool const no_body = s.is_head || record.status == 204 || record.status == 304;
+  bool const upstream_keep_alive = answer.keep_alive();
+  bool const close_delimited = !no_body && !answer.has_content_length() && !answer.chunked();
+  bool const keep_client = s.client_keep_alive && !close_delimited && !s.body_refused;
+  capture::body_recorder recorder(keeps_text(answer), s.config.body_limit_bytes);
+  if (stores_body(s, no_body)) recorder.store_into(s.context.bodies->begin());
+  strip_hop_by_hop(answer);
+  answer.keep_alive(keep_client);
+
+  http::response_serializer<http::buffer_body> out{answer};
+  auto relayed = co_await write_header(s.client.stream, out, s.config.idle_timeout);
+  auto const progress = progress_of(record, s.response->content_length(), s.context);
+  if (relayed && !no_body)
+    relayed = co_await relay_body<false>(s.upstream->stream, s.upstream->buffer, *s.response, s.client.stream,
+                                         out, s.chunk, recorder, s.config.idle_timeout, progress);
+  record.response_body = recorder.finish(static_cast<bool>(relayed));
+  record.timings.receive = ms_between(receive_started, steady_clock::now());
+  if (!relayed) {
+    if (relayed.source_failed) s.client.clean_end = false;
+    record.failure = capture::make_failure(
+        capture::phase::response_relay, relayed.ec,
+        relayed.source_failed ? "reading the response body from the upstream"
+                              : "writing the response to the client",
+        relayed.source_failed ? capture::failing_peer::upstream : capture::failing_peer::client);
+    co_return false;
+  }
+  if (upstream_keep_alive && !close_delimited && !s.body_refused && s.response->is_done())
+    s.client.pool->give_back(s.target, std::move(s.upstream));
+  co_return keep_client;
+}
+
+}  // namespace
 
 void apply_limits(request_parser& parser, proxy_config const& config) {
   parser.body_limit(boost::none);  // layers are gigabytes; they stream (STYLE rule 6)
@@ -85,224 +320,16 @@ void record_request(capture::exchange& record, request_parser const& parser) {
   record.request_headers = header_list_of(message);
 }
 
-net::awaitable<void> respond_generated(client_side& client, capture::exchange& record, http::status status,
-                                       std::string message, proxy_config const& config,
-                                       std::vector<capture::header_field> extra_headers) {
-  nlohmann::json body = {{"regtrace", {{"error", message}, {"url", record.url()}}}};
-  if (record.failure) body["regtrace"]["phase"] = std::string(capture::to_string(record.failure->where));
-  http::response<http::string_body> response{status, 11};
-  response.set(http::field::server, "regtrace");
-  response.set(http::field::content_type, "application/json");
-  for (auto const& header : extra_headers) response.set(header.name, header.value);
-  response.keep_alive(false);
-  response.body() = body.dump() + "\n";
-  response.prepare_payload();
-
-  record.generated_response = true;
-  record.status = static_cast<int>(status);
-  record.reason = std::string(response.reason());
-  record.response_http_version = "HTTP/1.1";
-  record.response_headers = header_list_of(response);
-  capture::body_recorder recorder(true, config.body_limit_bytes);
-  recorder.observe(response.body());
-  record.response_body = recorder.finish(true);
-
-  client.stream.tcp().expires_after(config.idle_timeout);
-  auto [ec, n] = co_await http::async_write(client.stream, response, use_nothrow);
-  if (ec && !record.failure)
-    record.failure = capture::make_failure(capture::phase::response_relay, ec, "writing regtrace's answer");
-}
-
 net::awaitable<bool> relay_exchange(client_side& client, request_parser& request, upstream_target target,
                                     capture::exchange& record, proxy_context& context,
                                     std::span<char> chunk) {
-  auto const& config = context.config;
-  auto const idle = config.idle_timeout;
-  auto& message = request.get();
-  bool const client_keep_alive = message.keep_alive();
-  bool const request_has_body = !request.is_done();
-  bool const is_head = message.method() == http::verb::head;
-  bool const expect_continue =
-      request_has_body && capture::iequals(message[http::field::expect], "100-continue");
-  capture::body_recorder request_recorder(keeps_text(message), config.body_limit_bytes);
-  strip_hop_by_hop(message);
-  if (expect_continue) message.erase(http::field::expect);
-  message.erase(http::field::proxy_authorization);  // addressed to regtrace, never forwarded (catalog §7.4)
-  record.insecure_upstream = config.insecure_upstream && target.scheme == "https";
-  record.upstream_proxy = display_url(config.upstream_proxy);
-
-  std::unique_ptr<upstream_connection> upstream;
-  std::optional<http::request_serializer<http::buffer_body>> serializer;
-  std::optional<response_parser> response;
-  auto send_started = steady_clock::now();
-  auto header_sent = send_started;  // a request without a body waits for its answer from here
-
-  auto fail_upstream = [&](capture::phase where, beast::error_code ec, std::string doing,
-                           capture::failing_peer peer = capture::failing_peer::unknown) {
-    record.failure = capture::make_failure(where, ec, std::move(doing), peer);
-  };
-
-  // A pooled connection may have been closed by the registry just as we reused it. A request without
-  // a body that got no response byte is safe to send once more on a fresh connection (RFC 9110 §9.2.2).
-  for (int attempt = 0;; ++attempt) {
-    upstream = attempt == 0 ? client.pool->take(target) : nullptr;
-    record.upstream_reused = upstream != nullptr;
-    bool const may_retry = record.upstream_reused && !request_has_body;
-    if (upstream) {
-      record.timings.dns = record.timings.connect = record.timings.ssl = -1;
-    } else {
-      auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id);
-      if (!record_connection_attempt(record, opened)) {
-        record.request_body = request_recorder.finish(!request_has_body);
-        co_await respond_generated(client, record, status_for_upstream_failure(opened.timed_out),
-                                   record.failure->detail + ": " + record.failure->message, config);
-        co_return false;
-      }
-      upstream = std::move(opened.connection);
-    }
-    record.upstream_connection_id = upstream->id;
-    record.server_ip = upstream->server_ip;
-    record.upstream_tls = upstream->tls;
-
-    send_started = steady_clock::now();
-    serializer.emplace(message);
-    auto written = co_await write_header(upstream->stream, *serializer, idle);
-    if (!written) {
-      if (may_retry) continue;
-      record.request_body = request_recorder.finish(!request_has_body);
-      co_await answer_upstream_failure(client, record, capture::phase::request_relay, written.ec,
-                                       "sending the request header upstream",
-                                       "the upstream connection failed while sending the request", config);
-      co_return false;
-    }
-    if (request_has_body) break;
-    header_sent = steady_clock::now();
-    if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
-      if (may_retry) continue;
-      record.request_body = request_recorder.finish(true);
-      record.timings.send = ms_between(send_started, header_sent);
-      record.timings.wait = ms_between(header_sent, steady_clock::now());
-      co_await answer_upstream_failure(client, record, capture::phase::response_relay, ec,
-                                       "waiting for the response header", "the upstream did not answer",
-                                       config);
-      co_return false;
-    }
-    break;
-  }
-
-  // Expect: 100-continue (RFC 9110 §10.1.1): the client waits for a 100 before sending the body. Not
-  // every upstream sends one, and waiting on it could stall the exchange, so regtrace answers it
-  // itself once the upstream leg is ready (as nginx does); Expect was not forwarded.
-  bool body_refused = false;
-  if (expect_continue) {
-    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-    client.stream.tcp().expires_after(idle);
-    auto [ec, n] = co_await net::async_write(client.stream, net::buffer(go_on), use_nothrow);
-    if (ec) {
-      fail_upstream(capture::phase::request_relay, ec, "sending 100 Continue to the client",
-                    capture::failing_peer::client);
-      record.request_body = request_recorder.finish(false);
-      co_return false;
-    }
-  }
-
-  if (request_has_body && !body_refused) {
-    auto const progress = progress_of(record, request.content_length(), context);
-    auto sent = co_await relay_body<true>(client.stream, client.buffer, request, upstream->stream,
-                                          *serializer, chunk, request_recorder, idle, progress);
-    record.request_body = request_recorder.finish(static_cast<bool>(sent));
-    if (!sent) {
-      record.timings.send = ms_between(send_started, steady_clock::now());
-      if (sent.source_failed) {
-        fail_upstream(capture::phase::request_relay, sent.ec, "reading the request body from the client",
-                      capture::failing_peer::client);
-        co_return false;
-      }
-      // The upstream stopped taking the body: it may have answered first (413 at an ingress, A-13).
-      fail_upstream(capture::phase::request_relay, sent.ec, "sending the request body upstream",
-                    capture::failing_peer::upstream);
-      if (co_await read_response_head(*upstream, response, is_head, config)) {
-        co_await respond_generated(client, record, status_for_upstream_failure(is_timeout(sent.ec)),
-                                   "the upstream stopped accepting the request body: " + sent.ec.message(),
-                                   config);
-        co_return false;
-      }
-      body_refused = true;
-    }
-  } else {
-    record.request_body = request_recorder.finish(!request_has_body);
-  }
-  // HAR send ends when the request is out: for a request without a body, the answer's header was
-  // already read above, so waiting counts from the header write, not from here.
-  auto wait_started = request_has_body ? steady_clock::now() : header_sent;
-  record.timings.send = ms_between(send_started, wait_started);
-
-  // The final response, relaying any interim ones before it.
-  for (;;) {
-    if (!response) {
-      if (auto ec = co_await read_response_head(*upstream, response, is_head, config)) {
-        record.timings.wait = ms_between(wait_started, steady_clock::now());
-        co_await answer_upstream_failure(client, record, capture::phase::response_relay, ec,
-                                         "waiting for the response header", "the upstream did not answer",
-                                         config);
-        co_return false;
-      }
-    }
-    int const code = response->get().result_int();
-    if (code / 100 != 1 || code == 101) break;
-    if (!co_await forward_interim(client, *response, idle)) co_return false;
-    response.reset();
-  }
-
-  auto receive_started = steady_clock::now();
-  record.timings.wait = ms_between(wait_started, receive_started);
-  auto& answer = response->get();
-  record.status = answer.result_int();
-  record.reason = std::string(answer.reason());
-  record.response_http_version = version_text(answer.version());
-  record.response_headers = header_list_of(answer);
-
-  if (record.status == 101) {
-    // Registries never switch protocols; relaying an upgraded stream is out of scope.
-    fail_upstream(capture::phase::response_relay, capture::errc::unsupported_upgrade,
-                  "101 Switching Protocols", capture::failing_peer::upstream);
-    co_await respond_generated(client, record, http::status::bad_gateway,
-                               "regtrace does not relay protocol upgrades", config);
-    co_return false;
-  }
-
-  bool const no_body = is_head || record.status == 204 || record.status == 304;
-  bool const upstream_keep_alive = answer.keep_alive();
-  bool const close_delimited = !no_body && !answer.has_content_length() && !answer.chunked();
-  bool const keep_client = client_keep_alive && !close_delimited && !body_refused;
-  capture::body_recorder response_recorder(keeps_text(answer), config.body_limit_bytes);
-  // --store-bodies: whole blob and manifest bodies only (a 206 is a piece, not content with a digest;
-  // a token answer is a secret that redaction keeps out of the trace, and out of the store too).
-  if (context.bodies && !no_body && record.status == 200 && record.method == "GET" &&
-      is_content(capture::registry::classify(record.method, record.host, record.target).kind))
-    response_recorder.store_into(context.bodies->begin());
-  strip_hop_by_hop(answer);
-  answer.keep_alive(keep_client);
-
-  http::response_serializer<http::buffer_body> out{answer};
-  auto relayed = co_await write_header(client.stream, out, idle);
-  auto const progress = progress_of(record, response->content_length(), context);
-  if (relayed && !no_body)
-    relayed = co_await relay_body<false>(upstream->stream, upstream->buffer, *response, client.stream, out,
-                                         chunk, response_recorder, idle, progress);
-  record.response_body = response_recorder.finish(static_cast<bool>(relayed));
-  record.timings.receive = ms_between(receive_started, steady_clock::now());
-  if (!relayed) {
-    if (relayed.source_failed) client.clean_end = false;
-    fail_upstream(capture::phase::response_relay, relayed.ec,
-                  relayed.source_failed ? "reading the response body from the upstream"
-                                        : "writing the response to the client",
-                  relayed.source_failed ? capture::failing_peer::upstream : capture::failing_peer::client);
-    co_return false;
-  }
-  if (upstream_keep_alive && !close_delimited && !body_refused && response->is_done())
-    client.pool->give_back(target, std::move(upstream));
-  co_return keep_client;
+  relay_state s(client, request, target, record, context, chunk);
+  prepare_request(s);
+  if (!co_await send_head(s)) co_return false;
+  if (!co_await answer_continue(s)) co_return false;
+  if (!co_await relay_request_body(s)) co_return false;
+  if (!co_await read_final_response(s)) co_return false;
+  co_return co_await relay_response(s);
 }
 
 }  // namespace regtrace::proxy

@@ -3,12 +3,12 @@
 // and the trace sink. Built once at start-up; thread-safe as documented on each member.
 
 #include "capture/body/body_store.hpp"
+#include "capture/replay/replay_source.hpp"
 #include "capture/trace/trace_sink.hpp"
 #include "proxy/config/config.hpp"
-#include "proxy/session/server.hpp"
 #include "proxy/io/net.hpp"
-#include "capture/replay/replay_source.hpp"
-#include "proxy/upstream/upstream.hpp"
+#include "proxy/session/server.hpp"
+#include "proxy/upstream/pool.hpp"
 #include "tls/cert_cache.hpp"
 
 #include <spdlog/logger.h>
@@ -33,11 +33,11 @@ struct proxy_context {
   std::shared_ptr<tls::cert_cache> certificates;  ///< thread-safe
   net::ssl::context client_tls;                   ///< client-facing; certificates set per connection
   net::ssl::context upstream_tls;                 ///< verification per --upstream-ca / --insecure-upstream
-  std::vector<std::unique_ptr<upstream_pool>> pools;  ///< one per worker; set up before serving
-  capture::trace_sink* sink = nullptr;                ///< thread-safe submit()
-  std::unique_ptr<capture::replay::replay_source> replay;              ///< server replay (--replay); thread-safe next()
-  std::unique_ptr<capture::body_store> bodies;        ///< --store-bodies; thread-safe
-  std::shared_ptr<spdlog::logger> log;                ///< thread-safe
+  std::vector<std::unique_ptr<upstream_pool>> pools;       ///< one per worker; set up before serving
+  capture::trace_sink* sink = nullptr;                     ///< thread-safe submit()
+  std::unique_ptr<capture::replay::replay_source> replay;  ///< server replay (--replay); thread-safe next()
+  std::unique_ptr<capture::body_store> bodies;             ///< --store-bodies; thread-safe
+  std::shared_ptr<spdlog::logger> log;                     ///< thread-safe
   /// server_hooks::on_progress, called from every worker; set before serving.
   std::function<void(capture::exchange const&, transfer_progress const&)> on_progress;
   std::atomic<std::uint64_t> next_connection_id{0};

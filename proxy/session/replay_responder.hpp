@@ -1,7 +1,9 @@
 #pragma once
 // Server replay (SPEC §6): one request answered from the recorded trace instead of the network.
 
-#include "proxy/session/exchange_relay.hpp"
+#include "capture/model/exchange.hpp"
+#include "proxy/session/client_side.hpp"
+#include "proxy/session/proxy_context.hpp"
 
 #include <span>
 

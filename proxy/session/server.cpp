@@ -41,6 +41,51 @@ net::ssl::context adopt(tls::result<tls::ssl_ctx_ptr> made) {
   return net::ssl::context(made.value().release());
 }
 
+struct tls_contexts {
+  net::ssl::context client;
+  net::ssl::context upstream;
+};
+
+// The client-facing and upstream TLS contexts, with the key log when one is asked for.
+tls_contexts make_tls_contexts(proxy_config const& config) {
+  tls_contexts made{adopt(tls::make_client_facing_context()),
+                    adopt(tls::make_upstream_context(
+                        {.extra_ca_files = config.upstream_ca_files, .insecure = config.insecure_upstream}))};
+  if (!config.keylog_file.empty()) {
+    for (auto* ctx : {made.client.native_handle(), made.upstream.native_handle()}) {
+      if (auto enabled = tls::enable_keylog(ctx, config.keylog_file); !enabled)
+        throw std::runtime_error(enabled.error().message);
+    }
+  }
+  return made;
+}
+
+// Binds the listener to --listen (port 0: any free port).
+void bind_listener(tcp::acceptor& acceptor, proxy_config const& config) {
+  beast::error_code ec;
+  auto address = net::ip::make_address(config.listen_host, ec);
+  if (ec) throw std::runtime_error("cannot listen on \"" + config.listen_host + "\": not an IP address");
+  tcp::endpoint endpoint(address, config.listen_port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + config.listen_host + ":" +
+                             std::to_string(config.listen_port) + ": " + ec.message() +
+                             ". Is another proxy running there? Choose another address with --listen.");
+  }
+}
+
+// The trace --replay answers from, its warnings logged; nullptr without --replay.
+std::unique_ptr<capture::replay::replay_source> load_replay(proxy_config const& config, spdlog::logger& log) {
+  if (config.replay_har.empty()) return nullptr;
+  std::vector<std::string> warnings;
+  auto replay = capture::replay::replay_source::load(config.replay_har, warnings);
+  for (auto const& warning : warnings) log.warn("{}: {}", config.replay_har.string(), warning);
+  return replay;
+}
+
 // Accepts until the acceptor is closed, handing connections to the workers in turn.
 net::awaitable<void> accept_loop(std::shared_ptr<server::impl> state) {
   for (std::size_t next = 0;; ++next) {
@@ -82,43 +127,16 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   if (!authority) throw std::runtime_error(authority.error().message);
   auto certificates = tls::cert_cache::create(authority.value());
   if (!certificates) throw std::runtime_error(certificates.error().message);
-
-  auto client_tls = adopt(tls::make_client_facing_context());
-  auto upstream_tls = adopt(tls::make_upstream_context(
-      {.extra_ca_files = config.upstream_ca_files, .insecure = config.insecure_upstream}));
-  if (!config.keylog_file.empty()) {
-    for (auto* ctx : {client_tls.native_handle(), upstream_tls.native_handle()}) {
-      if (auto enabled = tls::enable_keylog(ctx, config.keylog_file); !enabled)
-        throw std::runtime_error(enabled.error().message);
-    }
-  }
+  auto contexts = make_tls_contexts(config);
 
   auto state = std::make_shared<impl>();
   auto const worker_count =
       config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < worker_count; ++i) state->workers.push_back(std::make_unique<worker>());
   state->acceptor.emplace(state->workers[0]->io);
-  beast::error_code ec;
-  auto address = net::ip::make_address(config.listen_host, ec);
-  if (ec) throw std::runtime_error("cannot listen on \"" + config.listen_host + "\": not an IP address");
-  tcp::endpoint endpoint(address, config.listen_port);
-  state->acceptor->open(endpoint.protocol(), ec);
-  if (!ec) state->acceptor->set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) state->acceptor->bind(endpoint, ec);
-  if (!ec) state->acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    throw std::runtime_error("cannot listen on " + config.listen_host + ":" +
-                             std::to_string(config.listen_port) + ": " + ec.message() +
-                             ". Is another proxy running there? Choose another address with --listen.");
-  }
+  bind_listener(*state->acceptor, config);
   config.listen_port = state->acceptor->local_endpoint().port();
-
-  std::unique_ptr<capture::replay::replay_source> replay;
-  if (!config.replay_har.empty()) {
-    std::vector<std::string> warnings;
-    replay = capture::replay::replay_source::load(config.replay_har, warnings);
-    for (auto const& warning : warnings) log->warn("{}: {}", config.replay_har.string(), warning);
-  }
+  auto replay = load_replay(config, *log);
 
   // The trace is opened last: a start-up that fails above leaves no empty trace file behind.
   state->sink = std::make_unique<capture::trace_sink>(capture::trace_sink_options{
@@ -131,14 +149,15 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
       .on_findings = std::move(hooks.on_findings),
   });
   state->context = std::make_shared<proxy_context>(std::move(config), std::move(certificates.value()),
-                                                   std::move(client_tls), std::move(upstream_tls),
+                                                   std::move(contexts.client), std::move(contexts.upstream),
                                                    state->sink.get(), std::move(log));
-  state->context->replay = std::move(replay);
-  state->context->on_progress = std::move(hooks.on_progress);
-  if (!state->context->config.store_bodies_dir.empty())
-    state->context->bodies = std::make_unique<capture::body_store>(state->context->config.store_bodies_dir);
+  auto& context = *state->context;
+  context.replay = std::move(replay);
+  context.on_progress = std::move(hooks.on_progress);
+  if (!context.config.store_bodies_dir.empty())
+    context.bodies = std::make_unique<capture::body_store>(context.config.store_bodies_dir);
   for (unsigned i = 0; i < worker_count; ++i)
-    state->context->pools.push_back(std::make_unique<upstream_pool>(state->context->config));
+    context.pools.push_back(std::make_unique<upstream_pool>(context.config));
   return std::unique_ptr<server>(new server(std::move(state)));
 }
 

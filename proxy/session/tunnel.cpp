@@ -1,7 +1,9 @@
 #include "proxy/session/tunnel.hpp"
 
-#include "proxy/io/timing.hpp"
 #include "proxy/config/upstream_proxy.hpp"
+#include "proxy/io/timing.hpp"
+#include "proxy/session/generated_response.hpp"
+#include "proxy/upstream/connect.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>

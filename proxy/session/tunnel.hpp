@@ -4,7 +4,8 @@
 
 #include "capture/model/exchange.hpp"
 #include "proxy/config/connect_target.hpp"
-#include "proxy/session/exchange_relay.hpp"
+#include "proxy/session/client_side.hpp"
+#include "proxy/session/proxy_context.hpp"
 
 namespace regtrace::proxy {
 

@@ -5,10 +5,11 @@
 #include "capture/text/percent.hpp"
 #include "proxy/config/connect_target.hpp"
 #include "proxy/config/host_rules.hpp"
+#include "proxy/config/upstream_proxy.hpp"
+#include "proxy/io/body_relay.hpp"
 #include "proxy/io/http_fields.hpp"
 #include "proxy/io/timing.hpp"
-#include "proxy/upstream/upstream.hpp"
-#include "proxy/config/upstream_proxy.hpp"
+#include "proxy/upstream/connect.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,9 +23,9 @@ using capture::exchange;
 
 // Recorded headers that belong to the recorded connection or credentials, not to the request.
 bool is_resent(std::string_view name) {
-  for (std::string_view dropped : {"Authorization", "Host", "Content-Length", "Connection", "Keep-Alive",
-                                   "Proxy-Authorization", "Proxy-Connection", "Cookie", "Transfer-Encoding",
-                                   "User-Agent"})
+  for (std::string_view dropped :
+       {"Authorization", "Host", "Content-Length", "Connection", "Keep-Alive", "Proxy-Authorization",
+        "Proxy-Connection", "Cookie", "Transfer-Encoding", "User-Agent"})
     if (capture::iequals(name, dropped)) return false;
   return true;
 }
@@ -41,7 +42,8 @@ struct registry_client::impl {
 
   net::awaitable<void> send(exchange& x, bool authenticate) {
     auto& auth = auth_by_host[x.authority()];
-    std::string const first_try = authenticate ? auth : std::string{};  // named: GCC 12 and co_await temporaries
+    std::string const first_try =
+        authenticate ? auth : std::string{};  // named: GCC 12 and co_await temporaries
     co_await send_once(x, first_try);
     if (x.status != 401 || !authenticate) co_return;
     auto const* challenge_header = capture::find_header(x.response_headers, "WWW-Authenticate");
@@ -108,7 +110,9 @@ struct registry_client::impl {
     transcript.push_back(x);
   }
 
-  net::awaitable<void> exchange_once(exchange& x, std::string const& authorization) {
+  // x's request as regtrace sends it: the recorded headers less those of the recorded connection and
+  // credentials, with this client's own.
+  http::request<http::empty_body> request_for(exchange const& x, std::string const& authorization) const {
     http::request<http::empty_body> request{http::string_to_verb(x.method), x.target, 11};
     request.set(http::field::host, x.authority());
     for (auto const& h : x.request_headers)
@@ -116,6 +120,11 @@ struct registry_client::impl {
     if (!authorization.empty()) request.set(http::field::authorization, authorization);
     request.set(http::field::user_agent, options.user_agent);
     request.keep_alive(false);
+    return request;
+  }
+
+  net::awaitable<void> exchange_once(exchange& x, std::string const& authorization) {
+    auto request = request_for(x, authorization);
     x.request_headers = header_list_of(request);
     x.upstream_proxy = display_url(config.upstream_proxy);
 
@@ -136,7 +145,13 @@ struct registry_client::impl {
     }
     auto const wait_started = steady_clock::now();
     x.timings.send = ms_between(send_started, wait_started);
+    co_await read_response(connection, x, wait_started);
+  }
 
+  // The response into x: its header, and its body hashed as it streams (layers are gigabytes, never
+  // kept), its text kept.
+  net::awaitable<void> read_response(upstream_connection& connection, exchange& x,
+                                     steady_clock::time_point wait_started) {
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
     if (x.method == "HEAD") parser.skip(true);
@@ -148,29 +163,18 @@ struct registry_client::impl {
       x.failure = capture::make_failure(capture::phase::response_relay, head_ec, "waiting for the response");
       co_return;
     }
-    auto const& answer = parser.get();
-    x.status = answer.result_int();
-    x.reason = std::string(answer.reason());
-    x.response_headers = header_list_of(answer);
+    record_response_head(x, parser.get());
 
-    // Layers are gigabytes: hashed as they stream, never kept.
     std::vector<char> chunk(64 * 1024);
-    capture::body_recorder recorder(keeps_text(answer), 64 * 1024);
+    capture::body_recorder recorder(keeps_text(parser.get()), 64 * 1024);
     auto const receive_started = steady_clock::now();
-    while (!parser.is_done()) {
-      parser.get().body().data = chunk.data();
-      parser.get().body().size = chunk.size();
-      connection.stream.tcp().expires_after(config.idle_timeout);
-      auto [ec, n] = co_await http::async_read(connection.stream, connection.buffer, parser, use_nothrow);
-      if (ec == http::error::need_buffer) ec = {};
-      recorder.observe({chunk.data(), chunk.size() - parser.get().body().size});
-      if (ec) {
-        x.response_body = recorder.finish(false);
-        x.failure = capture::make_failure(capture::phase::response_relay, ec, "reading the response body");
-        co_return;
-      }
+    auto ec = co_await read_body(connection.stream, connection.buffer, parser, chunk, recorder,
+                                 config.idle_timeout);
+    x.response_body = recorder.finish(!ec);
+    if (ec) {
+      x.failure = capture::make_failure(capture::phase::response_relay, ec, "reading the response body");
+      co_return;
     }
-    x.response_body = recorder.finish(true);
     x.timings.receive = ms_between(receive_started, steady_clock::now());
   }
 };
@@ -197,6 +201,8 @@ void registry_client::send(exchange& x, bool authenticate) {
   if (failed) std::rethrow_exception(failed);
 }
 
-std::vector<exchange> const& registry_client::transcript() const { return impl_->transcript; }
+std::vector<exchange> const& registry_client::transcript() const {
+  return impl_->transcript;
+}
 
 }  // namespace regtrace::proxy

@@ -1,0 +1,27 @@
+#pragma once
+// Server replay (SPEC §6): the form a recorded answer is sent in. A pure function of the recorded
+// exchange, so the choice is unit-tested without sockets; no Beast here.
+
+#include "capture/model/exchange.hpp"
+
+#include <string_view>
+
+namespace regtrace::proxy {
+
+/// The forms a recorded answer is replayed in.
+enum class answer_form {
+  no_body,       ///< the header alone: an answer to HEAD, a 204 or 304, an empty body
+  stored_body,   ///< the body from the body store (--store-bodies), streamed
+  cut_body,      ///< the upstream cut the body short: the header, the bytes the client got, a close
+  kept_text,     ///< the body the trace kept whole, as text
+  body_missing,  ///< the trace cannot give the body: regtrace answers 502 (errc::replay_body_missing)
+};
+
+/// True when the upstream cut the recorded body short: the replay cuts it again.
+bool cut_by_upstream(capture::exchange const& recorded);
+
+/// The form recorded is replayed in, as the answer to a request with `method`. body_stored: the body
+/// store holds a file of the recorded body's digest and length.
+answer_form choose_answer_form(capture::exchange const& recorded, std::string_view method, bool body_stored);
+
+}  // namespace regtrace::proxy
