@@ -1,7 +1,8 @@
 #pragma once
 // --upstream-proxy (SPEC §2): regtrace behind a corporate HTTP proxy. On customer machines the Docker
 // daemon often reaches registries only through one, so regtrace must too. Pure functions, unit-tested;
-// the CONNECT exchange itself is in upstream.cpp, the one place that opens upstream connections.
+// the CONNECT exchange itself is in proxy/upstream/connect.cpp, the one place that opens upstream
+// connections.
 
 #include "proxy/config/config.hpp"
 #include "proxy/config/connect_target.hpp"
