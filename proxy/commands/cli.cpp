@@ -26,6 +26,13 @@ void add_registry_client_options(CLI::App& command, registry_client_flags& flags
                    "Do not verify the registry's certificate");
 }
 
+// --format of the commands that print either a text or a JSON report (replay send, check).
+void add_text_or_json_option(CLI::App& command, std::string& format) {
+  command.add_option("--format", format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+}
+
 // Each subcommand below is its options as given, the CLI11 command they belong to, and run(), which
 // validates them and starts the command. CLI11 binds options to these members by address, so the
 // objects stay where run_command_line made them.
@@ -164,15 +171,13 @@ struct replay_send_command_line {
         ->expected(1, -1);
     add_registry_client_options(*command, client);
     command->add_option("-o,--output", output, "Write today's answers as a HAR (redacted)");
-    command->add_option("--format", format, "Output format")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->capture_default_str();
+    add_text_or_json_option(*command, format);
   }
   int run() const {
     auto given = options;
     given.client = client.options();
-    given.output_har = output;
     given.json = format == "json";
+    given.output_har = output;
     return run_replay_send(given);
   }
 };
@@ -189,9 +194,7 @@ struct check_command_line {
     command->add_option("registry", options.registry, "HOST[:PORT][/REPOSITORY[:TAG|@DIGEST]]")->required();
     add_registry_client_options(*command, client);
     command->add_option("--har", options.har, "Also write the probe's exchanges as a HAR (redacted)");
-    command->add_option("--format", format, "Output format")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->capture_default_str();
+    add_text_or_json_option(*command, format);
   }
   int run() const {
     auto given = options;
