@@ -200,6 +200,65 @@ void read_regtrace(json const& r, exchange& x, std::size_t index, std::vector<st
   }
 }
 
+// The request line, headers and body. rt: the entry's _regtrace object, or nullptr.
+void read_request(json const& request, json const* rt, exchange& x, std::size_t index,
+                  std::vector<std::string>& warnings) {
+  x.method = get_string(request, "method");
+  if (!set_url(x, get_string(request, "url"))) {
+    warnings.push_back("entry " + std::to_string(index) + " has a URL that is not absolute: \"" +
+                       get_string(request, "url") + "\"");
+  }
+  x.http_version = get_string(request, "httpVersion", "HTTP/1.1");
+  x.request_headers = read_headers(request);
+  auto const* post = member(request, "postData");
+  auto const request_type = post ? get_string(*post, "mimeType") : std::string();
+  x.request_body = read_body(post, request_type, get_number(request, "bodySize", -1),
+                             rt ? member(*rt, "request_body") : nullptr, index, warnings);
+}
+
+// The status, headers and body, and Chrome's _error for a request that got no response.
+void read_response(json const& response, json const* rt, exchange& x, std::size_t index,
+                   std::vector<std::string>& warnings) {
+  // Anything outside 0..999 is no HTTP status; it must not reach the int conversion either.
+  if (auto const status = get_number(response, "status", 0); status >= 0 && status <= 999)
+    x.status = static_cast<int>(status);
+  x.reason = get_string(response, "statusText");
+  x.response_http_version = get_string(response, "httpVersion", "HTTP/1.1");
+  x.response_headers = read_headers(response);
+  auto const* content = member(response, "content");
+  auto const response_type = content ? get_string(*content, "mimeType") : std::string();
+  double size = content ? get_number(*content, "size", -1) : -1;
+  if (size < 0) size = get_number(response, "bodySize", -1);
+  x.response_body =
+      read_body(content, response_type, size, rt ? member(*rt, "response_body") : nullptr, index, warnings);
+  if (auto const error = get_string(response, "_error"); !error.empty() && !x.failure) {
+    // Chrome's way of saying the request failed without a response ("net::ERR_CONNECTION_RESET").
+    x.failure = failure_record{.where = phase::response_relay,
+                               .code_category = "har",
+                               .code_value = 0,
+                               .message = error,
+                               .detail = "from the entry's _error field",
+                               .peer = failing_peer::unknown};
+  }
+}
+
+void read_timings(json const& entry, exchange& x) {
+  if (auto const* t = member(entry, "timings"); t && t->is_object()) {
+    x.timings = timings_ms{
+        .blocked = get_number(*t, "blocked", -1),
+        .dns = get_number(*t, "dns", -1),
+        .connect = get_number(*t, "connect", -1),
+        .ssl = get_number(*t, "ssl", -1),
+        .send = get_number(*t, "send", 0),
+        .wait = get_number(*t, "wait", 0),
+        .receive = get_number(*t, "receive", 0),
+    };
+  } else if (auto const time = get_number(entry, "time", -1); time >= 0) {
+    // No timings (HAR 1.1 exporters): the total time alone still places the entry on a timeline.
+    x.timings.wait = time;
+  }
+}
+
 }  // namespace
 
 std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t index,
@@ -220,58 +279,13 @@ std::optional<exchange> exchange_from_har_entry(json const& entry, std::size_t i
   } else {
     warnings.push_back(where + " has no readable startedDateTime");
   }
-  x.method = get_string(*request, "method");
-  if (!set_url(x, get_string(*request, "url"))) {
-    warnings.push_back(where + " has a URL that is not absolute: \"" + get_string(*request, "url") + "\"");
-  }
-  x.http_version = get_string(*request, "httpVersion", "HTTP/1.1");
-  x.request_headers = read_headers(*request);
-  auto const* post = member(*request, "postData");
-  auto const request_type = post ? get_string(*post, "mimeType") : std::string();
-  x.request_body = read_body(post, request_type, get_number(*request, "bodySize", -1),
-                             rt ? member(*rt, "request_body") : nullptr, index, warnings);
-
-  auto const* response = member(entry, "response");
-  if (response && response->is_object()) {
-    // Anything outside 0..999 is no HTTP status; it must not reach the int conversion either.
-    if (auto const status = get_number(*response, "status", 0); status >= 0 && status <= 999)
-      x.status = static_cast<int>(status);
-    x.reason = get_string(*response, "statusText");
-    x.response_http_version = get_string(*response, "httpVersion", "HTTP/1.1");
-    x.response_headers = read_headers(*response);
-    auto const* content = member(*response, "content");
-    auto const response_type = content ? get_string(*content, "mimeType") : std::string();
-    double size = content ? get_number(*content, "size", -1) : -1;
-    if (size < 0) size = get_number(*response, "bodySize", -1);
-    x.response_body =
-        read_body(content, response_type, size, rt ? member(*rt, "response_body") : nullptr, index, warnings);
-    if (auto const error = get_string(*response, "_error"); !error.empty() && !x.failure) {
-      // Chrome's way of saying the request failed without a response ("net::ERR_CONNECTION_RESET").
-      x.failure = failure_record{.where = phase::response_relay,
-                                 .code_category = "har",
-                                 .code_value = 0,
-                                 .message = error,
-                                 .detail = "from the entry's _error field",
-                                 .peer = failing_peer::unknown};
-    }
+  read_request(*request, rt, x, index, warnings);
+  if (auto const* response = member(entry, "response"); response && response->is_object()) {
+    read_response(*response, rt, x, index, warnings);
   } else {
     warnings.push_back(where + " has no response; kept the request");
   }
-
-  if (auto const* t = member(entry, "timings"); t && t->is_object()) {
-    x.timings = timings_ms{
-        .blocked = get_number(*t, "blocked", -1),
-        .dns = get_number(*t, "dns", -1),
-        .connect = get_number(*t, "connect", -1),
-        .ssl = get_number(*t, "ssl", -1),
-        .send = get_number(*t, "send", 0),
-        .wait = get_number(*t, "wait", 0),
-        .receive = get_number(*t, "receive", 0),
-    };
-  } else if (auto const time = get_number(entry, "time", -1); time >= 0) {
-    // No timings (HAR 1.1 exporters): the total time alone still places the entry on a timeline.
-    x.timings.wait = time;
-  }
+  read_timings(entry, x);
   x.server_ip = get_string(entry, "serverIPAddress");
   if (!rt) {
     // regtrace writes "c42"; Chrome writes the socket id as a bare number.

@@ -61,13 +61,7 @@ bool har_file::append(nlohmann::json const& entry) {
   chunk += "\n]";
   chunk += extras_;
   chunk += "}}\n";
-  if (std::fseek(file_, entries_end_, SEEK_SET) != 0 ||
-      std::fwrite(chunk.data(), 1, chunk.size(), file_) != chunk.size() || std::fflush(file_) != 0 ||
-      ::ftruncate(::fileno(file_), entries_end_ + static_cast<long>(chunk.size())) != 0) {
-    last_error_ = "cannot write trace file " + path_.string() + ": " + std::strerror(errno);
-    std::clearerr(file_);
-    return false;
-  }
+  if (!write_at_entries_end(chunk)) return false;
   entries_end_ = new_end;
   ++entries_;
   return true;
@@ -90,10 +84,13 @@ bool har_file::set_log_extras(nlohmann::json const& extras) {
 }
 
 bool har_file::write_tail() {
-  std::string const tail = "\n]" + extras_ + "}}\n";
+  return write_at_entries_end("\n]" + extras_ + "}}\n");
+}
+
+bool har_file::write_at_entries_end(std::string const& text) {
   if (std::fseek(file_, entries_end_, SEEK_SET) != 0 ||
-      std::fwrite(tail.data(), 1, tail.size(), file_) != tail.size() || std::fflush(file_) != 0 ||
-      ::ftruncate(::fileno(file_), entries_end_ + static_cast<long>(tail.size())) != 0) {
+      std::fwrite(text.data(), 1, text.size(), file_) != text.size() || std::fflush(file_) != 0 ||
+      ::ftruncate(::fileno(file_), entries_end_ + static_cast<long>(text.size())) != 0) {
     last_error_ = "cannot write trace file " + path_.string() + ": " + std::strerror(errno);
     std::clearerr(file_);
     return false;

@@ -1,7 +1,8 @@
 #include "capture/har/har_writer.hpp"
-#include "capture/text/ascii.hpp"
 
 #include "capture/registry/classifier.hpp"
+#include "capture/text/ascii.hpp"
+#include "capture/text/url.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,12 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 json name_value(std::string_view name, std::string_view value) {
   return json{{"name", std::string(name)}, {"value", std::string(value)}};
 }
@@ -26,17 +21,7 @@ json name_value(std::string_view name, std::string_view value) {
 /// Splits "a=1&b&c=3" into name/value pairs, raw: HAR viewers show what went over the wire.
 json split_params(std::string_view text) {
   json out = json::array();
-  while (!text.empty()) {
-    auto const amp = text.find('&');
-    auto const piece = text.substr(0, amp);
-    if (!piece.empty()) {
-      auto const eq = piece.find('=');
-      out.push_back(eq == std::string_view::npos ? name_value(piece, "")
-                                                 : name_value(piece.substr(0, eq), piece.substr(eq + 1)));
-    }
-    if (amp == std::string_view::npos) break;
-    text.remove_prefix(amp + 1);
-  }
+  for (auto const& param : split_query(text)) out.push_back(name_value(param.key, param.value));
   return out;
 }
 
@@ -54,24 +39,31 @@ json headers_json(header_list const& headers) {
   return out;
 }
 
+/// The parts of a cookie header between ';', without their surrounding spaces and tabs.
+std::vector<std::string_view> cookie_parts(std::string_view value) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    auto const semi = value.find(';');
+    parts.push_back(trim_ows(value.substr(0, semi)));
+    if (semi == std::string_view::npos) return parts;
+    value.remove_prefix(semi + 1);
+  }
+}
+
+/// "name=value" as a HAR cookie; a part without '=' is a value with no name.
+json cookie_json(std::string_view pair) {
+  auto const eq = pair.find('=');
+  return eq == std::string_view::npos ? name_value("", pair)
+                                      : name_value(trim_ows(pair.substr(0, eq)), trim_ows(pair.substr(eq + 1)));
+}
+
 /// RFC 6265 §4.2.1: "Cookie: a=1; b=2", possibly in several header lines.
 json request_cookies(header_list const& headers) {
   json out = json::array();
   for (auto const& h : headers) {
     if (!iequals(h.name, "cookie")) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      auto const semi = rest.find(';');
-      auto const pair = trim(rest.substr(0, semi));
-      if (!pair.empty()) {
-        auto const eq = pair.find('=');
-        out.push_back(eq == std::string_view::npos
-                          ? name_value("", pair)
-                          : name_value(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1))));
-      }
-      if (semi == std::string_view::npos) break;
-      rest.remove_prefix(semi + 1);
-    }
+    for (auto const pair : cookie_parts(h.value))
+      if (!pair.empty()) out.push_back(cookie_json(pair));
   }
   return out;
 }
@@ -81,26 +73,16 @@ json response_cookies(header_list const& headers) {
   json out = json::array();
   for (auto const& h : headers) {
     if (!iequals(h.name, "set-cookie")) continue;
-    std::string_view rest = h.value;
-    auto const semi = rest.find(';');
-    auto const pair = trim(rest.substr(0, semi));
-    auto const eq = pair.find('=');
-    json cookie = eq == std::string_view::npos
-                      ? name_value("", pair)
-                      : name_value(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1)));
-    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
-    while (!rest.empty()) {
-      auto const next = rest.find(';');
-      auto const attribute = trim(rest.substr(0, next));
-      auto const aeq = attribute.find('=');
-      auto const key = trim(attribute.substr(0, aeq));
-      auto const value = aeq == std::string_view::npos ? std::string_view{} : trim(attribute.substr(aeq + 1));
+    auto const parts = cookie_parts(h.value);
+    json cookie = cookie_json(parts.front());
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+      auto const eq = parts[i].find('=');
+      auto const key = trim_ows(parts[i].substr(0, eq));
+      auto const value = eq == std::string_view::npos ? std::string_view{} : trim_ows(parts[i].substr(eq + 1));
       if (iequals(key, "path")) cookie["path"] = std::string(value);
       if (iequals(key, "domain")) cookie["domain"] = std::string(value);
       if (iequals(key, "httponly")) cookie["httpOnly"] = true;
       if (iequals(key, "secure")) cookie["secure"] = true;
-      if (next == std::string_view::npos) break;
-      rest.remove_prefix(next + 1);
     }
     out.push_back(std::move(cookie));
   }
@@ -140,7 +122,7 @@ json request_json(exchange const& x) {
     auto const type = mime_type(x.request_headers);
     json post{{"mimeType", type}, {"text", x.request_body.text_kept ? x.request_body.text : std::string()}};
     auto const base = std::string_view(type).substr(0, type.find(';'));
-    if (x.request_body.text_kept && iequals(trim(base), "application/x-www-form-urlencoded")) {
+    if (x.request_body.text_kept && iequals(trim_ows(base), "application/x-www-form-urlencoded")) {
       post["params"] = split_params(x.request_body.text);
     }
     if (auto comment = body_comment(x.request_body); !comment.empty()) post["comment"] = std::move(comment);

@@ -44,6 +44,9 @@ class har_file {
 
  private:
   bool write_tail();
+  /// Writes text from the end of the last entry on and cuts the file after it, then flushes; false
+  /// (and last_error) on an I/O error.
+  bool write_at_entries_end(std::string const& text);
 
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;

@@ -1,14 +1,13 @@
 #include "capture/model/exchange.hpp"
+
+#include "capture/model/name_table.hpp"
 #include "capture/text/ascii.hpp"
 #include "capture/text/url.hpp"
-
-#include <array>
-#include <utility>
 
 namespace regtrace::capture {
 namespace {
 
-constexpr std::array<std::pair<entry_kind, std::string_view>, 4> kind_names{{
+constexpr name_table<entry_kind, 4> kind_names{{
     {entry_kind::exchange, "exchange"},
     {entry_kind::tunnel, "tunnel"},
     {entry_kind::connect_failed, "connect_failed"},
@@ -18,17 +17,11 @@ constexpr std::array<std::pair<entry_kind, std::string_view>, 4> kind_names{{
 }  // namespace
 
 std::string_view to_string(entry_kind k) {
-  for (auto const& [value, name] : kind_names) {
-    if (value == k) return name;
-  }
-  return "exchange";
+  return name_of(kind_names, k, "exchange");
 }
 
 std::optional<entry_kind> entry_kind_from_string(std::string_view name) {
-  for (auto const& [value, text] : kind_names) {
-    if (text == name) return value;
-  }
-  return std::nullopt;
+  return value_of(kind_names, name);
 }
 
 std::string exchange::authority() const {

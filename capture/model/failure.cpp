@@ -1,12 +1,11 @@
 #include "capture/model/failure.hpp"
 
-#include <array>
-#include <utility>
+#include "capture/model/name_table.hpp"
 
 namespace regtrace::capture {
 namespace {
 
-constexpr std::array<std::pair<phase, std::string_view>, 9> phase_names{{
+constexpr name_table<phase, 9> phase_names{{
     {phase::accept, "accept"},
     {phase::connect_request, "connect_request"},
     {phase::client_tls, "client_tls"},
@@ -16,6 +15,12 @@ constexpr std::array<std::pair<phase, std::string_view>, 9> phase_names{{
     {phase::request_relay, "request_relay"},
     {phase::response_relay, "response_relay"},
     {phase::capture, "capture"},
+}};
+
+// failing_peer::unknown has no name: the trace leaves the field out.
+constexpr name_table<failing_peer, 2> peer_names{{
+    {failing_peer::client, "client"},
+    {failing_peer::upstream, "upstream"},
 }};
 
 class regtrace_category final : public boost::system::error_category {
@@ -62,17 +67,11 @@ class regtrace_category final : public boost::system::error_category {
 }  // namespace
 
 std::string_view to_string(phase p) {
-  for (auto const& [value, name] : phase_names) {
-    if (value == p) return name;
-  }
-  return "unknown";
+  return name_of(phase_names, p, "unknown");
 }
 
 std::optional<phase> phase_from_string(std::string_view name) {
-  for (auto const& [value, text] : phase_names) {
-    if (text == name) return value;
-  }
-  return std::nullopt;
+  return value_of(phase_names, name);
 }
 
 boost::system::error_category const& category() noexcept {
@@ -93,21 +92,11 @@ failure_record make_failure(phase where, boost::system::error_code const& ec, st
 }
 
 std::string_view to_string(failing_peer peer) {
-  switch (peer) {
-    case failing_peer::client:
-      return "client";
-    case failing_peer::upstream:
-      return "upstream";
-    case failing_peer::unknown:
-      break;
-  }
-  return "";
+  return name_of(peer_names, peer, "");
 }
 
 failing_peer failing_peer_from_string(std::string_view name) {
-  if (name == "client") return failing_peer::client;
-  if (name == "upstream") return failing_peer::upstream;
-  return failing_peer::unknown;
+  return value_of(peer_names, name).value_or(failing_peer::unknown);
 }
 
 }  // namespace regtrace::capture

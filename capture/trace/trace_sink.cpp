@@ -15,7 +15,7 @@
 namespace regtrace::capture {
 namespace {
 
-// How often the live rules run at most, and how many records one run takes (see run()).
+// How often the live rules run at most, and how many records one run takes (see take_batch()).
 constexpr auto diagnosis_interval = std::chrono::milliseconds(50);
 constexpr std::size_t max_batch = 256;
 
@@ -34,7 +34,39 @@ std::string dropped_sentence(std::uint64_t n) {
          " dropped because the trace queue was full or closed; the trace counts them";
 }
 
+// Batch position -> the findings that record completed.
+using findings_by_position = std::map<std::size_t, std::vector<rules::finding>>;
+
+// A finding is listed on the entry that completed it: its last evidence, when in this batch (else the
+// batch's last record stands for it on the console); that record gets the finding's ID. first: the
+// trace entry of batch[0].
+findings_by_position place_findings(std::vector<exchange>& batch, std::size_t first,
+                                    std::vector<rules::finding> const& fresh) {
+  findings_by_position completed_by;
+  for (auto const& f : fresh) {
+    std::size_t position = batch.size() - 1;
+    if (!f.evidence.empty()) {
+      auto const key = std::max_element(f.evidence.begin(), f.evidence.end(), [](auto const& a, auto const& b) {
+                         return a.entry < b.entry;
+                       })->entry;
+      if (key >= first && key < first + batch.size()) {
+        position = key - first;
+        auto& ids = batch[position].finding_ids;
+        if (std::find(ids.begin(), ids.end(), f.id) == ids.end()) ids.push_back(f.id);
+      }
+    }
+    completed_by[position].push_back(f);
+  }
+  return completed_by;
+}
+
 }  // namespace
+
+// The findings one batch completed.
+struct trace_sink::batch_findings {
+  std::vector<rules::finding> fresh;  ///< in the order the rules concluded them
+  findings_by_position completed_by;
+};
 
 trace_sink::trace_sink(trace_sink_options options)
     : options_(std::move(options)), file_(std::make_unique<har_file>(options_.har_path)) {
@@ -136,22 +168,8 @@ void trace_sink::final_diagnosis() noexcept {
 void trace_sink::run() {
   auto last_diagnosis = std::chrono::steady_clock::time_point{};
   for (;;) {
-    std::vector<exchange> batch;
     counters seen;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-      // The rules read a window of hundreds of entries: run them once per batch, at most every
-      // diagnosis_interval, not on every record (measured: on each of 1000 kept-alive HEADs a second
-      // they took half a millisecond of a core the client and registry needed). A record waits at most
-      // that long to be written.
-      if (diagnostics_) wake_.wait_until(lock, last_diagnosis + diagnosis_interval, [this] { return closing_; });
-      while (!queue_.empty() && batch.size() < max_batch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      seen = counters_;
-    }
+    auto batch = take_batch(last_diagnosis, seen);
     if (seen.dropped != reported_.dropped) {
       notify(options_.on_problem, dropped_sentence(seen.dropped - reported_.dropped));
     }
@@ -159,68 +177,81 @@ void trace_sink::run() {
     if (batch.empty()) return;  // closing and drained
     last_diagnosis = std::chrono::steady_clock::now();
 
-    std::vector<rules::finding> fresh;
-    std::map<std::size_t, std::vector<rules::finding>> completed_by;  // batch position -> findings
-    std::string problem;
-    try {
-      if (options_.redact)
-        for (auto& x : batch) redact(x);
-      if (diagnostics_) {
-        // Diagnosed after redaction, exactly as `regtrace report` will see the entries on disk.
-        std::size_t const first = file_->entries();
-        for (std::size_t i = 0; i < batch.size(); ++i) diagnostics_->push(batch[i], first + i);
-        fresh = diagnostics_->conclude();
-        // A finding is listed on the entry that completed it: its last evidence, when in this batch
-        // (else the batch's last record stands for it on the console).
-        for (auto const& f : fresh) {
-          std::size_t position = batch.size() - 1;
-          if (!f.evidence.empty()) {
-            auto const key = std::max_element(f.evidence.begin(), f.evidence.end(), [](auto const& a, auto const& b) {
-                               return a.entry < b.entry;
-                             })->entry;
-            if (key >= first && key < first + batch.size()) {
-              position = key - first;
-              auto& ids = batch[position].finding_ids;
-              if (std::find(ids.begin(), ids.end(), f.id) == ids.end()) ids.push_back(f.id);
-            }
-          }
-          completed_by[position].push_back(f);
-        }
-      }
-    } catch (std::exception const& e) {
-      problem = std::string("cannot diagnose trace records: ") + e.what();  // written without findings
-      fresh.clear();
-      completed_by.clear();
-    }
-    if (!problem.empty()) notify(options_.on_problem, problem);
-
-    for (auto const& x : batch) {
-      bool written = false;
-      try {
-        written = file_->append(to_har_entry(x));
-        if (!written) problem = file_->last_error();
-      } catch (std::exception const& e) {
-        problem = std::string("cannot write a trace record: ") + e.what();
-      }
-      {
-        std::lock_guard lock(mutex_);
-        ++(written ? counters_.written : counters_.write_failed);
-        seen = counters_;
-      }
-      if (written) {
-        notify(options_.on_written, x);
-      } else {
-        notify(options_.on_problem, problem);
-        report_counters(seen);
-      }
-    }
-    if (!fresh.empty()) {
-      findings_.insert(findings_.end(), fresh.begin(), fresh.end());
+    auto const found = redact_and_diagnose(batch);
+    seen = write_batch(batch);
+    if (!found.fresh.empty()) {
+      findings_.insert(findings_.end(), found.fresh.begin(), found.fresh.end());
       rules::sort_by_severity(findings_);
       write_extras(seen);
-      for (auto const& [position, found] : completed_by) notify(options_.on_findings, batch[position], found);
+      for (auto const& [position, f] : found.completed_by) notify(options_.on_findings, batch[position], f);
     }
   }
+}
+
+std::vector<exchange> trace_sink::take_batch(std::chrono::steady_clock::time_point last_diagnosis,
+                                             counters& seen) {
+  std::vector<exchange> batch;
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+  // The rules read a window of hundreds of entries: run them once per batch, at most every
+  // diagnosis_interval, not on every record (measured: on each of 1000 kept-alive HEADs a second
+  // they took half a millisecond of a core the client and registry needed). A record waits at most
+  // that long to be written.
+  if (diagnostics_) wake_.wait_until(lock, last_diagnosis + diagnosis_interval, [this] { return closing_; });
+  while (!queue_.empty() && batch.size() < max_batch) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  seen = counters_;
+  return batch;
+}
+
+trace_sink::batch_findings trace_sink::redact_and_diagnose(std::vector<exchange>& batch) {
+  batch_findings found;
+  std::string problem;
+  try {
+    if (options_.redact)
+      for (auto& x : batch) redact(x);
+    if (diagnostics_) {
+      // Diagnosed after redaction, exactly as `regtrace report` will see the entries on disk.
+      std::size_t const first = file_->entries();
+      for (std::size_t i = 0; i < batch.size(); ++i) diagnostics_->push(batch[i], first + i);
+      found.fresh = diagnostics_->conclude();
+      found.completed_by = place_findings(batch, first, found.fresh);
+    }
+  } catch (std::exception const& e) {
+    problem = std::string("cannot diagnose trace records: ") + e.what();  // written without findings
+    found.fresh.clear();
+    found.completed_by.clear();
+  }
+  if (!problem.empty()) notify(options_.on_problem, problem);
+  return found;
+}
+
+trace_sink::counters trace_sink::write_batch(std::vector<exchange> const& batch) {
+  counters seen;
+  for (auto const& x : batch) {
+    bool written = false;
+    std::string problem;
+    try {
+      written = file_->append(to_har_entry(x));
+      if (!written) problem = file_->last_error();
+    } catch (std::exception const& e) {
+      problem = std::string("cannot write a trace record: ") + e.what();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      ++(written ? counters_.written : counters_.write_failed);
+      seen = counters_;
+    }
+    if (written) {
+      notify(options_.on_written, x);
+    } else {
+      notify(options_.on_problem, problem);
+      report_counters(seen);
+    }
+  }
+  return seen;
 }
 
 }  // namespace regtrace::capture

@@ -6,6 +6,7 @@
 #include "capture/model/exchange.hpp"
 #include "capture/rules/finding.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -63,7 +64,19 @@ class trace_sink {
   std::filesystem::path const& path() const { return options_.har_path; }
 
  private:
+  struct batch_findings;
+
+  /// The writer thread: take a batch, redact and diagnose it, write it, publish its findings; until
+  /// close() and an empty queue.
   void run();
+  /// Waits for records (and, with the rules on, out the rest of diagnosis_interval since
+  /// last_diagnosis), then takes up to max_batch of them; seen: the counters at that moment.
+  std::vector<exchange> take_batch(std::chrono::steady_clock::time_point last_diagnosis, counters& seen);
+  /// Redacts the batch and runs the live rules on it, marking each record with the finding IDs it
+  /// completed. No findings when the rules are off or fail (on_problem hears of a failure).
+  batch_findings redact_and_diagnose(std::vector<exchange>& batch);
+  /// Appends each record; on_written or on_problem hears of each. Returns the counters after the last.
+  counters write_batch(std::vector<exchange> const& batch);
   /// Writes the dropped/failed counts into the trace when they changed. Caller owns the file: the
   /// writer thread, or anyone holding mutex_ once the writer has stopped.
   void report_counters(counters now) noexcept;

@@ -91,30 +91,23 @@ void print_line(std::string const& line) {
   std::printf("%s\n", line.c_str());
 }
 
-}  // namespace
-
-int run_proxy_command(proxy_config config, int verbosity) {
-  bool const json = config.console_json;
-  auto log = make_logger(json);
-  log->set_level(verbosity < 0   ? spdlog::level::warn
-                 : verbosity > 0 ? spdlog::level::debug
-                                 : spdlog::level::info);
-
-  // The CA is created here rather than inside the server so the banner can say it was just made.
-  bool ca_created = false;
-  auto authority = tls::authority::load_or_create(config.ca_dir, &ca_created);
-  if (!authority) throw std::runtime_error(authority.error().message);
-
-  // SIGINT/SIGTERM are blocked in every thread and taken synchronously below, so no handler runs
-  // inside the I/O threads and shutdown is one ordinary code path.
+// SIGINT/SIGTERM are blocked in every thread and taken synchronously by sigwait, so no handler runs
+// inside the I/O threads and shutdown is one ordinary code path. Call before any thread starts.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
 
-  console_totals totals;
+// The live console: a line per exchange (or only the failed ones), each finding after its exchange,
+// progress of long bodies. totals is written on the trace writer's thread and read after stop().
+server_hooks console_hooks(console_totals& totals, proxy_config const& config,
+                           std::shared_ptr<spdlog::logger> log) {
+  bool const json = config.console_json;
   bool const print_exchanges = config.console_exchanges;
   auto const exchange_line = [json](capture::exchange const& x) {
     return json ? json_exchange_event(x) : format_exchange_line(x);
@@ -137,6 +130,7 @@ int run_proxy_command(proxy_config config, int verbosity) {
               print_line(json ? json_finding_event(f) : format_finding_line(f));
             }
           },
+      .on_progress = {},
   };
   // Progress lines come from the worker threads; printf writes each line whole.
   if (print_exchanges)
@@ -145,38 +139,68 @@ int run_proxy_command(proxy_config config, int verbosity) {
                       : format_progress_line(x, p.bytes, p.total, p.seconds));
       std::fflush(stdout);
     };
-  auto proxy = server::create(config, log, std::move(hooks));
+  return hooks;
+}
+
+// Where the proxy listens and what it records: the JSON event, the banner, or one line with --quiet.
+void print_start(proxy_config const& config, server const& proxy, std::filesystem::path const& ca_path,
+                 bool ca_created, int verbosity) {
+  bool const json = config.console_json;
   if (json)
-    print_line(json_listening_event("http://" + config.listen_host + ":" + std::to_string(proxy->port()),
-                                    authority.value()->certificate_path(), proxy->trace_path(), config.replay_har,
+    print_line(json_listening_event("http://" + config.listen_host + ":" + std::to_string(proxy.port()),
+                                    ca_path, proxy.trace_path(), config.replay_har,
                                     display_url(config.upstream_proxy)));
   else if (verbosity >= 0)
-    print_banner(config, proxy->port(), authority.value()->certificate_path(), ca_created,
-                 proxy->trace_path());
+    print_banner(config, proxy.port(), ca_path, ca_created, proxy.trace_path());
   else
-    std::printf("regtrace: listening on %s:%u, trace %s\n%s", config.listen_host.c_str(), proxy->port(),
-                proxy->trace_path().string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str());
+    std::printf("regtrace: listening on %s:%u, trace %s\n%s", config.listen_host.c_str(), proxy.port(),
+                proxy.trace_path().string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str());
   if (!config.replay_har.empty() && !json)
     std::printf("Replaying %s: intercepted requests are answered from it, never from the network%s.\n\n",
                 config.replay_har.string().c_str(), config.replay_timing ? ", with the recorded timing" : "");
   std::fflush(stdout);
+}
+
+// After stop(): the totals, and how many exchanges the trace could not keep.
+void print_summary(console_totals const& totals, server const& proxy, bool json) {
+  auto const counters = proxy.trace_counters();
+  if (json) {
+    print_line(json_summary_event(totals, proxy.trace_path(), counters.written,
+                                  counters.dropped + counters.write_failed));
+    std::fflush(stdout);
+    return;
+  }
+  std::printf("\n%s\nTrace: %s (%llu entries)\n", format_summary(totals).c_str(),
+              proxy.trace_path().string().c_str(), static_cast<unsigned long long>(counters.written));
+  if (counters.dropped || counters.write_failed)
+    std::printf("Warning: %llu exchanges could not be recorded; the trace says so in log._regtrace.\n",
+                static_cast<unsigned long long>(counters.dropped + counters.write_failed));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_proxy_command(proxy_config config, int verbosity) {
+  auto log = make_logger(config.console_json);
+  log->set_level(verbosity < 0   ? spdlog::level::warn
+                 : verbosity > 0 ? spdlog::level::debug
+                                 : spdlog::level::info);
+
+  // The CA is created here rather than inside the server so the banner can say it was just made.
+  bool ca_created = false;
+  auto authority = tls::authority::load_or_create(config.ca_dir, &ca_created);
+  if (!authority) throw std::runtime_error(authority.error().message);
+
+  auto const stop_signals = block_stop_signals();
+  console_totals totals;
+  auto proxy = server::create(config, log, console_hooks(totals, config, log));
+  print_start(config, *proxy, authority.value()->certificate_path(), ca_created, verbosity);
   proxy->start();
 
   int received = 0;
   sigwait(&stop_signals, &received);
   proxy->stop();
-  auto counters = proxy->trace_counters();
-  if (json) {
-    print_line(json_summary_event(totals, proxy->trace_path(), counters.written, counters.dropped + counters.write_failed));
-    std::fflush(stdout);
-    return 0;
-  }
-  std::printf("\n%s\nTrace: %s (%llu entries)\n", format_summary(totals).c_str(),
-              proxy->trace_path().string().c_str(), static_cast<unsigned long long>(counters.written));
-  if (counters.dropped || counters.write_failed)
-    std::printf("Warning: %llu exchanges could not be recorded; the trace says so in log._regtrace.\n",
-                static_cast<unsigned long long>(counters.dropped + counters.write_failed));
-  std::fflush(stdout);
+  print_summary(totals, *proxy, config.console_json);
   return 0;
 }
 

@@ -33,6 +33,86 @@ bool worth_resending(exchange const& x, std::vector<std::string> const& only) {
   return false;
 }
 
+// A recorded request as it is sent again: method, URL and request headers; nothing of the answer.
+exchange request_of(exchange const& recorded) {
+  exchange x;
+  x.method = recorded.method;
+  x.scheme = recorded.scheme;
+  x.host = recorded.host;
+  x.port = recorded.port;
+  x.target = recorded.target;
+  x.request_headers = recorded.request_headers;
+  return x;
+}
+
+// What changed between the recorded reads and today's answers, request by request, then in the
+// findings of both.
+struct replay_outcome {
+  std::vector<capture::replay::request_diff> diffs;
+  std::size_t changed = 0;  ///< requests with at least one change
+  capture::replay::findings_diff findings;
+
+  bool anything() const { return changed > 0 || !findings.appeared.empty() || !findings.disappeared.empty(); }
+};
+
+// picked: positions in trace.exchanges, in the order of now.
+replay_outcome compare_reads(capture::har_read_result const& trace, std::vector<std::size_t> const& picked,
+                             std::vector<exchange> const& now) {
+  replay_outcome out;
+  for (std::size_t k = 0; k < picked.size(); ++k) {
+    auto const entry = trace.entry_indexes.empty() ? picked[k] : trace.entry_indexes[picked[k]];
+    out.diffs.push_back(capture::replay::compare(trace.exchanges[picked[k]], entry, now[k]));
+    if (!out.diffs.back().changes.empty()) ++out.changed;
+  }
+  std::vector<exchange> recorded_reads;
+  for (auto i : picked) recorded_reads.push_back(trace.exchanges[i]);
+  out.findings = capture::replay::compare_findings(capture::rules::diagnose(recorded_reads),
+                                                   capture::rules::diagnose(now));
+  return out;
+}
+
+void write_redacted_har(std::filesystem::path const& path, std::vector<exchange> const& now) {
+  capture::har_file out(path);
+  for (auto x : now) {
+    capture::redact(x);
+    out.append(capture::to_har_entry(x));
+  }
+}
+
+void print_json(replay_send_options const& options, std::size_t resent, replay_outcome const& outcome) {
+  auto requests = nlohmann::json::array();
+  for (auto const& d : outcome.diffs)
+    requests.push_back({{"entry", d.recorded_entry}, {"method", d.method}, {"url", d.url},
+                        {"recorded_status", d.recorded_status}, {"status_now", d.status_now},
+                        {"changes", d.changes}});
+  auto ids = [](auto const& list) {
+    auto out = nlohmann::json::array();
+    for (auto const& f : list) out.push_back(f.id);
+    return out;
+  };
+  nlohmann::json report{{"schema", "regtrace.replay-send/1"}, {"trace", options.trace.string()},
+                        {"resent", resent}, {"changed", outcome.changed}, {"requests", requests},
+                        {"findings_appeared", ids(outcome.findings.appeared)},
+                        {"findings_disappeared", ids(outcome.findings.disappeared)}};
+  std::printf("%s\n", report.dump(2).c_str());
+}
+
+void print_text(replay_send_options const& options, std::size_t resent, replay_outcome const& outcome) {
+  std::printf("regtrace replay send: %s — %zu registry reads re-sent, %zu changed\n\n",
+              options.trace.filename().c_str(), resent, outcome.changed);
+  for (auto const& d : outcome.diffs) {
+    std::printf("#%zu %s %s: %s\n", d.recorded_entry + 1, d.method.c_str(), d.url.c_str(),
+                d.changes.empty() ? "same" : "CHANGED");
+    for (auto const& change : d.changes) std::printf("    %s\n", change.c_str());
+  }
+  for (auto const& f : outcome.findings.appeared)
+    std::printf("\nnew finding %s %s: %s\n", f.id.c_str(), f.name.c_str(), f.title.c_str());
+  for (auto const& f : outcome.findings.disappeared)
+    std::printf("\ngone: finding %s %s (%s) no longer shows\n", f.id.c_str(), f.name.c_str(),
+                f.title.c_str());
+  if (!outcome.anything()) std::printf("\nThe registry answers as it did when the trace was recorded.\n");
+}
+
 }  // namespace
 
 int run_replay_send(replay_send_options const& options) {
@@ -43,19 +123,12 @@ int run_replay_send(replay_send_options const& options) {
   std::vector<std::size_t> picked;  // positions in trace.exchanges
   std::vector<exchange> now;
   for (std::size_t i = 0; i < trace.exchanges.size(); ++i) {
-    auto const& recorded = trace.exchanges[i];
-    if (!worth_resending(recorded, options.only)) continue;
+    if (!worth_resending(trace.exchanges[i], options.only)) continue;
     picked.push_back(i);
-    exchange x;
-    x.method = recorded.method;
-    x.scheme = recorded.scheme;
-    x.host = recorded.host;
-    x.port = recorded.port;
-    x.target = recorded.target;
-    x.request_headers = recorded.request_headers;
-    now.push_back(std::move(x));
+    now.push_back(request_of(trace.exchanges[i]));
   }
-  if (picked.empty()) throw std::runtime_error(options.trace.string() + " has no registry read (GET or HEAD) to re-send");
+  if (picked.empty())
+    throw std::runtime_error(options.trace.string() + " has no registry read (GET or HEAD) to re-send");
 
   auto client_options = options.client;
   client_options.user_agent = "regtrace-replay/" REGTRACE_VERSION;
@@ -64,59 +137,13 @@ int run_replay_send(replay_send_options const& options) {
   // one recorded without them is sent without, so an anonymous 401 stays a 401.
   for (auto& x : now) client.send(x, capture::find_header(x.request_headers, "Authorization") != nullptr);
 
-  // What changed, request by request, then in the findings of both traces.
-  std::vector<capture::replay::request_diff> diffs;
-  std::size_t changed = 0;
-  for (std::size_t k = 0; k < picked.size(); ++k) {
-    auto const entry = trace.entry_indexes.empty() ? picked[k] : trace.entry_indexes[picked[k]];
-    diffs.push_back(capture::replay::compare(trace.exchanges[picked[k]], entry, now[k]));
-    if (!diffs.back().changes.empty()) ++changed;
-  }
-  std::vector<exchange> recorded_reads;
-  for (auto i : picked) recorded_reads.push_back(trace.exchanges[i]);
-  auto const findings = capture::replay::compare_findings(capture::rules::diagnose(recorded_reads),
-                                                          capture::rules::diagnose(now));
-  bool const anything = changed > 0 || !findings.appeared.empty() || !findings.disappeared.empty();
-
-  if (!options.output_har.empty()) {
-    capture::har_file out(options.output_har);
-    for (auto x : now) {
-      capture::redact(x);
-      out.append(capture::to_har_entry(x));
-    }
-  }
-
-  if (options.json) {
-    auto requests = nlohmann::json::array();
-    for (auto const& d : diffs)
-      requests.push_back({{"entry", d.recorded_entry}, {"method", d.method}, {"url", d.url},
-                          {"recorded_status", d.recorded_status}, {"status_now", d.status_now},
-                          {"changes", d.changes}});
-    auto ids = [](auto const& list) {
-      auto out = nlohmann::json::array();
-      for (auto const& f : list) out.push_back(f.id);
-      return out;
-    };
-    nlohmann::json report{{"schema", "regtrace.replay-send/1"}, {"trace", options.trace.string()},
-                          {"resent", picked.size()}, {"changed", changed}, {"requests", requests},
-                          {"findings_appeared", ids(findings.appeared)},
-                          {"findings_disappeared", ids(findings.disappeared)}};
-    std::printf("%s\n", report.dump(2).c_str());
-  } else {
-    std::printf("regtrace replay send: %s — %zu registry reads re-sent, %zu changed\n\n",
-                options.trace.filename().c_str(), picked.size(), changed);
-    for (auto const& d : diffs) {
-      std::printf("#%zu %s %s: %s\n", d.recorded_entry + 1, d.method.c_str(), d.url.c_str(),
-                  d.changes.empty() ? "same" : "CHANGED");
-      for (auto const& change : d.changes) std::printf("    %s\n", change.c_str());
-    }
-    for (auto const& f : findings.appeared)
-      std::printf("\nnew finding %s %s: %s\n", f.id.c_str(), f.name.c_str(), f.title.c_str());
-    for (auto const& f : findings.disappeared)
-      std::printf("\ngone: finding %s %s (%s) no longer shows\n", f.id.c_str(), f.name.c_str(), f.title.c_str());
-    if (!anything) std::printf("\nThe registry answers as it did when the trace was recorded.\n");
-  }
-  return anything ? 2 : 0;
+  auto const outcome = compare_reads(trace, picked, now);
+  if (!options.output_har.empty()) write_redacted_har(options.output_har, now);
+  if (options.json)
+    print_json(options, picked.size(), outcome);
+  else
+    print_text(options, picked.size(), outcome);
+  return outcome.anything() ? 2 : 0;
 }
 
 }  // namespace regtrace::proxy

@@ -1,21 +1,20 @@
 #pragma once
-// Hand-written registry traces for the C-* and E-* rule tests: a small builder that appends exchanges
-// the way the proxy records them, and helpers to pick findings apart.
+// Hand-written registry traces for the C-* and E-* rule tests: registry documents (errors, manifests,
+// indexes) and a builder that appends exchanges the way the proxy records them. The exchange and
+// finding helpers come with it (exchanges.hpp, findings.hpp).
 
-#include "capture/body/body_recorder.hpp"
 #include "capture/model/exchange.hpp"
 #include "capture/rules/rules.hpp"
+#include "tests/support/exchanges.hpp"
+#include "tests/support/findings.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace regtrace::test {
-
-namespace reg = capture::rules;
+namespace regtrace::capture::test {
 
 inline constexpr char const* docker_ua =
     "docker/20.10.24+dfsg1 go/go1.19.8 git-commit/5d6db84 kernel/6.1.0-13-amd64 os/linux arch/amd64 "
@@ -71,58 +70,38 @@ inline constexpr char const* manifest_type = "application/vnd.docker.distributio
 
 /// Appends exchanges in order, one millisecond apart, as one client talking to registry.test:5443.
 struct trace_builder {
-  std::vector<capture::exchange> entries;
+  std::vector<exchange> entries;
   std::string user_agent = docker_ua;
   std::string host = "registry.test";
   std::uint16_t port = 5443;
 
   /// Adds a request to this->host answered with status (and a body when text is not empty).
-  capture::exchange& add(std::string method, std::string target, int status, std::string body = {},
-                         std::string content_type = "application/json") {
+  exchange& add(std::string method, std::string target, int status, std::string body = {},
+                std::string content_type = "application/json") {
     return add_to(host, port, std::move(method), std::move(target), status, std::move(body),
                   std::move(content_type));
   }
 
-  capture::exchange& add_to(std::string const& to_host, std::uint16_t to_port, std::string method,
-                            std::string target, int status, std::string body = {},
-                            std::string content_type = "application/json") {
+  exchange& add_to(std::string const& to_host, std::uint16_t to_port, std::string method, std::string target,
+                   int status, std::string body = {}, std::string content_type = "application/json") {
     // Tests hold the returned reference until the next add: never reallocate under them.
     if (entries.capacity() < 256) entries.reserve(256);
-    capture::exchange x;
+    auto x = exchange_to(std::move(method), to_host, std::move(target), status);
+    x.port = to_port;
     x.connection_id = 1;
     x.request_index = entries.size() + 1;
     using namespace std::chrono;
     x.started = sys_days{year{2026} / 11 / 27} + hours{10} + milliseconds{static_cast<long>(entries.size())};
-    x.method = std::move(method);
-    x.host = to_host;
-    x.port = to_port;
-    x.target = std::move(target);
     x.request_headers = {{"Host", to_host}, {"User-Agent", user_agent}};
-    x.status = status;
     x.reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "";
-    x.response_headers = {{"Docker-Distribution-Api-Version", "registry/2.0"}};
+    x.response_headers = registry_headers();
     if (!body.empty()) {
       x.response_headers.push_back({"Content-Type", content_type});
-      x.response_body.bytes = body.size();
-      x.response_body.sha256 = capture::sha256_hex(body);
-      if (x.method != "HEAD") {
-        x.response_body.text = std::move(body);
-        x.response_body.text_kept = true;
-      } else {
-        x.response_body.bytes = 0;
-        x.response_body.sha256.clear();
-      }
+      // A HEAD answer describes a body it does not carry.
+      if (x.method != "HEAD") x.response_body = text_body(std::move(body));
     }
     entries.push_back(std::move(x));
     return entries.back();
-  }
-
-  /// A request body as the recorder keeps it.
-  static void set_request_body(capture::exchange& x, std::string const& text) {
-    x.request_body.bytes = text.size();
-    x.request_body.sha256 = capture::sha256_hex(text);
-    x.request_body.text = text;
-    x.request_body.text_kept = true;
   }
 
   /// The Bearer-token dance (401 challenge, token with Basic credentials) dockerd does before a pull.
@@ -140,41 +119,9 @@ struct trace_builder {
   }
 
   /// trace_complete false: as the live window sees it, with the client's next request still to come.
-  std::vector<reg::finding> diagnose(bool trace_complete = true) const {
-    return reg::diagnose(entries, 0, trace_complete);
+  std::vector<rules::finding> diagnose(bool trace_complete = true) const {
+    return rules::diagnose(entries, 0, trace_complete);
   }
 };
 
-/// Findings with this ID.
-inline std::vector<reg::finding> with_id(std::vector<reg::finding> const& all, std::string const& id) {
-  std::vector<reg::finding> out;
-  for (auto const& f : all)
-    if (f.id == id) out.push_back(f);
-  return out;
-}
-
-/// The evidence entry indexes of a finding, in order.
-inline std::vector<std::size_t> entries_of(reg::finding const& f) {
-  std::vector<std::size_t> out;
-  for (auto const& e : f.evidence) out.push_back(e.entry);
-  return out;
-}
-
-/// Findings at or above level, as "ID severity" strings (readable in a failed CHECK).
-inline std::vector<std::string> at_or_above(std::vector<reg::finding> const& all, reg::severity level) {
-  std::vector<std::string> out;
-  for (auto const& f : all)
-    if (f.level >= level)
-      out.push_back(f.id + " " + std::string(reg::to_string(f.level)) + ": " + f.explanation);
-  return out;
-}
-
-/// The IDs of all findings, sorted.
-inline std::vector<std::string> ids_of(std::vector<reg::finding> const& all) {
-  std::vector<std::string> out;
-  for (auto const& f : all) out.push_back(f.id);
-  std::ranges::sort(out);
-  return out;
-}
-
-}  // namespace regtrace::test
+}  // namespace regtrace::capture::test

@@ -3,29 +3,17 @@
 
 #include "capture/body/body_recorder.hpp"
 #include "capture/model/exchange.hpp"
+#include "tests/support/exchanges.hpp"
+#include "tests/support/files.hpp"
 
-#include <unistd.h>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 namespace regtrace::capture::test {
 
+/// When the samples start: trace_time() plus 123 ms, so that the HAR's milliseconds show.
 inline std::chrono::system_clock::time_point sample_time(int extra_ms = 0) {
-  using namespace std::chrono;
-  return sys_days{year{2026} / 11 / 27} + hours{21} + minutes{56} + seconds{37} +
-         milliseconds{123 + extra_ms};
-}
-
-inline body_record text_body(std::string text) {
-  body_record body;
-  body.bytes = text.size();
-  body.sha256 = sha256_hex(text);
-  body.text = std::move(text);
-  body.text_kept = true;
-  return body;
+  return trace_time(123 + extra_ms);
 }
 
 /// A manifest GET with cookies, TLS on both legs, a JSON body with quotes and braces, a finding.
@@ -127,22 +115,6 @@ inline exchange refused() {
                            boost::system::errc::make_error_code(boost::system::errc::connection_refused),
                            "connecting to 10.0.0.5:443");
   return x;
-}
-
-inline std::string slurp(std::filesystem::path const& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-/// A fresh, empty directory under the system temp dir for one test.
-inline std::filesystem::path scratch_dir(std::string const& name) {
-  auto const dir = std::filesystem::temp_directory_path() /
-                   ("regtrace-capture-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 }  // namespace regtrace::capture::test

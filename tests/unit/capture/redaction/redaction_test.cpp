@@ -1,12 +1,14 @@
 #include "capture/redaction/redaction.hpp"
 
 #include "capture/body/body_recorder.hpp"
+#include "tests/support/exchanges.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 
 using namespace regtrace::capture;
+using namespace regtrace::capture::test;
 
 namespace {
 
@@ -22,29 +24,10 @@ std::string all_strings(exchange const& x) {
   return out;
 }
 
-exchange make_exchange(std::string method, std::string host, std::string target) {
-  exchange x;
-  x.method = std::move(method);
-  x.host = std::move(host);
-  x.target = std::move(target);
-  return x;
-}
-
-void set_body(body_record& body, std::string text) {
-  body.bytes = text.size();
-  body.text = std::move(text);
-  body.text_kept = true;
-}
-
 std::string const& header(header_list const& headers, std::string_view name) {
   auto const* value = find_header(headers, name);
   REQUIRE(value != nullptr);
   return *value;
-}
-
-exchange redacted(exchange x) {
-  redact(x);
-  return x;
 }
 
 }  // namespace
@@ -74,22 +57,22 @@ TEST_CASE("redaction_marker carries the first 8 hex digits of SHA-256", "[redact
 }
 
 TEST_CASE("Bearer authorization keeps the scheme and correlates with the token response", "[redaction]") {
-  auto x = make_exchange("GET", "registry-1.docker.io", "/v2/library/alpine/manifests/latest");
+  auto x = exchange_to("GET", "registry-1.docker.io", "/v2/library/alpine/manifests/latest");
   x.request_headers = {{"Authorization", std::string("Bearer ") + jwt}};
   auto const r = redacted(x);
   CHECK(all_strings(r).find(jwt) == std::string::npos);
   CHECK(header(r.request_headers, "Authorization") == "Bearer " + redaction_marker(jwt));
 
-  auto token = make_exchange("GET", "auth.docker.io", "/token?service=registry.docker.io");
+  auto token = exchange_to("GET", "auth.docker.io", "/token?service=registry.docker.io");
   token.response_headers = {{"Content-Type", "application/json"}};
-  set_body(token.response_body, std::string(R"({"token":")") + jwt + R"(","expires_in":300})");
+  token.response_body = text_body(std::string(R"({"token":")") + jwt + R"(","expires_in":300})");
   auto const t = redacted(token);
   CHECK(t.response_body.text.find(redaction_marker(jwt)) != std::string::npos);
 }
 
 TEST_CASE("Basic authorization keeps only the username", "[redaction]") {
   std::string const credential = "YWxpY2U6czNjcmV0";  // alice:s3cret
-  auto x = make_exchange("GET", "registry.local", "/v2/");
+  auto x = exchange_to("GET", "registry.local", "/v2/");
   x.request_headers = {{"authorization", "Basic " + credential}};
   auto const r = redacted(x);
   auto const all = all_strings(r);
@@ -113,7 +96,7 @@ TEST_CASE("Basic authorization keeps only the username", "[redaction]") {
 }
 
 TEST_CASE("Proxy-Authorization and other schemes keep their scheme", "[redaction]") {
-  auto x = make_exchange("CONNECT", "registry.local", "registry.local:443");
+  auto x = exchange_to("CONNECT", "registry.local", "registry.local:443");
   x.request_headers = {
       {"Proxy-Authorization", "Basic YWxpY2U6czNjcmV0"},
       {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20240101, Signature=deadbeef"},
@@ -130,7 +113,7 @@ TEST_CASE("Proxy-Authorization and other schemes keep their scheme", "[redaction
 }
 
 TEST_CASE("cookies keep their names and Set-Cookie its attributes", "[redaction]") {
-  auto x = make_exchange("GET", "harbor.example", "/c/login");
+  auto x = exchange_to("GET", "harbor.example", "/c/login");
   x.request_headers = {{"Cookie", "sid=abc123secret; _gorilla_csrf=xyz789secret; lang"}};
   x.response_headers = {
       {"Set-Cookie", "sid=newsecret42; Path=/; HttpOnly; Expires=Wed, 21 Oct 2026 07:28:00 GMT"}};
@@ -145,7 +128,7 @@ TEST_CASE("cookies keep their names and Set-Cookie its attributes", "[redaction]
 }
 
 TEST_CASE("X-Registry-Auth and X-Registry-Config are redacted whole", "[redaction]") {
-  auto x = make_exchange("POST", "docker", "/images/create?fromImage=alpine");
+  auto x = exchange_to("POST", "docker", "/images/create?fromImage=alpine");
   x.request_headers = {{"X-Registry-Auth", "eyJ1c2VybmFtZSI6ImFsaWNlIiwicGFzc3dvcmQiOiJzM2NyZXQifQ=="},
                        {"X-Registry-Config", "eyJyZWdpc3RyeS5sb2NhbCI6e319"}};
   auto const r = redacted(x);
@@ -158,7 +141,7 @@ TEST_CASE("token request query keeps registry parameters byte for byte", "[redac
   std::string const target =
       "/token?account=bob&scope=repository%3Alibrary%2Falpine%3Apull&service=registry.docker.io&offline_"
       "token=true";
-  auto const r = redacted(make_exchange("GET", "auth.docker.io", target));
+  auto const r = redacted(exchange_to("GET", "auth.docker.io", target));
   CHECK(r.target == target);
   CHECK(redact_query("n=100&last=abc&&flag&x=%2Fy;z&=v", false) == "n=100&last=abc&&flag&x=%2Fy;z&=v");
   CHECK(redact_query("", true).empty());
@@ -168,7 +151,7 @@ TEST_CASE("secret query parameters go everywhere, case-insensitively", "[redacti
   CHECK(redact_query("access_token=abc&ACCESS_TOKEN=def&password=p%40ss&scope=x", false) ==
         "access_token=" + url_marker("abc") + "&ACCESS_TOKEN=" + url_marker("def") +
             "&password=" + url_marker("p@ss") + "&scope=x");
-  auto const upload = redacted(make_exchange(
+  auto const upload = redacted(exchange_to(
       "PUT", "registry.local", "/v2/app/blobs/uploads/0d5f?_state=c2VjcmV0LXN0YXRl&digest=sha256%3A6c3c"));
   CHECK(upload.target ==
         "/v2/app/blobs/uploads/0d5f?_state=" + url_marker("c2VjcmV0LXN0YXRl") + "&digest=sha256%3A6c3c");
@@ -184,7 +167,7 @@ TEST_CASE("S3 pre-signed request: signature and session token go, the credential
       "s3%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token="
       "FwoGZXIvYXdzEXAMPLE"
       "&X-Amz-SignedHeaders=host&x-id=GetObject&X-Amz-Signature=0123456789abcdef";
-  auto const r = redacted(make_exchange("GET", "bucket.s3.us-east-1.amazonaws.com", target));
+  auto const r = redacted(exchange_to("GET", "bucket.s3.us-east-1.amazonaws.com", target));
   auto const all = all_strings(r);
   for (auto const* secret : {"AKIAIOSFODNN7EXAMPLE", "FwoGZXIvYXdzEXAMPLE", "0123456789abcdef", "GetObject"})
     CHECK(all.find(secret) == std::string::npos);
@@ -198,7 +181,7 @@ TEST_CASE("S3 pre-signed request: signature and session token go, the credential
 }
 
 TEST_CASE("Location redirects to storage are redacted with the storage rules", "[redaction]") {
-  auto x = make_exchange("GET", "myacr.azurecr.io", "/v2/app/blobs/sha256:6c3c");
+  auto x = exchange_to("GET", "myacr.azurecr.io", "/v2/app/blobs/sha256:6c3c");
   x.status = 307;
 
   SECTION("Azure SAS keeps se, sp, sv, sr") {
@@ -251,10 +234,9 @@ TEST_CASE("Location redirects to storage are redacted with the storage rules", "
 }
 
 TEST_CASE("form token requests keep the grant and drop the secrets", "[redaction]") {
-  auto x = make_exchange("POST", "auth.docker.io", "/token");
+  auto x = exchange_to("POST", "auth.docker.io", "/token");
   x.request_headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  set_body(
-      x.request_body,
+  x.request_body = text_body(
       "grant_type=password&service=registry.docker.io&client_id=docker&username=alice&password=hunter2%21&"
       "access_type=offline&scope=repository%3Alibrary%2Falpine%3Apull");
   auto const r = redacted(x);
@@ -263,9 +245,9 @@ TEST_CASE("form token requests keep the grant and drop the secrets", "[redaction
         "grant_type=password&service=registry.docker.io&client_id=docker&username=alice&password=" +
             url_marker("hunter2!") + "&access_type=offline&scope=repository%3Alibrary%2Falpine%3Apull");
 
-  set_body(x.request_body,
-           std::string("grant_type=access_token&service=myacr.azurecr.io&tenant=t&access_token=") + jwt +
-               "&refresh_token=rt-opaque&client_secret=cs&assertion=as&code=c0de");
+  x.request_body =
+      text_body(std::string("grant_type=access_token&service=myacr.azurecr.io&tenant=t&access_token=") + jwt +
+                "&refresh_token=rt-opaque&client_secret=cs&assertion=as&code=c0de");
   auto const acr = redacted(x);
   for (auto const* secret : {jwt, "rt-opaque", "client_secret=cs", "assertion=as", "c0de"})
     CHECK(acr.request_body.text.find(secret) == std::string::npos);
@@ -273,12 +255,12 @@ TEST_CASE("form token requests keep the grant and drop the secrets", "[redaction
 }
 
 TEST_CASE("JSON token responses lose their tokens and keep the rest", "[redaction]") {
-  auto x = make_exchange("GET", "auth.docker.io", "/token?service=registry.docker.io");
+  auto x = exchange_to("GET", "auth.docker.io", "/token?service=registry.docker.io");
   x.response_headers = {{"Content-Type", "application/json"}};
-  set_body(x.response_body,
-           std::string(R"({"token": ")") + jwt + R"(", "access_token": ")" + jwt +
-               R"(", "refresh_token": "rt-secret", "expires_in": 300, "issued_at": "2024-01-01T00:00:00Z",)"
-               R"( "scope": "repository:library/alpine:pull"})");
+  x.response_body =
+      text_body(std::string(R"({"token": ")") + jwt + R"(", "access_token": ")" + jwt +
+                R"(", "refresh_token": "rt-secret", "expires_in": 300, "issued_at": "2024-01-01T00:00:00Z",)"
+                R"( "scope": "repository:library/alpine:pull"})");
   auto const r = redacted(x);
   auto const& text = r.response_body.text;
   CHECK(text.find(jwt) == std::string::npos);
@@ -290,8 +272,7 @@ TEST_CASE("JSON token responses lose their tokens and keep the rest", "[redactio
           R"(","expires_in":300,"issued_at":"2024-01-01T00:00:00Z","scope":"repository:library/alpine:pull"})");
 
   SECTION("docker config and engine login answers, at any depth") {
-    set_body(
-        x.response_body,
+    x.response_body = text_body(
         R"({"auths":{"r.io":{"auth":"YWxpY2U6czNjcmV0"}},"IdentityToken":"idt-secret","Status":"Login Succeeded"})");
     auto const c = redacted(x).response_body.text;
     CHECK(c.find("YWxpY2U6czNjcmV0") == std::string::npos);
@@ -301,21 +282,21 @@ TEST_CASE("JSON token responses lose their tokens and keep the rest", "[redactio
   SECTION("a body without secrets keeps its bytes") {
     std::string const body =
         "{ \"errors\": [ {\"code\": \"UNAUTHORIZED\", \"message\": \"authentication required\"} ] }\n";
-    set_body(x.response_body, body);
+    x.response_body = text_body(body);
     CHECK(redacted(x).response_body.text == body);
   }
   SECTION("a JSON body without a JSON content type is still parsed") {
     x.response_headers = {{"Content-Type", "text/plain"}};
-    set_body(x.response_body, R"({"access_token":"opaque-at"})");
+    x.response_body = text_body(R"({"access_token":"opaque-at"})");
     CHECK(redacted(x).response_body.text == R"({"access_token":")" + redaction_marker("opaque-at") + "\"}");
   }
 }
 
 TEST_CASE("a truncated JSON preview is redacted by scanning", "[redaction]") {
-  auto x = make_exchange("GET", "auth.docker.io", "/token");
+  auto x = exchange_to("GET", "auth.docker.io", "/token");
   x.response_headers = {{"Content-Type", "application/json"}};
-  set_body(x.response_body,
-           R"({"expires_in": 300, "access_token" : "opaque-at-1", "token": "eyJhbGciOiJSUzI1Ni)");
+  x.response_body =
+      text_body(R"({"expires_in": 300, "access_token" : "opaque-at-1", "token": "eyJhbGciOiJSUzI1Ni)");
   x.response_body.text_truncated = true;
   auto const text = redacted(x).response_body.text;
   CHECK(text.find("opaque-at-1") == std::string::npos);
@@ -325,11 +306,11 @@ TEST_CASE("a truncated JSON preview is redacted by scanning", "[redaction]") {
 }
 
 TEST_CASE("a deeply nested JSON body is scanned instead of re-serialised", "[redaction]") {
-  auto x = make_exchange("GET", "auth.docker.io", "/token");
+  auto x = exchange_to("GET", "auth.docker.io", "/token");
   x.response_headers = {{"Content-Type", "application/json"}};
   std::string const depth(100000, '[');
   std::string const closing(100000, ']');
-  set_body(x.response_body, depth + R"({"token":"deep-secret"})" + closing);
+  x.response_body = text_body(depth + R"({"token":"deep-secret"})" + closing);
   auto const text = redacted(x).response_body.text;
   CHECK(text == depth + R"({"token":")" + redaction_marker("deep-secret") + "\"}" + closing);
 }
@@ -359,7 +340,7 @@ TEST_CASE("redact_url keeps the user and drops the password", "[redaction]") {
 }
 
 TEST_CASE("failure details and other headers are scanned too", "[redaction]") {
-  auto x = make_exchange("GET", "registry.local", "/v2/");
+  auto x = exchange_to("GET", "registry.local", "/v2/");
   x.failure.emplace();
   x.failure->message = "refused";
   x.failure->detail = "via http://u:proxypass@proxy:3128";
@@ -372,8 +353,8 @@ TEST_CASE("failure details and other headers are scanned too", "[redaction]") {
 }
 
 TEST_CASE("redacting twice is the same as redacting once", "[redaction]") {
-  auto x = make_exchange("PUT", "registry.local",
-                         "/v2/app/blobs/uploads/0d5f?_state=c3RhdGU&digest=sha256%3A6c&token=t1");
+  auto x = exchange_to("PUT", "registry.local",
+                       "/v2/app/blobs/uploads/0d5f?_state=c3RhdGU&digest=sha256%3A6c&token=t1");
   x.status = 307;
   x.request_headers = {{"Authorization", "Basic YWxpY2U6czNjcmV0"},
                        {"Proxy-Authorization", std::string("Bearer ") + jwt},
@@ -383,8 +364,8 @@ TEST_CASE("redacting twice is the same as redacting once", "[redaction]") {
   x.response_headers = {{"Set-Cookie", "sid=s; Path=/"},
                         {"Location", "https://u:p@acct.blob.core.windows.net/c/b?sv=1&sig=s%3D&se=2"},
                         {"Content-Type", "application/json"}};
-  set_body(x.request_body, "password=p&username=alice&refresh_token=" + std::string(jwt));
-  set_body(x.response_body, std::string(R"({"token":")") + jwt + R"(","note":"Bearer abcdef123"})");
+  x.request_body = text_body("password=p&username=alice&refresh_token=" + std::string(jwt));
+  x.response_body = text_body(std::string(R"({"token":")") + jwt + R"(","note":"Bearer abcdef123"})");
   x.failure.emplace();
   x.failure->detail = "http://u:pw@proxy:1 Basic YWxpY2U6czNjcmV0";
   auto const once = redacted(x);

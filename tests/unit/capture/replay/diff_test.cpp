@@ -1,16 +1,13 @@
 // Client replay's comparison: what changed between a recorded answer and today's.
 #include "capture/replay/diff.hpp"
+#include "tests/support/exchanges.hpp"
 
 #include <catch2/catch.hpp>
 
 namespace regtrace::capture::replay {
 
 TEST_CASE("compare names a moved tag, a deleted blob and a slower answer; same is same", "[replay]") {
-  exchange before;
-  before.method = "GET";
-  before.host = "r.test";
-  before.target = "/v2/app/manifests/v1";
-  before.status = 200;
+  auto before = test::exchange_to("GET", "r.test", "/v2/app/manifests/v1", 200);
   before.response_headers = {{"Docker-Content-Digest", "sha256:aaa"}, {"Content-Type", "application/json"}};
   before.response_body.bytes = 10;
   before.response_body.sha256 = std::string(64, 'a');

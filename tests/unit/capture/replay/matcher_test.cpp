@@ -1,21 +1,14 @@
 // Server replay matching (issue 4): registry-shaped keys, volatile values ignored, entries consumed in
 // order.
 #include "capture/replay/matcher.hpp"
+#include "tests/support/exchanges.hpp"
 
 #include <catch2/catch.hpp>
 
 namespace regtrace::capture::replay {
 namespace {
 
-exchange recorded(std::string method, std::string target, int status, std::string host = "registry.test") {
-  exchange x;
-  x.method = std::move(method);
-  x.host = std::move(host);
-  x.port = 5443;
-  x.target = std::move(target);
-  x.status = status;
-  return x;
-}
+using test::registry_exchange;
 
 std::string key(std::string_view method, std::string_view target, std::string_view range = {},
                 std::string_view host = "Registry.Test") {
@@ -49,8 +42,10 @@ TEST_CASE("match_key ignores what redaction and time change", "[replay]") {
 }
 
 TEST_CASE("matcher consumes entries in order and repeats the last one", "[replay]") {
-  std::vector<exchange> trace{recorded("GET", "/v2/", 401), recorded("GET", "/v2/app/manifests/v1", 200),
-                              recorded("GET", "/v2/", 200), recorded("GET", "/v2/app/manifests/v2", 0)};
+  std::vector<exchange> trace{registry_exchange("GET", "/v2/", 401),
+                              registry_exchange("GET", "/v2/app/manifests/v1", 200),
+                              registry_exchange("GET", "/v2/", 200),
+                              registry_exchange("GET", "/v2/app/manifests/v2", 0)};
   matcher m(trace);
   CHECK(m.size() == 3);  // the entry without a response cannot answer anything
 

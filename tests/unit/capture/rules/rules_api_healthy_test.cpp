@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-using namespace regtrace::test;
+using namespace regtrace::capture::test;
 using regtrace::capture::rules::severity;
 
 namespace {
@@ -16,8 +16,8 @@ void upload(trace_builder& t, std::string const& repo, std::string const& blob, 
   t.add("HEAD", "/v2/" + repo + "/blobs/" + blob, 404);
   t.add("POST", "/v2/" + repo + "/blobs/uploads/", 202)
       .response_headers.push_back({"Location", "/v2/" + repo + "/blobs/uploads/" + id + "?_state=s1"});
-  trace_builder::set_request_body(t.add("PATCH", "/v2/" + repo + "/blobs/uploads/" + id + "?_state=s1", 202),
-                                  "chunk of " + blob);
+  t.add("PATCH", "/v2/" + repo + "/blobs/uploads/" + id + "?_state=s1", 202).request_body =
+      text_body("chunk of " + blob);
   t.add("PUT", "/v2/" + repo + "/blobs/uploads/" + id + "?_state=s2&digest=" + blob, 201);
 }
 
@@ -52,11 +52,11 @@ TEST_CASE("healthy: a dockerd push with existence checks, a mount attempt answer
   upload(t, "app", digest('a'), "u1");
   t.add("POST", "/v2/app/blobs/uploads/?mount=" + digest('b') + "&from=base", 202)
       .response_headers.push_back({"Location", "/v2/app/blobs/uploads/u2?_state=s1"});
-  trace_builder::set_request_body(t.add("PATCH", "/v2/app/blobs/uploads/u2?_state=s1", 202), "layer b");
+  t.add("PATCH", "/v2/app/blobs/uploads/u2?_state=s1", 202).request_body = text_body("layer b");
   t.add("PUT", "/v2/app/blobs/uploads/u2?_state=s2&digest=" + digest('b'), 201);
   upload(t, "app", digest('c'), "u3");
-  trace_builder::set_request_body(t.add("PUT", "/v2/app/manifests/v1", 201),
-                                  image_manifest(digest('c'), {digest('a'), digest('b')}));
+  t.add("PUT", "/v2/app/manifests/v1", 201).request_body =
+      text_body(image_manifest(digest('c'), {digest('a'), digest('b')}));
   CHECK(at_or_above(t.diagnose(), severity::warning) == strings{});
 }
 
@@ -67,8 +67,8 @@ TEST_CASE("healthy: a skopeo push to a registry without auth", "[rules][api][hea
   upload(t, "small", digest('a'), "u1");
   upload(t, "small", digest('c'), "u2");
   t.add("HEAD", "/v2/small/manifests/v1", 404);
-  trace_builder::set_request_body(t.add("PUT", "/v2/small/manifests/v1", 201),
-                                  image_manifest(digest('c'), {digest('a')}));
+  t.add("PUT", "/v2/small/manifests/v1", 201).request_body =
+      text_body(image_manifest(digest('c'), {digest('a')}));
   CHECK(at_or_above(t.diagnose(), severity::warning) == strings{});
 }
 

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-using namespace regtrace::test;
+using namespace regtrace::capture::test;
 using Catch::Matchers::Contains;
 using regtrace::capture::rules::severity;
 
@@ -17,12 +17,12 @@ TEST_CASE("C-08: MANIFEST_BLOB_UNKNOWN names the blobs the trace never shows", "
       .response_headers.push_back({"Location", "/v2/app/blobs/uploads/u2"});
   auto& put = t.add("PUT", "/v2/app/manifests/v1", 400,
                     registry_error("MANIFEST_BLOB_UNKNOWN", "blob unknown to registry"));
-  trace_builder::set_request_body(put, image_manifest(digest('c'), {digest('1')}));
+  put.request_body = text_body(image_manifest(digest('c'), {digest('1')}));
   auto const all = t.diagnose();
   auto const found = with_id(all, "C-08");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{4});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{4});
   CHECK_THAT(found[0].explanation, Contains(digest('c') + " (a mount attempt got 202"));
   CHECK_THAT(found[0].explanation, !Contains(digest('1')));
   CHECK(found[0].client_error == "manifest blob unknown: blob unknown to registry");
@@ -36,7 +36,7 @@ TEST_CASE("C-08: 413 with a registry body; an HTML 413 is A-13's", "[rules][api]
         "text/html");
   auto const found = with_id(t.diagnose(), "C-08");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(found[0].explanation, Contains("larger than this registry accepts"));
 }
 
@@ -51,7 +51,7 @@ TEST_CASE("C-09: PATCH on a session another replica cannot validate", "[rules][a
   auto found = with_id(t.diagnose(), "C-09");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{1, 0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{1, 0});
   CHECK_THAT(found[0].explanation,
              Contains("u1") && Contains("10.0.0.1, 10.0.0.2") && Contains("http.secret"));
 
@@ -71,7 +71,7 @@ TEST_CASE("C-09: 416 shows the offsets", "[rules][api]") {
   patch.response_headers.push_back({"Range", "0-499"});
   auto const found = with_id(t.diagnose(), "C-09");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(found[0].explanation, Contains("1000-1999") && Contains("0-499"));
 }
 
@@ -81,11 +81,11 @@ TEST_CASE("C-10: closing PUT with DIGEST_INVALID compares the forwarded bytes", 
     trace_builder t;
     auto& put = t.add("PUT", "/v2/app/blobs/uploads/u1?digest=" + digest('a'), 400,
                       registry_error("DIGEST_INVALID", "provided digest did not match uploaded content"));
-    trace_builder::set_request_body(put, body);
+    put.request_body = text_body(body);
     auto const found = with_id(t.diagnose(), "C-10");
     REQUIRE(found.size() == 1);
     CHECK(found[0].level == severity::error);
-    CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+    CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
     CHECK_THAT(found[0].explanation, Contains("hash to sha256:" + regtrace::capture::sha256_hex(body)) &&
                                          Contains("not to the declared " + digest('a')));
   }
@@ -94,7 +94,7 @@ TEST_CASE("C-10: closing PUT with DIGEST_INVALID compares the forwarded bytes", 
     auto const good = "sha256:" + regtrace::capture::sha256_hex(body);
     auto& put = t.add("PUT", "/v2/app/blobs/uploads/u1?digest=" + good, 400,
                       registry_error("SIZE_INVALID", "provided length did not match content length"));
-    trace_builder::set_request_body(put, body);
+    put.request_body = text_body(body);
     put.request_headers.push_back({"Content-Length", "99"});
     auto const found = with_id(t.diagnose(), "C-10");
     REQUIRE(found.size() == 1);
@@ -121,7 +121,7 @@ TEST_CASE("C-11: quota messages per vendor are CRITICAL and not C-02/C-12", "[ru
   for (auto const& f : found) CHECK(f.level == severity::critical);
   auto explanation_for = [&](std::size_t entry) {
     for (auto const& f : found)
-      if (entries_of(f) == std::vector<std::size_t>{entry}) return f.explanation;
+      if (evidence_entries(f) == std::vector<std::size_t>{entry}) return f.explanation;
     return std::string();
   };
   CHECK_THAT(explanation_for(0), Contains("Harbor"));
@@ -151,7 +151,7 @@ TEST_CASE("C-12: writes refused by lock, disabled deletes, read-only mode", "[ru
   std::vector<std::size_t> entries;
   for (auto const& f : found) {
     CHECK(f.level == severity::error);
-    entries.push_back(entries_of(f).front());
+    entries.push_back(evidence_entries(f).front());
     if (entries.back() == 0) CHECK_THAT(f.explanation, Contains("lock"));
     if (entries.back() == 1) CHECK_THAT(f.explanation, Contains("deletes disabled"));
     if (entries.back() == 2) CHECK_THAT(f.explanation, Contains("Allow: GET, HEAD"));
@@ -172,7 +172,7 @@ TEST_CASE("C-13: 429 with Retry-After and Docker Hub headers", "[rules][api]") {
   auto found = with_id(t.diagnose(), "C-13");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(found[0].explanation, Contains("Retry-After: 30") &&
                                        Contains("ratelimit-remaining: 0;w=21600") &&
                                        Contains("docker-ratelimit-source: 203.0.113.7"));
@@ -201,7 +201,7 @@ TEST_CASE("C-13: warn when Docker Hub's remaining pulls are low", "[rules][api]"
   auto const found = with_id(t.diagnose(), "C-13");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::warning);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{1});
 }
 
 TEST_CASE("C-14: server errors from the registry, not from regtrace", "[rules][api]") {
@@ -212,7 +212,7 @@ TEST_CASE("C-14: server errors from the registry, not from regtrace", "[rules][a
   auto found = with_id(t.diagnose(), "C-14");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(found[0].explanation, Contains("503 UNAVAILABLE"));
 
   SECTION("a retry succeeds: WARNING") {
@@ -234,9 +234,9 @@ TEST_CASE("C-15: Harbor policy 412, on HEAD (status only) and GET", "[rules][api
   auto const found = with_id(t.diagnose(), "C-15");
   REQUIRE(found.size() == 2);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(found[0].explanation, Contains("only the status"));
   CHECK_THAT(found[0].client_error, Contains("412"));
-  CHECK(entries_of(found[1]) == std::vector<std::size_t>{1});
+  CHECK(evidence_entries(found[1]) == std::vector<std::size_t>{1});
   CHECK_THAT(found[1].client_error, Contains("projectpolicyviolation: current image with 3 vulnerabilities"));
 }

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-using namespace regtrace::test;
+using namespace regtrace::capture::test;
 using Catch::Matchers::Contains;
 using regtrace::capture::rules::severity;
 
@@ -21,7 +21,7 @@ TEST_CASE("C-01: GET of a missing tag after the token flow", "[rules][api]") {
   auto const found = with_id(t.diagnose(), "C-01");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{2});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{2});
   CHECK_THAT(found[0].explanation, Contains("'v9'") && Contains("'app'") && Contains("MANIFEST_UNKNOWN"));
   CHECK(found[0].client_error == "manifest for registry.test:5443/app:v9 not found: manifest unknown");
   CHECK(with_id(t.diagnose(), "C-02").empty());
@@ -34,7 +34,7 @@ TEST_CASE("C-01: a HEAD 404 takes its meaning from the GET that follows", "[rule
   t.add("GET", "/v2/app/manifests/v9", 404, manifest_unknown);
   auto const found = with_id(t.diagnose(), "C-01");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0, 1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0, 1});
   CHECK(found[0].client_error == "registry.test:5443/app:v9: not found");
 }
 
@@ -45,7 +45,7 @@ TEST_CASE("C-01: a lone HEAD 404 on a pull counts", "[rules][api]") {
   t.add("HEAD", "/v2/app/manifests/v9", 404);
   auto const found = with_id(t.diagnose(), "C-01");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{1});
   CHECK_THAT(found[0].explanation, Contains("no body"));
 }
 
@@ -114,7 +114,7 @@ TEST_CASE("C-01: a push, then a pull of a tag that was never pushed", "[rules][a
   t.add("GET", "/v2/app/manifests/v2", 404, manifest_unknown);
   auto const found = with_id(t.diagnose(), "C-01");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{3});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{3});
 }
 
 TEST_CASE("C-01: another client's push does not excuse containerd's HEAD 404", "[rules][api]") {
@@ -128,7 +128,7 @@ TEST_CASE("C-01: another client's push does not excuse containerd's HEAD 404", "
   t.add("HEAD", "/v2/app/manifests/nope", 404);
   auto const found = with_id(t.diagnose(), "C-01");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{4});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{4});
 }
 
 TEST_CASE("C-02: NAME_UNKNOWN", "[rules][api]") {
@@ -140,7 +140,7 @@ TEST_CASE("C-02: NAME_UNKNOWN", "[rules][api]") {
   auto const found = with_id(all, "C-02");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{2});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{2});
   CHECK_THAT(found[0].client_error, Contains("repository registry.test:5443/nope not found"));
   CHECK(with_id(all, "C-01").empty());
 }
@@ -153,7 +153,7 @@ TEST_CASE("C-02: DENIED although the token was bought with credentials", "[rules
   get.request_headers.push_back({"Authorization", "Bearer <redacted sha256:3f9a12bc>"});
   auto const found = with_id(t.diagnose(), "C-02");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{2, 1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{2, 1});
   CHECK_THAT(found[0].explanation, Contains("with credentials had succeeded"));
   CHECK_THAT(found[0].client_error, Contains("pull access denied for registry.test:5443/team/secret"));
 }
@@ -187,9 +187,9 @@ TEST_CASE("C-03: uppercase repository answered NAME_INVALID, or 404 for a broken
   auto const& upper = found[0].explanation.find("MyApp") != std::string::npos ? found[0] : found[1];
   auto const& other = &upper == &found[0] ? found[1] : found[0];
   CHECK(upper.level == severity::error);
-  CHECK(entries_of(upper) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(upper) == std::vector<std::size_t>{0});
   CHECK_THAT(upper.explanation, Contains("uppercase") && Contains("'myapp' would be valid"));
-  CHECK(entries_of(other) == std::vector<std::size_t>{1});
+  CHECK(evidence_entries(other) == std::vector<std::size_t>{1});
   CHECK_THAT(other.explanation, Contains("separator"));
 }
 
@@ -201,7 +201,7 @@ TEST_CASE("C-04: the index lacks the client's platform and the client stops", "[
   auto const found = with_id(t.diagnose(), "C-04");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{2});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{2});
   CHECK_THAT(found[0].explanation,
              Contains("linux/arm64, linux/arm/v7") && Contains("linux/amd64, which the index does not list"));
   CHECK(found[0].client_error == "no matching manifest for linux/amd64 in the manifest list entries");
@@ -215,7 +215,7 @@ TEST_CASE("C-04: containerd (platform unknown) stops at the index and pulls some
   t.add("HEAD", "/v2/tool/manifests/v2", 200, "x", manifest_type);
   auto const found = with_id(t.diagnose(), "C-04");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(found[0].explanation, Contains("windows/amd64"));
   CHECK(found[0].client_error == "registry.test:5443/app:v1: no match for platform in manifest: not found");
 }
@@ -251,7 +251,7 @@ TEST_CASE("C-05: schema 1 manifest and nothing after it", "[rules][api]") {
     auto const found = with_id(t.diagnose(), "C-05");
     REQUIRE(found.size() == 1);
     CHECK(found[0].level == severity::error);
-    CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+    CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
     CHECK_THAT(found[0].client_error, Contains("no longer supported since containerd v2.0"));
   }
   SECTION("an older client reads the blobs: fine") {
@@ -266,7 +266,7 @@ TEST_CASE("C-05: schema 1 manifest and nothing after it", "[rules][api]") {
     t.add("GET", "/v2/old/manifests/v1", 200, schema1, type);
     CHECK(with_id(t.diagnose(false), "C-05").empty());  // live: the blobs may simply not be recorded yet
     t.add("GET", "/v2/other/manifests/v1", 200, "{}", manifest_type);
-    CHECK(entries_of(with_id(t.diagnose(), "C-05").at(0)) == std::vector<std::size_t>{0});
+    CHECK(evidence_entries(with_id(t.diagnose(), "C-05").at(0)) == std::vector<std::size_t>{0});
   }
 }
 
@@ -281,7 +281,7 @@ TEST_CASE("C-06: a blob of the fetched manifest is unknown", "[rules][api]") {
   auto const found = with_id(t.diagnose(), "C-06");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{4, 2});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{4, 2});
   CHECK_THAT(found[0].explanation, Contains(digest('1')) && Contains("registry.test:5443/app:v1"));
 }
 
@@ -315,7 +315,7 @@ TEST_CASE("C-07: foreign layer, registry 404 and the foreign URL unreachable", "
   auto const found = with_id(all, "C-07");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{2, 3, 0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{2, 3, 0});
   CHECK_THAT(found[0].explanation, Contains(url));
   CHECK(with_id(all, "C-06").empty());  // the foreign layer explains the 404
 
@@ -329,7 +329,7 @@ TEST_CASE("C-07: foreign layer, registry 404 and the foreign URL unreachable", "
     t.entries.pop_back();
     auto const linux_only = with_id(t.diagnose(), "C-07");
     REQUIRE(linux_only.size() == 1);
-    CHECK(entries_of(linux_only[0]) == std::vector<std::size_t>{2, 0});
+    CHECK(evidence_entries(linux_only[0]) == std::vector<std::size_t>{2, 0});
     CHECK_THAT(linux_only[0].explanation, Contains("never reached the foreign URL"));
   }
   SECTION("healthy when the foreign URL serves the layer") {

@@ -2,30 +2,21 @@
 // of catalog §2 without any ERROR or CRITICAL finding.
 #include "capture/redaction/redaction.hpp"
 #include "capture/registry/jwt.hpp"
-#include "capture/text/base64.hpp"
 #include "capture/rules/rules.hpp"
-#include "tests/support/rules_traces.hpp"
+#include "capture/text/base64.hpp"
+#include "tests/support/exchanges.hpp"
+#include "tests/support/findings.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
 
-namespace regtrace::test {
+namespace regtrace::capture::test {
 namespace {
 
-using capture::exchange;
-using capture::header_list;
-using capture::rules::diagnose;
-using capture::rules::finding;
-using capture::rules::severity;
-using capture::test::at_least;
-using capture::test::evidence_entries;
-using capture::test::live_findings;
-using capture::test::make_exchange;
-using capture::test::sequence;
-using capture::test::with_id;
-using capture::test::with_request;
-using capture::test::with_response;
+using rules::diagnose;
+using rules::finding;
+using rules::severity;
 using ids = std::vector<std::size_t>;
 
 constexpr auto hub_challenge =
@@ -42,11 +33,6 @@ constexpr auto blob_url =
 
 std::string jwt(nlohmann::json const& payload) {
   return capture::base64url_encode(R"({"alg":"ES256","typ":"JWT"})") + "." + capture::base64url_encode(payload.dump()) + ".c2lnbmF0dXJl";
-}
-
-header_list registry_headers(header_list extra = {}) {
-  extra.push_back({"Docker-Distribution-Api-Version", "registry/2.0"});
-  return extra;
 }
 
 exchange challenge_401(std::string method, std::string url, std::string challenge = hub_challenge) {
@@ -66,19 +52,6 @@ header_list basic_alice() {
 
 header_list bearer(std::string token = "tok.en.x") {
   return {{"Authorization", "Bearer " + token}};
-}
-
-std::vector<exchange> redacted(std::vector<exchange> trace) {
-  for (auto& x : trace) capture::redact(x);
-  return trace;
-}
-
-// Findings at error or above from the B and D rules, in the final diagnosis and live (each entry as
-// the trace writer adds it, where a retry still to come must not be reported).
-std::vector<finding> serious(std::vector<exchange> const& trace) {
-  auto out = at_least(diagnose(trace), severity::error, {"B-", "D-"});
-  for (auto& f : at_least(live_findings(trace), severity::error, {"B-", "D-"})) out.push_back(std::move(f));
-  return out;
 }
 
 // Live only: a prefix of a flow, with the client's next requests still to come.
@@ -584,4 +557,4 @@ TEST_CASE("B-14: Artifact Registry IAM denial", "[rules][B-14]") {
   CHECK(with_id(all, "B-09").empty());
 }
 
-}  // namespace regtrace::test
+}  // namespace regtrace::capture::test

@@ -2,25 +2,17 @@
 // as regtrace writes them redacted.
 #include "capture/redaction/redaction.hpp"
 #include "capture/rules/rules.hpp"
-#include "tests/support/rules_traces.hpp"
+#include "tests/support/exchanges.hpp"
+#include "tests/support/findings.hpp"
 
 #include <catch2/catch.hpp>
 
-namespace regtrace::test {
+namespace regtrace::capture::test {
 namespace {
 
-using capture::exchange;
-using capture::header_list;
-using capture::rules::diagnose;
-using capture::rules::finding;
-using capture::rules::severity;
-using capture::test::at_least;
-using capture::test::evidence_entries;
-using capture::test::live_findings;
-using capture::test::make_exchange;
-using capture::test::sequence;
-using capture::test::with_id;
-using capture::test::with_response;
+using rules::diagnose;
+using rules::finding;
+using rules::severity;
 using ids = std::vector<std::size_t>;
 
 constexpr auto acr_blob =
@@ -36,11 +28,6 @@ constexpr auto s3_url =
     "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261127%2Fus-east-1%2Fs3%2Faws4_"
     "request&"
     "X-Amz-Date=20261127T214000Z&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature=0123abcd";
-
-header_list registry_headers(header_list extra = {}) {
-  extra.push_back({"Docker-Distribution-Api-Version", "registry/2.0"});
-  return extra;
-}
 
 header_list bearer() {
   return {{"Authorization", "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln"}};
@@ -64,18 +51,6 @@ exchange azure_auth_refused() {
                 "Authorization header."),
       "application/xml");
   return x;
-}
-
-std::vector<exchange> redacted(std::vector<exchange> trace) {
-  for (auto& x : trace) capture::redact(x);
-  return trace;
-}
-
-// Findings at error or above from the B and D rules, in the final diagnosis and live.
-std::vector<finding> serious(std::vector<exchange> const& trace) {
-  auto out = at_least(diagnose(trace), severity::error, {"B-", "D-"});
-  for (auto& f : at_least(live_findings(trace), severity::error, {"B-", "D-"})) out.push_back(std::move(f));
-  return out;
 }
 
 }  // namespace
@@ -318,4 +293,4 @@ TEST_CASE("D-06: ten redirects in a row", "[rules][D-06]") {
   CHECK(with_id(diagnose(sequence(hops)), "D-06").empty());
 }
 
-}  // namespace regtrace::test
+}  // namespace regtrace::capture::test

@@ -2,10 +2,10 @@
 // and evidence, and stays quiet on healthy traffic.
 #include "capture/model/failure.hpp"
 #include "capture/rules/rules.hpp"
+#include "tests/support/exchanges.hpp"
+#include "tests/support/findings.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <algorithm>
 
 namespace regtrace::capture {
 namespace {
@@ -13,32 +13,17 @@ namespace {
 using rules::diagnose;
 using rules::finding;
 using rules::severity;
+using test::evidence_entries;
+using test::with_id;
 
 exchange request(std::string method, std::string target, int status, std::string host = "registry.test") {
-  exchange x;
-  x.method = std::move(method);
-  x.host = std::move(host);
-  x.target = std::move(target);
-  x.status = status;
-  x.client_address = "127.0.0.1:40000";
+  auto x = test::exchange_to(std::move(method), std::move(host), std::move(target), status);
   x.started = std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 365 * 56);
   return x;
 }
 
 failure_record regtrace_failure(phase where, errc code, std::string detail = {}) {
   return make_failure(where, make_error_code(code), std::move(detail));
-}
-
-std::vector<finding> with_id(std::vector<finding> const& all, std::string_view id) {
-  std::vector<finding> out;
-  std::copy_if(all.begin(), all.end(), std::back_inserter(out), [&](auto const& f) { return f.id == id; });
-  return out;
-}
-
-std::vector<std::size_t> entries_of(finding const& f) {
-  std::vector<std::size_t> out;
-  for (auto const& e : f.evidence) out.push_back(e.entry);
-  return out;
 }
 
 std::string const blob_digest = "sha256:" + std::string(64, 'a');
@@ -54,7 +39,7 @@ TEST_CASE("A-02: a CONNECT answered 407 by the proxy", "[rules][transport]") {
   auto found = with_id(diagnose(trace), "A-02");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0, 1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0, 1});
   CHECK_THAT(found[0].explanation, Catch::Contains("407"));
 }
 
@@ -72,7 +57,7 @@ TEST_CASE("A-02: regtrace's upstream proxy refuses its CONNECT (a chained set-up
   auto found = with_id(all, "A-02");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(found[0].explanation, Catch::Contains("upstream proxy") && Catch::Contains("407"));
   CHECK_THAT(found[0].remediation, Catch::Contains("--upstream-proxy"));
   CHECK(with_id(all, "A-08").empty());  // the proxy was reached; it said no
@@ -88,7 +73,7 @@ TEST_CASE("A-03: the client rejects regtrace's certificate with an alert", "[rul
   auto found = with_id(diagnose(trace), "A-03");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::critical);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{1});
   CHECK_THAT(found[0].explanation, Catch::Contains("alert 42"));
   CHECK_THAT(found[0].remediation, Catch::Contains("certs.d"));
 }
@@ -106,11 +91,11 @@ TEST_CASE("A-04 and A-08: upstream TLS and dial failures, one finding per host",
   auto all = diagnose(trace);
   auto tls = with_id(all, "A-04");
   REQUIRE(tls.size() == 1);
-  CHECK(entries_of(tls[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(tls[0]) == std::vector<std::size_t>{0});
   auto dial = with_id(all, "A-08");
   REQUIRE(dial.size() == 1);
   CHECK(dial[0].level == severity::error);
-  CHECK(entries_of(dial[0]) == std::vector<std::size_t>{1, 2});
+  CHECK(evidence_entries(dial[0]) == std::vector<std::size_t>{1, 2});
   CHECK_THAT(dial[0].explanation, Catch::Contains("storage.test") && Catch::Contains("upstream_connect"));
   CHECK(with_id(all, "C-14").empty());  // regtrace's own 502 is no registry server error
 }
@@ -140,7 +125,7 @@ TEST_CASE("A-07: a ping or token request that outlasts Go's 15 s client timeout"
   auto found = with_id(diagnose(trace), "A-07");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(found[0].explanation, Catch::Contains("16.2 s") && Catch::Contains("15 s"));
 
   auto quick = request("GET", "/v2/", 401);
@@ -166,8 +151,8 @@ TEST_CASE("A-10: a blob body that does not hash to its digest, directly or behin
   auto found = with_id(diagnose(trace), "A-10");
   REQUIRE(found.size() == 2);
   CHECK(found[0].level == severity::critical);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
-  CHECK(entries_of(found[1]) == std::vector<std::size_t>{2, 1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[1]) == std::vector<std::size_t>{2, 1});
 }
 
 TEST_CASE("A-11: a range request answered 200, recovered or not", "[rules][transport]") {
@@ -203,12 +188,12 @@ TEST_CASE("A-12 and A-13: HTML pages from other hops", "[rules][transport]") {
   auto all = diagnose(trace);
   auto page = with_id(all, "A-12");
   REQUIRE(page.size() == 1);
-  CHECK(entries_of(page[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(page[0]) == std::vector<std::size_t>{0});
   CHECK_THAT(page[0].explanation, Catch::Contains("Access Denied") && Catch::Contains("BigIP"));
   auto too_large = with_id(all, "A-13");
   REQUIRE(too_large.size() == 1);
   CHECK(too_large[0].level == severity::critical);
-  CHECK(entries_of(too_large[0]) == std::vector<std::size_t>{1});
+  CHECK(evidence_entries(too_large[0]) == std::vector<std::size_t>{1});
   CHECK_THAT(too_large[0].explanation, Catch::Contains("nginx"));
 }
 

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-using namespace regtrace::test;
+using namespace regtrace::capture::test;
 using Catch::Matchers::Contains;
 using regtrace::capture::rules::severity;
 
@@ -26,7 +26,7 @@ TEST_CASE("E-01: Red Hat docker 1.13 pushes, then its pull ends unauthorized at 
   auto const found = with_id(t.diagnose(), "E-01");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{2});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{2});
   CHECK_THAT(found[0].explanation,
              Contains("docker/1.13.1") && Contains("Pushes by the same client succeeded"));
   CHECK_THAT(found[0].client_error, Contains("unauthorized: authentication required"));
@@ -38,7 +38,7 @@ TEST_CASE("E-01: a manifest 401 that no retry fixes; not for other docker builds
   t.add("GET", "/v2/app/manifests/v1", 401, registry_error("UNAUTHORIZED", "authentication required"));
   auto const found = with_id(t.diagnose(), "E-01");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
 
   trace_builder other;
   other.add("GET", "/v2/app/manifests/v1", 401, registry_error("UNAUTHORIZED", "authentication required"));
@@ -58,7 +58,7 @@ TEST_CASE("E-05: ACR quarantine hides the tag and disallows the digest", "[rules
   auto const found = with_id(all, "E-05");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{1, 0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{1, 0});
   CHECK_THAT(found[0].explanation, Contains(digest('1')) && Contains("1 read(s) by tag"));
   // The specific reading replaces the generic ones for these entries.
   CHECK(with_id(all, "C-01").empty());
@@ -73,7 +73,7 @@ TEST_CASE("E-05: a disallowed read by digest alone", "[rules][vendor]") {
                        "The operation is disallowed on this registry, repository or image."));
   auto const found = with_id(t.diagnose(), "E-05");
   REQUIRE(found.size() == 1);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
 }
 
 TEST_CASE("E-07: a containerd mirror misses, the upstream serves", "[rules][vendor]") {
@@ -85,7 +85,7 @@ TEST_CASE("E-07: a containerd mirror misses, the upstream serves", "[rules][vend
   auto const found = with_id(all, "E-07");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::info);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0, 1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0, 1});
   CHECK_THAT(found[0].explanation,
              Contains("mirror.test:5000") && Contains("registry-1.docker.io") && Contains("ns="));
   CHECK(at_or_above(all, severity::warning).empty());
@@ -101,7 +101,7 @@ TEST_CASE("E-08: referrers API absent and the tag-schema fallback", "[rules][ven
   auto const found = with_id(all, "E-08");
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::info);
-  CHECK(entries_of(found[0]) == std::vector<std::size_t>{0, 1});
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0, 1});
   CHECK(at_or_above(all, severity::warning).empty());
 }
 
@@ -118,9 +118,9 @@ TEST_CASE("E-09: one finding per distinct warning text, every entry carrying it"
   for (auto const& f : found) {
     CHECK(f.level == severity::info);
     if (f.explanation.find("deprecated") != std::string::npos)
-      CHECK(entries_of(f) == std::vector<std::size_t>{0, 2});
+      CHECK(evidence_entries(f) == std::vector<std::size_t>{0, 2});
     else
-      CHECK(entries_of(f) == std::vector<std::size_t>{2});
+      CHECK(evidence_entries(f) == std::vector<std::size_t>{2});
   }
   CHECK_THAT(found[0].explanation + found[1].explanation, Contains("pulls will need a login from May"));
 }

@@ -3,6 +3,7 @@
 
 #include "capture/rules/finding.hpp"
 #include "proxy/commands/check.hpp"
+#include "tests/support/exchanges.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,18 +16,10 @@ using namespace regtrace::proxy;
 
 namespace {
 
+using capture::test::registry_exchange;
+
 bool has_line_with(std::vector<std::string> const& lines, std::string const& part) {
   return std::ranges::any_of(lines, [&](std::string const& line) { return line.find(part) != std::string::npos; });
-}
-
-capture::exchange answered(std::string method, std::string target, int status, std::string host = "registry.test") {
-  capture::exchange x;
-  x.method = std::move(method);
-  x.host = std::move(host);
-  x.port = 5443;
-  x.target = std::move(target);
-  x.status = status;
-  return x;
 }
 
 // {"alg":"ES256"} . {"sub":"alice","access":[{"type":"repository","name":"team/app","actions":["pull"]}]} . "sig"
@@ -98,7 +91,7 @@ TEST_CASE("check asks for /v2/ and for the manifest with the Accept list of a cu
 }
 
 TEST_CASE("check describes the connection, the challenge and what the token grants", "[proxy][check]") {
-  auto challenge = answered("GET", "/v2/", 401);
+  auto challenge = registry_exchange("GET", "/v2/", 401);
   challenge.server_ip = "127.0.0.1";
   challenge.timings.dns = 1.5;
   challenge.timings.connect = 3;
@@ -111,10 +104,10 @@ TEST_CASE("check describes the connection, the challenge and what the token gran
   challenge.upstream_tls = tls;
   challenge.response_headers = {
       {"WWW-Authenticate", R"(Bearer realm="https://auth.test/token",service="registry.test")"}};
-  auto token = answered("GET", "/token?service=registry.test", 200, "auth.test");
+  auto token = registry_exchange("GET", "/token?service=registry.test", 200, "auth.test");
   token.response_body.text = std::string(R"({"token":")") + alice_pull_jwt + R"(","expires_in":300})";
   token.response_body.text_kept = true;
-  auto retried = answered("GET", "/v2/", 200);
+  auto retried = registry_exchange("GET", "/v2/", 200);
 
   auto const lines = describe_probe({challenge, token, retried});
   CHECK(has_line_with(lines, "DNS      registry.test -> 127.0.0.1 (1.5 ms)"));
@@ -128,7 +121,7 @@ TEST_CASE("check describes the connection, the challenge and what the token gran
 }
 
 TEST_CASE("check names the phase where the connection failed", "[proxy][check]") {
-  auto unresolved = answered("GET", "/v2/", 0, "nowhere.test");
+  auto unresolved = registry_exchange("GET", "/v2/", 0, "nowhere.test");
   unresolved.failure.emplace();
   unresolved.failure->where = capture::phase::resolve;
   unresolved.failure->message = "Host not found";
@@ -137,7 +130,7 @@ TEST_CASE("check names the phase where the connection failed", "[proxy][check]")
   REQUIRE(dns.size() == 1);
   CHECK(dns[0] == "DNS      nowhere.test: resolving nowhere.test: Host not found");
 
-  auto old_tls = answered("GET", "/v2/", 0);
+  auto old_tls = registry_exchange("GET", "/v2/", 0);
   old_tls.server_ip = "127.0.0.1";
   old_tls.failure.emplace();
   old_tls.failure->where = capture::phase::upstream_tls;
@@ -151,11 +144,11 @@ TEST_CASE("check names the phase where the connection failed", "[proxy][check]")
 }
 
 TEST_CASE("check passes when the last answers are 2xx and no finding is an error", "[proxy][check]") {
-  auto const challenge = answered("GET", "/v2/", 401);
-  auto const token = answered("GET", "/token?service=registry.test", 200, "auth.test");
-  auto const ok = answered("GET", "/v2/", 200);
-  auto const manifest = answered("HEAD", "/v2/team/app/manifests/1.0", 200);
-  auto const missing = answered("HEAD", "/v2/team/app/manifests/1.0", 404);
+  auto const challenge = registry_exchange("GET", "/v2/", 401);
+  auto const token = registry_exchange("GET", "/token?service=registry.test", 200, "auth.test");
+  auto const ok = registry_exchange("GET", "/v2/", 200);
+  auto const manifest = registry_exchange("HEAD", "/v2/team/app/manifests/1.0", 200);
+  auto const missing = registry_exchange("HEAD", "/v2/team/app/manifests/1.0", 404);
   CHECK(check_passed({challenge, token, ok}, {}));
   CHECK(check_passed({challenge, token, ok, manifest}, {}));
   CHECK_FALSE(check_passed({challenge}, {}));

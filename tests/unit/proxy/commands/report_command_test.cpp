@@ -1,6 +1,7 @@
 // `regtrace report` through the command line: exit codes, -o, and refusals as sentences.
 
 #include "proxy/commands/cli.hpp"
+#include "tests/support/files.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -9,24 +10,18 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
+
+using regtrace::capture::test::slurp;
 
 int run(std::vector<std::string> args) {
   args.insert(args.begin(), "regtrace");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   return regtrace::proxy::run_command_line(static_cast<int>(argv.size()), argv.data());
-}
-
-std::string slurp(std::filesystem::path const& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 struct scratch {
