@@ -1,5 +1,6 @@
 #include "capture/registry/classifier.hpp"
 
+#include "capture/model/name_table.hpp"
 #include "capture/text/ascii.hpp"
 #include "capture/text/percent.hpp"
 #include "capture/text/url.hpp"
@@ -137,29 +138,19 @@ bool classify_registry_path(std::string_view rest, std::vector<query_param> cons
 }  // namespace
 
 std::string_view to_string(request_kind k) {
-  switch (k) {
-    case request_kind::ping:
-      return "ping";
-    case request_kind::token:
-      return "token";
-    case request_kind::manifest:
-      return "manifest";
-    case request_kind::blob:
-      return "blob";
-    case request_kind::upload:
-      return "upload";
-    case request_kind::tags:
-      return "tags";
-    case request_kind::referrers:
-      return "referrers";
-    case request_kind::catalog:
-      return "catalog";
-    case request_kind::storage:
-      return "storage";
-    case request_kind::other:
-      return "other";
-  }
-  return "other";
+  static constexpr name_table<request_kind, 10> names{{
+      {request_kind::ping, "ping"},
+      {request_kind::token, "token"},
+      {request_kind::manifest, "manifest"},
+      {request_kind::blob, "blob"},
+      {request_kind::upload, "upload"},
+      {request_kind::tags, "tags"},
+      {request_kind::referrers, "referrers"},
+      {request_kind::catalog, "catalog"},
+      {request_kind::storage, "storage"},
+      {request_kind::other, "other"},
+  }};
+  return name_of(names, k, "other");
 }
 
 bool is_presigned_storage_query(std::string_view query) {

@@ -1,14 +1,21 @@
 #include "capture/rules/finding.hpp"
 
+#include "capture/model/name_table.hpp"
+#include "capture/text/ascii.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <array>
 
 namespace regtrace::capture::rules {
 namespace {
 
-constexpr std::array<std::string_view, 4> severity_names{"info", "warning", "error", "critical"};
+constexpr name_table<severity, 4> severity_names{{
+    {severity::info, "info"},
+    {severity::warning, "warning"},
+    {severity::error, "error"},
+    {severity::critical, "critical"},
+}};
 
 std::string string_member(nlohmann::json const& j, char const* key) {
   auto it = j.find(key);
@@ -18,18 +25,11 @@ std::string string_member(nlohmann::json const& j, char const* key) {
 }  // namespace
 
 std::string_view to_string(severity s) {
-  return severity_names[static_cast<std::size_t>(s)];
+  return name_of(severity_names, s, "error");
 }
 
 std::optional<severity> severity_from_string(std::string_view name) {
-  for (std::size_t i = 0; i < severity_names.size(); ++i) {
-    std::string_view known = severity_names[i];
-    if (name.size() == known.size() &&
-        std::equal(name.begin(), name.end(), known.begin(),
-                   [](char a, char b) { return (a | 0x20) == b; }))
-      return static_cast<severity>(i);
-  }
-  return std::nullopt;
+  return value_of(severity_names, to_lower(name));  // other tools write "ERROR", "Warning"
 }
 
 nlohmann::json to_json(finding const& f) {
