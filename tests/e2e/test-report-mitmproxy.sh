@@ -136,7 +136,7 @@ assert statuses == [200, 202, 201, 202, 201, 201, 200, 404, 200], statuses
 assert all(x["time_ms"] >= 0 and x["started"] for x in r["entries"])
 PY
 
-# Depends on the C-* rules (capture/registry/rules_api.cpp): C-01 MANIFEST_NOT_FOUND on the 404.
+# Depends on the C-* rules (capture/rules/rules_api.cpp): C-01 MANIFEST_NOT_FOUND on the 404.
 python3 - "$RUN_DIR/report.json" "$((missing_entry - 1))" <<'PY' || fail "the JSON report does not name C-01 on the missing tag (rule C-01)"
 import json, sys
 r = json.load(open(sys.argv[1]))
