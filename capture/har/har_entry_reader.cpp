@@ -177,6 +177,7 @@ void read_regtrace(json const& r, exchange& x, std::size_t index, std::vector<st
   x.generated_response = get_bool(r, "generated_response");
   x.insecure_upstream = get_bool(r, "insecure_upstream");
   x.upstream_proxy = get_string(r, "upstream_proxy");
+  x.unparsed_hex = get_string(r, "unparsed_hex");
   if (auto const* leg = member(r, "client_tls"); leg && leg->is_object()) x.client_tls = read_tls(*leg);
   if (auto const* leg = member(r, "upstream_tls"); leg && leg->is_object()) x.upstream_tls = read_tls(*leg);
   if (auto const* f = member(r, "failure"); f && f->is_object()) {

@@ -239,6 +239,7 @@ json regtrace_json(exchange const& x) {
   if (x.failure) r["failure"] = failure_json(*x.failure);
   if (x.replayed_from) r["replayed_from"] = *x.replayed_from;
   if (!x.upstream_proxy.empty()) r["upstream_proxy"] = x.upstream_proxy;  // direct entries stay as they were
+  if (!x.unparsed_hex.empty()) r["unparsed_hex"] = x.unparsed_hex;
   return r;
 }
 

@@ -103,6 +103,9 @@ struct exchange {
   bool insecure_upstream = false;  ///< upstream verification was off (--insecure-upstream)
   std::string upstream_proxy;  ///< "http://host:port" the upstream leg went through (--upstream-proxy), or ""
   std::optional<failure_record> failure;
+  /// The first bytes of a request regtrace could not parse, in hex ("16 03 01 02 00"): a TLS
+  /// ClientHello sent to the plain-HTTP proxy port shows as 16 03 0x (catalog A-01). "" otherwise.
+  std::string unparsed_hex;
   std::vector<std::string> finding_ids;  ///< catalog IDs, filled by diagnostics
 
   /// "host[:port]", IPv6 literals in brackets, port omitted when it is the scheme's default.

@@ -59,6 +59,14 @@ class regtrace_category final : public boost::system::error_category {
         return "The upstream proxy refused to open a tunnel (CONNECT).";
       case errc::tls_version_too_low:
         return "The peer offered only TLS 1.1 or older; regtrace requires TLS 1.2 or newer.";
+      case errc::client_abandoned:
+        return "The client closed the connection before the exchange ended.";
+      case errc::proxy_stopped:
+        return "regtrace was stopped while the exchange was in flight.";
+      case errc::tls_to_proxy_port:
+        return "The client began a TLS handshake on regtrace's plain-HTTP proxy port.";
+      case errc::upstream_not_tls:
+        return "The upstream answered the TLS handshake in plain HTTP.";
     }
     return "Unknown regtrace error " + std::to_string(value) + ".";
   }

@@ -57,6 +57,10 @@ enum class errc {
   tls_version_too_low,          ///< a peer offered or chose only TLS 1.1 or older (catalog A-05)
   replay_body_missing,          ///< replay matched an entry whose body the trace does not hold
   upstream_proxy_refused,       ///< --upstream-proxy answered CONNECT with a non-2xx status (catalog A-02)
+  client_abandoned,             ///< the client closed its connection before the exchange ended (peer client)
+  proxy_stopped,                ///< regtrace was stopped (Ctrl-C, SIGTERM) with the exchange in flight
+  tls_to_proxy_port,            ///< the client began a TLS handshake on regtrace's plain-HTTP port (A-01)
+  upstream_not_tls,             ///< the upstream answered regtrace's TLS handshake in plain HTTP (A-17)
 };
 
 /// The category of errc ("regtrace").
@@ -72,7 +76,9 @@ struct failure_record {
   int code_value = 0;
   std::string message;  ///< error_code message, e.g. "Connection refused"
   std::string detail;   ///< what regtrace was doing, plus OpenSSL's queue or the TLS alert
-  failing_peer peer = failing_peer::unknown;  ///< for request_relay / response_relay: whose stream failed
+  /// Whose stream failed or who stopped: for a body relay, the peer whose read or write failed; for
+  /// errc::client_abandoned, the client, in whatever phase regtrace was waiting.
+  failing_peer peer = failing_peer::unknown;
 };
 
 /// Builds the record from an error code (category name and value kept for rules to compare).
