@@ -1,5 +1,6 @@
 #include "proxy/session/client_session.hpp"
 
+#include "capture/text/url.hpp"
 #include "proxy/config/connect_target.hpp"
 #include "proxy/config/host_rules.hpp"
 #include "proxy/session/exchange_relay.hpp"
@@ -47,6 +48,29 @@ std::string excerpt(beast::flat_buffer const& buffer) {
   return out;
 }
 
+// The first bytes the client sent, in hex ("16 03 01 02 00"): what a TLS ClientHello or any other
+// non-HTTP start looks like, which the printable excerpt cannot show.
+std::string hex_prefix(beast::flat_buffer const& buffer) {
+  static constexpr char digits[] = "0123456789abcdef";
+  auto const data = buffer.data();
+  auto const* bytes = static_cast<unsigned char const*>(data.data());
+  std::string out;
+  for (std::size_t i = 0; i < std::min<std::size_t>(data.size(), 32); ++i) {
+    if (i) out += ' ';
+    out += digits[bytes[i] >> 4];
+    out += digits[bytes[i] & 15];
+  }
+  return out;
+}
+
+// A TLS record of the handshake type (RFC 8446 §5.1: 0x16, then the legacy version 0x03 0x0X): a client
+// that set HTTPS_PROXY=https://… speaks TLS to the plain-HTTP proxy port (catalog A-01).
+bool starts_tls_handshake(beast::flat_buffer const& buffer) {
+  auto const data = buffer.data();
+  auto const* bytes = static_cast<unsigned char const*>(data.data());
+  return data.size() >= 2 && bytes[0] == 0x16 && bytes[1] == 0x03;
+}
+
 bool is_quiet_close(beast::error_code const& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
          ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted;
@@ -78,7 +102,12 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
     status = http::status::request_timeout;
     code = capture::errc::client_timeout;
     sentence = "the client stopped sending the request header";
+  } else if (!client.tls && starts_tls_handshake(client.buffer)) {
+    code = capture::errc::tls_to_proxy_port;
+    sentence = "the client began a TLS handshake on regtrace's plain-HTTP port; use an http:// proxy URL "
+               "(HTTPS_PROXY=http://HOST:PORT): the tunnel still carries TLS to the registry";
   }
+  record.unparsed_hex = hex_prefix(client.buffer);
   record.method = parser.get().method_string().empty() ? "-" : std::string(parser.get().method_string());
   record.target = std::string(parser.get().target());
   record.scheme = client.tls ? "https" : "http";
@@ -92,6 +121,18 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
   co_return false;
 }
 
+// Where a CONNECT target regtrace refused points, for the entry's URL: its host and port where a URL can
+// carry them (the raw target stays in the failure's detail), else regtrace's own address. So that
+// "CONNECT registry.test" becomes https://registry.test/, not a URL no reader accepts.
+authority refused_target(std::string_view requested, proxy_config const& config) {
+  auto const parts = capture::split_host_port(requested);
+  bool const usable = parts && !parts->host.empty() &&
+                      (parts->bracketed ? is_ip_literal(parts->host) : parts->host.find(':') == std::string_view::npos);
+  if (!usable) return {config.listen_host, config.listen_port};
+  auto const port = parts->port ? capture::parse_port_number(*parts->port) : std::nullopt;
+  return {std::string(parts->host), port && *port != 0 ? *port : std::uint16_t{443}};
+}
+
 // The CONNECT's destination, when it names one and the proxy credentials match (--proxy-auth);
 // otherwise the client is answered (400, 407), the record submitted, and nullopt returned.
 net::awaitable<std::optional<authority>> connect_destination(client_side& client, request_parser& parser,
@@ -101,8 +142,10 @@ net::awaitable<std::optional<authority>> connect_destination(client_side& client
   std::string requested(parser.get().target());
   auto destination = parse_connect_authority(requested);
   if (!destination) {
+    auto const named = refused_target(requested, config);
     record.scheme = "https";
-    record.host = requested.empty() ? config.listen_host : requested;
+    record.host = named.host;
+    record.port = named.port;
     record.failure = capture::make_failure(capture::phase::connect_request, capture::errc::bad_connect_target,
                                            "CONNECT " + requested);
     co_await respond_generated(client, record, http::status::bad_request,
