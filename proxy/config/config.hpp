@@ -52,7 +52,8 @@ struct proxy_config {
   std::size_t relay_chunk_bytes = 64 * 1024;   ///< one fixed chunk per read/write on the relay
   std::size_t header_limit_bytes = 64 * 1024;  ///< request/response header bound (431 beyond)
   std::size_t trace_queue_capacity = 4096;
-  std::chrono::milliseconds shutdown_grace{3000};  ///< on stop, exchanges in flight get this long to finish
+  /// On stop, connections get this long to write what they had in flight (SPEC §4: about 2 s at most).
+  std::chrono::milliseconds stop_deadline{2000};
   bool console_exchanges = true;                   ///< one console line per exchange
   bool console_json = false;                       ///< --log-format json: console events as JSON Lines
   std::filesystem::path replay_har;  ///< server replay (SPEC §6): answer from this trace, never the network

@@ -263,6 +263,12 @@ tls_stream::executor_type tls_stream::get_executor() { return state_->next.get_e
 beast::tcp_stream& tls_stream::next_layer() { return state_->next; }
 SSL* tls_stream::native_handle() { return state_->ssl; }
 
+bool tls_stream::peer_spoke_plain_http() const {
+  // A failed handshake leaves the peer's first bytes at the start of input: nothing moved them yet.
+  std::string_view const received(reinterpret_cast<char const*>(state_->input.data()), state_->input_end);
+  return received.starts_with("HTTP/");
+}
+
 void tls_stream::start_handshake(net::ssl::stream_base::handshake_type type, net::const_buffer already_read,
                                  handshake_handler handler) {
   launch(*state_, handshake(*state_, type, already_read), std::move(handler));

@@ -39,6 +39,9 @@ class tls_stream {
   beast::tcp_stream& next_layer();
   /// The OpenSSL object: SNI, verification, certificates, and describing the session afterwards.
   SSL* native_handle();
+  /// True when the peer's first bytes were an HTTP message ("HTTP/"), not TLS: a plain-HTTP server
+  /// on the port (catalog A-17). Meaningful after a failed handshake.
+  bool peer_spoke_plain_http() const;
 
   /// The handshake, as client or server. Completes with (error_code).
   template <class Token>

@@ -5,6 +5,7 @@
 #include "proxy/config/host_rules.hpp"
 #include "proxy/session/exchange_relay.hpp"
 #include "proxy/session/generated_response.hpp"
+#include "proxy/session/interruption.hpp"
 #include "proxy/session/proxy_context.hpp"
 #include "proxy/session/replay_responder.hpp"
 #include "proxy/session/tunnel.hpp"
@@ -73,7 +74,23 @@ bool starts_tls_handshake(beast::flat_buffer const& buffer) {
 
 bool is_quiet_close(beast::error_code const& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
-         ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted;
+         ec == net::ssl::error::stream_truncated || ended_by_regtrace(ec);
+}
+
+// The entry of a request whose head was still arriving when regtrace stopped.
+void record_unfinished_request(client_side const& client, request_parser const& parser, capture::exchange& record,
+                               proxy_context& context) {
+  record.method = parser.get().method_string().empty() ? "-" : std::string(parser.get().method_string());
+  record.target = std::string(parser.get().target());
+  record.scheme = client.tls ? "https" : "http";
+  if (record.host.empty()) record.host = context.config.listen_host;
+  if (!client.tls) record.port = context.config.listen_port;
+  record.unparsed_hex = hex_prefix(client.buffer);
+  record.failure = capture::make_failure(client.tls ? capture::phase::request_relay : capture::phase::connect_request,
+                                         capture::errc::proxy_stopped,
+                                         "regtrace was stopped while the request header was arriving; received: \"" +
+                                             excerpt(client.buffer) + "\"");
+  context.sink->submit(std::move(record));
 }
 
 // Reads the next request header. A client closing or idling between requests is keep-alive as usual
@@ -88,6 +105,11 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
   record.started = std::chrono::system_clock::now();
   if (!ec) co_return true;
   bool const nothing_read = client.buffer.size() == 0 && !parser.got_some();
+  // A request half received when regtrace stops is in flight too (SPEC §4): an incomplete entry.
+  if (context.stopping && ended_by_regtrace(ec) && !nothing_read) {
+    record_unfinished_request(client, parser, record, context);
+    co_return false;
+  }
   if (is_quiet_close(ec) || (ec == beast::error::timeout && nothing_read)) co_return false;
 
   auto status = http::status::bad_request;
@@ -219,7 +241,14 @@ net::awaitable<bool> terminate_tls(client_side& client, authority const& destina
       co_await tls_stream.async_handshake(net::ssl::stream_base::server, client.buffer.data(), use_nothrow);
   auto leg = to_tls_leg(tls::describe(tls_stream.native_handle(), false));
   if (handshake_ec) {
-    record_client_handshake_failure(record, std::move(leg), destination.host, handshake_ec);
+    if (context.stopping && ended_by_regtrace(handshake_ec)) {
+      record.client_tls = std::move(leg);
+      record.failure = capture::make_failure(capture::phase::client_tls, capture::errc::proxy_stopped,
+                                             "regtrace was stopped during the TLS handshake with the client for " +
+                                                 destination.host);
+    } else {
+      record_client_handshake_failure(record, std::move(leg), destination.host, handshake_ec);
+    }
     context.sink->submit(std::move(record));
     co_return false;
   }
@@ -292,17 +321,15 @@ client_side open_client_side(tcp::socket socket, proxy_context& context, std::si
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   auto remote = socket.remote_endpoint(ec);
-  return client_side{any_stream(beast::tcp_stream(std::move(socket))),
-                     beast::flat_buffer{},
-                     context.next_connection_id.fetch_add(1) + 1,
+  return client_side(any_stream(beast::tcp_stream(std::move(socket))), context.next_connection_id.fetch_add(1) + 1,
                      ec ? std::string{} : remote.address().to_string() + ":" + std::to_string(remote.port()),
-                     std::nullopt,
-                     context.pools[worker].get()};
+                     context.pools[worker].get());
 }
 
-// TLS ends with close_notify: it is how a close-delimited body's end reaches the client intact.
-net::awaitable<void> close_client_side(client_side& client) {
-  if (auto* tls_stream = client.stream.tls(); tls_stream && client.clean_end) {
+// TLS ends with close_notify: it is how a close-delimited body's end reaches the client intact. Not when
+// regtrace is stopping: the socket is closed already, and the stop waits for every connection.
+net::awaitable<void> close_client_side(client_side& client, proxy_context const& context) {
+  if (auto* tls_stream = client.stream.tls(); tls_stream && client.clean_end && !context.stopping) {
     client.stream.tcp().expires_after(std::chrono::seconds(2));
     co_await tls_stream->async_shutdown(use_nothrow);
   }
@@ -318,6 +345,8 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
   auto& ctx = *context;
   ++ctx.open_connections;
   auto client = open_client_side(std::move(socket), ctx, worker);
+  auto& watch = *ctx.watches[worker];
+  watch.add(client);
   std::vector<char> chunk(ctx.config.relay_chunk_bytes);
   std::optional<authority> tunnel;  // set once a CONNECT was terminated here
 
@@ -325,7 +354,6 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
     request_parser parser;
     auto record = new_record(client, index, tunnel);
     if (!co_await read_request_head(client, parser, record, ctx)) break;
-    in_flight_scope counted(ctx.in_flight);
     record_request(record, parser);
 
     if (!tunnel && parser.get().method() == http::verb::connect) {
@@ -344,7 +372,8 @@ net::awaitable<void> serve_client(tcp::socket socket, std::shared_ptr<proxy_cont
     ctx.sink->submit(std::move(record));
     if (!again) break;
   }
-  co_await close_client_side(client);
+  co_await close_client_side(client, ctx);
+  watch.remove(client);
   --ctx.open_connections;
 }
 

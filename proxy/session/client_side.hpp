@@ -4,16 +4,25 @@
 
 #include "capture/model/exchange.hpp"
 #include "proxy/io/any_stream.hpp"
+#include "proxy/io/cancel_hook.hpp"
 #include "proxy/upstream/pool.hpp"
 
+#include <boost/intrusive/list_hook.hpp>
+
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 namespace regtrace::proxy {
 
-/// The client side of a connection: its stream (plain, or TLS after CONNECT) and read buffer.
-struct client_side {
+/// The client side of a connection: its stream (plain, or TLS after CONNECT) and read buffer. Listed
+/// in its worker's client_watch for the connection's life (the hook unlinks itself when it goes).
+struct client_side
+    : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+  client_side(any_stream stream_in, std::uint64_t id, std::string address_in, upstream_pool* pool_in)
+      : stream(std::move(stream_in)), connection_id(id), address(std::move(address_in)), pool(pool_in) {}
+
   any_stream stream;
   beast::flat_buffer buffer;
   std::uint64_t connection_id = 0;
@@ -23,6 +32,12 @@ struct client_side {
   /// False once an upstream cut a body short: the client then sees the cut too (no close_notify),
   /// as it would without the proxy.
   bool clean_end = true;
+
+  // What the worker's client_watch reads and writes, on this connection's thread.
+  bool watch_for_close = false;  ///< an exchange waits on its upstream: watch the client for a close
+  cancel_hook upstream_wait;     ///< what that exchange waits on, ended when the client closes
+  /// When the watch saw the client close while an exchange waited (the exchange records it).
+  std::optional<std::chrono::steady_clock::time_point> closed_at;
 };
 
 using request_parser = http::request_parser<http::buffer_body>;

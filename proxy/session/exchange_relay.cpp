@@ -7,6 +7,7 @@
 #include "proxy/io/http_fields.hpp"
 #include "proxy/io/timing.hpp"
 #include "proxy/session/generated_response.hpp"
+#include "proxy/session/interruption.hpp"
 #include "proxy/upstream/connect.hpp"
 
 namespace regtrace::proxy {
@@ -30,7 +31,17 @@ struct relay_state {
         request_has_body(!request_in.is_done()),
         is_head(request_in.get().method() == http::verb::head),
         expect_continue(expects_continue(request_in)),
-        request_recorder(keeps_text(request_in.get()), context_in.config.body_limit_bytes) {}
+        request_recorder(keeps_text(request_in.get()), context_in.config.body_limit_bytes) {
+    // From here until the exchange ends, a client that closes is noticed at once (client_watch).
+    client.watch_for_close = true;
+    client.closed_at.reset();
+  }
+  ~relay_state() {
+    client.watch_for_close = false;
+    client.upstream_wait = {};
+  }
+  relay_state(relay_state const&) = delete;
+  relay_state& operator=(relay_state const&) = delete;
 
   client_side& client;
   request_parser& request;
@@ -54,6 +65,18 @@ struct relay_state {
   steady_clock::time_point header_sent{};  // a request without a body waits for its answer from here
   steady_clock::time_point wait_started{};
   bool body_refused = false;  // the upstream stopped taking the body and answered first
+  steady_clock::time_point const started = steady_clock::now();
+
+  // The upstream connection this exchange now waits on: what the client watch ends if the client goes.
+  void use_upstream(std::unique_ptr<upstream_connection> connection) {
+    upstream = std::move(connection);
+    client.upstream_wait = {};
+    client.upstream_wait.stream = &upstream->stream.tcp();
+  }
+  // The exchange was cut short while regtrace was `doing` (see record_if_cut_short).
+  bool cut_short(capture::phase where, std::string_view doing, beast::error_code const& ec) {
+    return record_if_cut_short(record, client, context, where, doing, started, ended_by_regtrace(ec));
+  }
 };
 
 // Reads one response header from the upstream into a fresh parser.
@@ -121,20 +144,24 @@ void prepare_request(relay_state& s) {
 // opened is answered (502/504) and ends the exchange: false.
 net::awaitable<bool> take_upstream(relay_state& s, bool first_attempt) {
   auto& record = s.record;
-  s.upstream = first_attempt ? s.client.pool->take(s.target) : nullptr;
-  record.upstream_reused = s.upstream != nullptr;
-  if (s.upstream) {
+  auto pooled = first_attempt ? s.client.pool->take(s.target) : nullptr;
+  record.upstream_reused = pooled != nullptr;
+  if (pooled) {
     record.timings.dns = record.timings.connect = record.timings.ssl = -1;
+    s.use_upstream(std::move(pooled));
   } else {
-    auto opened =
-        co_await open_upstream(s.target, s.config, s.context.upstream_tls, ++s.context.next_upstream_id);
+    auto opened = co_await open_upstream(s.target, s.config, s.context.upstream_tls,
+                                         ++s.context.next_upstream_id, &s.client.upstream_wait);
     if (!record_connection_attempt(record, opened)) {
       record.request_body = s.request_recorder.finish(!s.request_has_body);
+      if (record_if_cut_short(record, s.client, s.context, record.failure->where,
+                              opening_step(record.failure->where), s.started, ended_by_regtrace(*record.failure)))
+        co_return false;
       co_await respond_generated(s.client, record, status_for_upstream_failure(opened.timed_out),
                                  record.failure->detail + ": " + record.failure->message, s.config);
       co_return false;
     }
-    s.upstream = std::move(opened.connection);
+    s.use_upstream(std::move(opened.connection));
   }
   record.upstream_connection_id = s.upstream->id;
   record.server_ip = s.upstream->server_ip;
@@ -154,8 +181,9 @@ net::awaitable<bool> send_head(relay_state& s) {
     s.serializer.emplace(s.request.get());
     auto written = co_await write_header(s.upstream->stream, *s.serializer, s.config.idle_timeout);
     if (!written) {
-      if (may_retry) continue;
+      if (may_retry && !s.client.closed_at && !s.context.stopping) continue;
       record.request_body = s.request_recorder.finish(!s.request_has_body);
+      if (s.cut_short(capture::phase::request_relay, "sending the request header upstream", written.ec)) co_return false;
       co_await answer_upstream_failure(s.client, record, capture::phase::request_relay, written.ec,
                                        "sending the request header upstream",
                                        "the upstream connection failed while sending the request", s.config);
@@ -165,10 +193,11 @@ net::awaitable<bool> send_head(relay_state& s) {
     s.header_sent = steady_clock::now();
     auto ec = co_await read_response_head(*s.upstream, s.response, s.is_head, s.config);
     if (!ec) co_return true;
-    if (may_retry) continue;
+    if (may_retry && !s.client.closed_at && !s.context.stopping) continue;
     record.request_body = s.request_recorder.finish(true);
     record.timings.send = ms_between(s.send_started, s.header_sent);
     record.timings.wait = ms_between(s.header_sent, steady_clock::now());
+    if (s.cut_short(capture::phase::response_relay, "waiting for the response header", ec)) co_return false;
     co_await answer_upstream_failure(s.client, record, capture::phase::response_relay, ec,
                                      "waiting for the response header", "the upstream did not answer",
                                      s.config);
@@ -183,9 +212,10 @@ net::awaitable<bool> answer_continue(relay_state& s) {
   if (!s.expect_continue) co_return true;
   auto ec = co_await send_continue(s.client, s.config.idle_timeout);
   if (!ec) co_return true;
+  s.record.request_body = s.request_recorder.finish(false);
+  if (s.cut_short(capture::phase::request_relay, "sending 100 Continue to the client", ec)) co_return false;
   s.record.failure = capture::make_failure(
       capture::phase::request_relay, ec, "sending 100 Continue to the client", capture::failing_peer::client);
-  s.record.request_body = s.request_recorder.finish(false);
   co_return false;
 }
 
@@ -206,6 +236,7 @@ net::awaitable<bool> relay_request_body(relay_state& s) {
   record.request_body = s.request_recorder.finish(static_cast<bool>(sent));
   if (!sent) {
     record.timings.send = ms_between(s.send_started, steady_clock::now());
+    if (s.cut_short(capture::phase::request_relay, "relaying the request body", sent.ec)) co_return false;
     if (sent.source_failed) {
       record.failure =
           capture::make_failure(capture::phase::request_relay, sent.ec,
@@ -216,7 +247,8 @@ net::awaitable<bool> relay_request_body(relay_state& s) {
     record.failure =
         capture::make_failure(capture::phase::request_relay, sent.ec, "sending the request body upstream",
                               capture::failing_peer::upstream);
-    if (co_await read_response_head(*s.upstream, s.response, s.is_head, s.config)) {
+    if (auto ec = co_await read_response_head(*s.upstream, s.response, s.is_head, s.config)) {
+      if (s.cut_short(capture::phase::response_relay, "waiting for the response header", ec)) co_return false;
       co_await respond_generated(s.client, record, status_for_upstream_failure(is_timeout(sent.ec)),
                                  "the upstream stopped accepting the request body: " + sent.ec.message(),
                                  s.config);
@@ -235,6 +267,7 @@ net::awaitable<bool> read_final_response(relay_state& s) {
     if (!s.response) {
       if (auto ec = co_await read_response_head(*s.upstream, s.response, s.is_head, s.config)) {
         s.record.timings.wait = ms_between(s.wait_started, steady_clock::now());
+        if (s.cut_short(capture::phase::response_relay, "waiting for the response header", ec)) co_return false;
         co_await answer_upstream_failure(s.client, s.record, capture::phase::response_relay, ec,
                                          "waiting for the response header", "the upstream did not answer",
                                          s.config);
@@ -243,7 +276,13 @@ net::awaitable<bool> read_final_response(relay_state& s) {
     }
     int const code = s.response->get().result_int();
     if (code / 100 != 1 || code == 101) co_return true;
-    if (!co_await forward_interim(s.client, *s.response, s.config.idle_timeout)) co_return false;
+    if (auto forwarded = co_await forward_interim(s.client, *s.response, s.config.idle_timeout); !forwarded) {
+      if (s.cut_short(capture::phase::response_relay, "relaying an interim response", forwarded.ec)) co_return false;
+      s.record.failure = capture::make_failure(capture::phase::response_relay, forwarded.ec,
+                                               "writing an interim (1xx) response to the client",
+                                               capture::failing_peer::client);
+      co_return false;
+    }
     s.response.reset();
   }
 }
@@ -293,6 +332,7 @@ net::awaitable<bool> relay_response(relay_state& s) {
   record.timings.receive = ms_between(receive_started, steady_clock::now());
   if (!relayed) {
     if (relayed.source_failed) s.client.clean_end = false;
+    if (s.cut_short(capture::phase::response_relay, "relaying the response body", relayed.ec)) co_return false;
     record.failure = capture::make_failure(
         capture::phase::response_relay, relayed.ec,
         relayed.source_failed ? "reading the response body from the upstream"
@@ -300,8 +340,10 @@ net::awaitable<bool> relay_response(relay_state& s) {
         relayed.source_failed ? capture::failing_peer::upstream : capture::failing_peer::client);
     co_return false;
   }
-  if (upstream_keep_alive && !close_delimited && !s.body_refused && s.response->is_done())
+  if (upstream_keep_alive && !close_delimited && !s.body_refused && s.response->is_done()) {
+    s.client.upstream_wait = {};  // the pool keeps the connection now: nothing here may end it
     s.client.pool->give_back(s.target, std::move(s.upstream));
+  }
   co_return keep_client;
 }
 

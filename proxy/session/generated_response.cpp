@@ -35,8 +35,23 @@ net::awaitable<void> respond_generated(client_side& client, capture::exchange& r
 
   client.stream.tcp().expires_after(config.idle_timeout);
   auto [ec, n] = co_await http::async_write(client.stream, response, use_nothrow);
-  if (ec && !record.failure)
-    record.failure = capture::make_failure(capture::phase::response_relay, ec, "writing regtrace's answer");
+  if (ec) record_undelivered(record, ec);
+}
+
+void record_undelivered(capture::exchange& record, beast::error_code const& ec) {
+  // The entry says what the client received (SPEC §4): nothing. What regtrace meant to answer stays
+  // in the failure, so the reader still sees it.
+  std::string const meant =
+      "regtrace's " + std::to_string(record.status) + " " + record.reason + " answer was not delivered: " + ec.message();
+  record.generated_response = false;
+  record.status = 0;
+  record.reason.clear();
+  record.response_headers.clear();
+  record.response_body = {};
+  if (record.failure)
+    record.failure->detail += record.failure->detail.empty() ? meant : " (" + meant + ")";
+  else
+    record.failure = capture::make_failure(capture::phase::response_relay, ec, meant, capture::failing_peer::client);
 }
 
 bool expects_continue(request_parser const& request) {

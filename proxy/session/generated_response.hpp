@@ -22,6 +22,10 @@ net::awaitable<void> respond_generated(client_side& client, capture::exchange& r
                                        std::string message, proxy_config const& config,
                                        std::vector<capture::header_field> extra_headers = {});
 
+/// Takes back from record a generated answer the client did not receive (its write failed with ec):
+/// no status, headers or body on the entry, and the failure says what regtrace meant to answer.
+void record_undelivered(capture::exchange& record, beast::error_code const& ec);
+
 /// The HTTP status that reports failure f to the client: 504 for timeouts, 502 otherwise.
 http::status status_for_upstream_failure(bool timed_out);
 

@@ -7,6 +7,7 @@
 #include "capture/trace/trace_sink.hpp"
 #include "proxy/config/config.hpp"
 #include "proxy/io/net.hpp"
+#include "proxy/session/client_watch.hpp"
 #include "proxy/session/server.hpp"
 #include "proxy/upstream/pool.hpp"
 #include "tls/cert_cache.hpp"
@@ -34,6 +35,7 @@ struct proxy_context {
   net::ssl::context client_tls;                   ///< client-facing; certificates set per connection
   net::ssl::context upstream_tls;                 ///< verification per --upstream-ca / --insecure-upstream
   std::vector<std::unique_ptr<upstream_pool>> pools;       ///< one per worker; set up before serving
+  std::vector<std::unique_ptr<client_watch>> watches;      ///< one per worker, used on its thread only
   capture::trace_sink* sink = nullptr;                     ///< thread-safe submit()
   std::unique_ptr<capture::replay::replay_source> replay;  ///< server replay (--replay); thread-safe next()
   std::unique_ptr<capture::body_store> bodies;             ///< --store-bodies; thread-safe
@@ -42,20 +44,10 @@ struct proxy_context {
   std::function<void(capture::exchange const&, transfer_progress const&)> on_progress;
   std::atomic<std::uint64_t> next_connection_id{0};
   std::atomic<std::uint64_t> next_upstream_id{0};
-  std::atomic<std::uint64_t> open_connections{0};
-  std::atomic<std::int64_t> in_flight{0};  ///< requests read and not yet recorded; stop() waits for them
+  std::atomic<std::uint64_t> open_connections{0};  ///< stop() waits for them to write what they had
+  /// regtrace is stopping: what is cut short now is recorded as errc::proxy_stopped, not answered.
+  std::atomic<bool> stopping{false};
 };
 
-/// Counts one exchange as in flight for the scope's lifetime (no co_await in its destructor).
-class in_flight_scope {
- public:
-  explicit in_flight_scope(std::atomic<std::int64_t>& counter) : counter_(counter) { ++counter_; }
-  ~in_flight_scope() { --counter_; }
-  in_flight_scope(in_flight_scope const&) = delete;
-  in_flight_scope& operator=(in_flight_scope const&) = delete;
-
- private:
-  std::atomic<std::int64_t>& counter_;
-};
 
 }  // namespace regtrace::proxy

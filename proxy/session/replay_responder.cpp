@@ -7,6 +7,7 @@
 #include "proxy/io/http_fields.hpp"
 #include "proxy/io/timing.hpp"
 #include "proxy/session/generated_response.hpp"
+#include "proxy/session/interruption.hpp"
 #include "proxy/session/replay_answer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -62,8 +63,7 @@ net::awaitable<bool> send(replay_job& job, http::response<Body>& response, std::
   auto [ec, n] = co_await http::async_write(job.client.stream, response, use_nothrow);
   job.record.response_body = recorder.finish(!ec);
   if (ec) {
-    job.record.failure =
-        capture::make_failure(capture::phase::response_relay, ec, "writing the replayed answer");
+    record_undelivered(job.record, ec);
     co_return false;
   }
   co_return response.keep_alive();
@@ -220,12 +220,19 @@ net::awaitable<bool> read_request_body(replay_job& job, request_parser& request)
   co_return false;
 }
 
-// The recorded wait (--replay-timing), so that a client timer that fired in the capture fires again.
-net::awaitable<void> wait_as_recorded(capture::exchange const& recorded, proxy_config const& config) {
-  if (!(config.replay_timing && recorded.timings.wait > 0)) co_return;
+// The recorded wait (--replay-timing), so that a client timer that fired in the capture fires again. The
+// client is watched meanwhile, as while a real upstream is awaited: if it gives up, the wait ends.
+net::awaitable<beast::error_code> wait_as_recorded(capture::exchange const& recorded, client_side& client,
+                                                   proxy_config const& config) {
+  if (!(config.replay_timing && recorded.timings.wait > 0)) co_return beast::error_code{};
   net::steady_timer timer(co_await net::this_coro::executor);
   timer.expires_after(std::chrono::microseconds(static_cast<long long>(recorded.timings.wait * 1000)));
-  co_await timer.async_wait(use_nothrow);
+  client.closed_at.reset();
+  client.watch_for_close = true;
+  hooked waiting(&client.upstream_wait, timer);
+  auto [ec] = co_await timer.async_wait(use_nothrow);
+  client.watch_for_close = false;
+  co_return ec;
 }
 
 }  // namespace
@@ -257,8 +264,12 @@ net::awaitable<bool> replay_exchange(client_side& client, request_parser& reques
             "-byte body of entry " + std::to_string(answer->index + 1) + " (" + record.method + " " +
             record.url() + "); record with --store-bodies DIR and replay with the same DIR");
   }
-  co_await wait_as_recorded(recorded, context.config);
+  auto const waited = co_await wait_as_recorded(recorded, client, context.config);
   record.timings.wait = ms_between(started, steady_clock::now()) - record.timings.send;
+  if (waited && record_if_cut_short(record, client, context, capture::phase::response_relay,
+                                    "waiting as long as the recorded answer took (--replay-timing)", started,
+                                    ended_by_regtrace(waited)))
+    co_return false;
   co_return co_await send_answer(job, recorded, form, context.bodies.get());
 }
 

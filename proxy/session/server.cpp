@@ -1,6 +1,7 @@
 #include "proxy/session/server.hpp"
 
 #include "proxy/session/client_session.hpp"
+#include "proxy/session/client_watch.hpp"
 #include "proxy/session/proxy_context.hpp"
 #include "tls/contexts.hpp"
 
@@ -156,8 +157,10 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   context.on_progress = std::move(hooks.on_progress);
   if (!context.config.store_bodies_dir.empty())
     context.bodies = std::make_unique<capture::body_store>(context.config.store_bodies_dir);
-  for (unsigned i = 0; i < worker_count; ++i)
+  for (unsigned i = 0; i < worker_count; ++i) {
     context.pools.push_back(std::make_unique<upstream_pool>(context.config));
+    context.watches.push_back(std::make_unique<client_watch>());
+  }
   return std::unique_ptr<server>(new server(std::move(state)));
 }
 
@@ -179,21 +182,32 @@ void server::start() {
       [context = impl_->context](std::exception_ptr error) {
         if (error) context->log->error("the accept loop ended unexpectedly; no new connections are accepted");
       });
-  for (auto& w : impl_->workers) w->thread = std::thread([io = &w->io] { io->run(); });
+  for (std::size_t i = 0; i < impl_->workers.size(); ++i) {
+    auto& io = impl_->workers[i]->io;
+    net::co_spawn(io, impl_->context->watches[i]->run(), [context = impl_->context](std::exception_ptr error) {
+      if (error) context->log->error("a worker's client watch ended unexpectedly");
+    });
+    impl_->workers[i]->thread = std::thread([&io] { io.run(); });
+  }
 }
 
 void server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   bool const started = impl_->workers[0]->thread.joinable();
-  // Stop accepting, give exchanges in flight a short grace to complete and be recorded, then stop.
-  // What is still running after it is lost by design (SPEC §4): the trace holds every completed one.
+  // Stop accepting, then end every connection's operations: each one writes what it had in flight as
+  // an incomplete entry (SPEC §4) and closes. The stop waits for that, up to stop_deadline; a connection
+  // still running after it is lost, and the summary counts what the trace writer received.
+  auto& context = *impl_->context;
+  context.stopping = true;
   net::post(impl_->acceptor->get_executor(), [state = impl_] {
     beast::error_code ignored;
     state->acceptor->close(ignored);
   });
-  auto const deadline = std::chrono::steady_clock::now() + impl_->context->config.shutdown_grace;
-  while (started && impl_->context->in_flight > 0 && std::chrono::steady_clock::now() < deadline)
+  for (std::size_t i = 0; i < impl_->workers.size(); ++i)
+    net::post(impl_->workers[i]->io, [watch = context.watches[i].get()] { watch->stop_all(); });
+  auto const deadline = std::chrono::steady_clock::now() + context.config.stop_deadline;
+  while (started && context.open_connections > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (auto& w : impl_->workers) w->io.stop();
   for (auto& w : impl_->workers)

@@ -2,6 +2,7 @@
 
 #include "proxy/config/upstream_proxy.hpp"
 #include "proxy/io/timing.hpp"
+#include "proxy/session/interruption.hpp"
 #include "proxy/session/generated_response.hpp"
 #include "proxy/upstream/connect.hpp"
 
@@ -48,17 +49,26 @@ net::awaitable<void> watchdog(steady_clock::time_point& last_activity, std::chro
 net::awaitable<void> run_tunnel(client_side& client, authority destination, capture::exchange& record,
                                 proxy_context& context) {
   auto const& config = context.config;
+  auto const connect_started = steady_clock::now();
   upstream_target target{"tcp", destination.host, destination.port};
   record.upstream_proxy = display_url(config.upstream_proxy);
-  auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id);
+  // While the destination is dialled, a client that gives up is noticed at once (client_watch).
+  client.watch_for_close = true;
+  client.closed_at.reset();
+  auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id,
+                                       &client.upstream_wait);
+  client.watch_for_close = false;
   if (!record_connection_attempt(record, opened)) {
     record.kind = capture::entry_kind::connect_failed;
-    co_await respond_generated(client, record, status_for_upstream_failure(opened.timed_out),
-                               record.failure->detail + ": " + record.failure->message, config);
+    if (!record_if_cut_short(record, client, context, record.failure->where, opening_step(record.failure->where),
+                             connect_started, ended_by_regtrace(*record.failure)))
+      co_await respond_generated(client, record, status_for_upstream_failure(opened.timed_out),
+                                 record.failure->detail + ": " + record.failure->message, config);
     context.sink->submit(std::move(record));
     co_return;
   }
   auto upstream = std::move(opened.connection);
+  client.upstream_wait.stream = &upstream->stream.tcp();  // a stopping regtrace closes it
   record.kind = capture::entry_kind::tunnel;
   record.upstream_connection_id = upstream->id;
   record.server_ip = upstream->server_ip;
@@ -88,6 +98,10 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
               watchdog(last_activity, config.idle_timeout));
   }
   record.timings.receive = ms_between(started, steady_clock::now());
+  client.upstream_wait = {};
+  if (context.stopping)  // the tunnel was open when regtrace stopped: an incomplete entry
+    record_if_cut_short(record, client, context, capture::phase::response_relay, "relaying the tunnel's bytes",
+                        connect_started, true);
   context.sink->submit(std::move(record));
 }
 

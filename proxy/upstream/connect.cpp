@@ -37,7 +37,7 @@ namespace {
 
 // Resolve: --resolve pins win, as in curl, so tests and node pinning never touch DNS.
 net::awaitable<std::pair<beast::error_code, tcp::resolver::results_type>> resolve(
-    authority where, proxy_config const& config) {
+    authority where, proxy_config const& config, cancel_hook* hook) {
   if (auto pinned = pinned_address(config, where.host, where.port)) {
     beast::error_code ec;
     auto address = net::ip::make_address(*pinned, ec);
@@ -45,6 +45,7 @@ net::awaitable<std::pair<beast::error_code, tcp::resolver::results_type>> resolv
                                                                 where.host, std::to_string(where.port))};
   }
   tcp::resolver resolver(co_await net::this_coro::executor);
+  hooked waiting(hook, resolver);
   auto [ec, found] = co_await resolver.async_resolve(where.host, std::to_string(where.port), use_nothrow);
   co_return std::pair{ec, std::move(found)};
 }
@@ -87,6 +88,7 @@ struct opening {
   upstream_target const& target;
   proxy_config const& config;
   std::uint64_t id = 0;
+  cancel_hook* hook = nullptr;
   connect_result result{};
   steady_clock::time_point connect_started{};
 
@@ -109,6 +111,7 @@ std::string dial_name(authority const& destination, chained_proxy const& proxy) 
 net::awaitable<bool> connect_tcp(opening& o, beast::tcp_stream& stream, tcp::resolver::results_type endpoints,
                                  std::string const& dialled) {
   o.connect_started = steady_clock::now();
+  hooked waiting(o.hook, stream);
   stream.expires_after(o.config.connect_timeout);
   auto [ec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
   if (ec) {
@@ -131,6 +134,7 @@ net::awaitable<bool> connect_through_proxy(opening& o, beast::tcp_stream& stream
   auto pinned = pinned_address(o.config, o.target.host, o.target.port);
   authority const tunnel_to{pinned.value_or(o.target.host), o.target.port};
   auto request = connect_request_text(tunnel_to, proxy);  // named: GCC 12 and co_await temporaries
+  hooked waiting(o.hook, stream);
   stream.expires_after(o.config.connect_timeout);
   auto answer = co_await request_tunnel(stream, std::move(request), tunnel_bytes);
   if (!answer.ec) co_return true;
@@ -165,6 +169,7 @@ net::awaitable<void> handshake_tls(opening& o, beast::tcp_stream& tcp_stream,
         "cannot verify the name \"" + o.target.host + "\" in a certificate: " + tls::drain_openssl_errors());
     co_return;
   }
+  hooked waiting(o.hook, beast::get_lowest_layer(tls_stream));
   beast::get_lowest_layer(tls_stream).expires_after(o.config.connect_timeout);
   // Bytes the target sent right behind the proxy's answer are the start of its handshake.
   auto [handshake_ec, used] =
@@ -174,7 +179,8 @@ net::awaitable<void> handshake_tls(opening& o, beast::tcp_stream& tcp_stream,
   o.end_connect(now);  // HAR: connect includes ssl
   auto summary = to_tls_leg(tls::describe(tls_stream.native_handle(), true));
   if (handshake_ec) {
-    auto failed = classify_handshake_failure(o.target.host, handshake_ec, summary.verify_error);
+    auto failed = classify_handshake_failure(o.target.host, handshake_ec, summary.verify_error,
+                                             tls_stream.peer_spoke_plain_http());
     o.fail(capture::phase::upstream_tls, failed.code, std::move(failed.detail));
     o.result.failed_tls = std::move(summary);
     co_return;
@@ -186,8 +192,9 @@ net::awaitable<void> handshake_tls(opening& o, beast::tcp_stream& tcp_stream,
 }  // namespace
 
 net::awaitable<connect_result> open_upstream(upstream_target target, proxy_config const& config,
-                                             net::ssl::context& upstream_tls, std::uint64_t id) {
-  opening o{target, config, id};
+                                             net::ssl::context& upstream_tls, std::uint64_t id,
+                                             cancel_hook* hook) {
+  opening o{target, config, id, hook};
   // Through --upstream-proxy, regtrace connects to the proxy, and the proxy to the target.
   auto const& proxy = config.upstream_proxy;
   authority const destination{target.host, target.port};
@@ -195,7 +202,7 @@ net::awaitable<connect_result> open_upstream(upstream_target target, proxy_confi
   std::string const dialled = dial_name(destination, proxy);
 
   auto started = steady_clock::now();
-  auto [resolve_ec, endpoints] = co_await resolve(dial, config);
+  auto [resolve_ec, endpoints] = co_await resolve(dial, config, hook);
   o.result.timings.dns =
       pinned_address(config, dial.host, dial.port) ? 0 : ms_between(started, steady_clock::now());
   if (resolve_ec) {

@@ -5,6 +5,7 @@
 
 #include "capture/model/exchange.hpp"
 #include "proxy/config/config.hpp"
+#include "proxy/io/cancel_hook.hpp"
 #include "proxy/upstream/connection.hpp"
 #include "tls/contexts.hpp"
 
@@ -33,8 +34,11 @@ capture::tls_leg to_tls_leg(tls::session_summary const& summary);
 bool record_connection_attempt(capture::exchange& x, connect_result& opened);
 
 /// Opens a new connection to target: resolve (or --resolve), TCP connect, and TLS for https.
-/// upstream_tls is the context for TLS (verification per configuration). Never throws.
+/// upstream_tls is the context for TLS (verification per configuration). hook, when given, names
+/// whatever each step waits on, so that a client that leaves or a stopping server can end the wait
+/// (the step then fails with operation_aborted, its timings measured so far). Never throws.
 net::awaitable<connect_result> open_upstream(upstream_target target, proxy_config const& config,
-                                             net::ssl::context& upstream_tls, std::uint64_t id);
+                                             net::ssl::context& upstream_tls, std::uint64_t id,
+                                             cancel_hook* hook = nullptr);
 
 }  // namespace regtrace::proxy

@@ -19,9 +19,10 @@ struct handshake_failure {
 /// Classifies a failed handshake with host. From the handshake's error (OpenSSL's, in Asio's ssl
 /// category): the alert received, and a protocol version too low (errc::tls_version_too_low). From the
 /// certificate verification result (OpenSSL's message; "" or "ok" when nothing failed): a certificate
-/// not trusted (errc::upstream_unverified, with what to do about it). Otherwise the handshake's own error.
+/// not trusted (errc::upstream_unverified, with what to do about it). plain_http: the server answered
+/// in HTTP, not TLS (errc::upstream_not_tls, catalog A-17). Otherwise the handshake's own error.
 handshake_failure classify_handshake_failure(std::string_view host,
                                              boost::system::error_code const& handshake_ec,
-                                             std::string_view verify_error);
+                                             std::string_view verify_error, bool plain_http = false);
 
 }  // namespace regtrace::proxy
