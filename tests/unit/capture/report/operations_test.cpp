@@ -28,6 +28,13 @@ std::vector<std::size_t> entries(operation const& op) {
   return out;
 }
 
+/// The one operation a trace makes up.
+operation only_operation(std::vector<exchange> trace) {
+  auto const r = report_of(std::move(trace));
+  REQUIRE(r.operations.size() == 1);
+  return r.operations[0];
+}
+
 using strings = std::vector<std::string>;
 using indexes = std::vector<std::size_t>;
 
@@ -36,9 +43,7 @@ using indexes = std::vector<std::size_t>;
 TEST_CASE("a healthy docker pull: token flow, index, platform manifest, config, layers via storage",
           "[capture][report][operations]") {
   auto const b = docker_pull();
-  auto const r = report_of(b.entries);
-  REQUIRE(r.operations.size() == 1);
-  auto const& op = r.operations[0];
+  auto const op = only_operation(b.entries);
   CHECK(op.kind == operation_kind::pull);
   CHECK(op.title == "pull registry.test:5443/team/app:1.0");
   CHECK(op.registry == "registry.test:5443");
@@ -69,15 +74,12 @@ TEST_CASE("the operation's duration runs from the first start to the last end",
           "[capture][report][operations]") {
   auto b = docker_pull();
   b.entries[6].timings.receive = 2300;  // the first layer's storage GET, at 6 ms
-  auto const r = report_of(b.entries);
-  REQUIRE(r.operations.size() == 1);
-  CHECK(r.operations[0].duration_ms == Approx(2306));
+  auto const op = only_operation(b.entries);
+  CHECK(op.duration_ms == Approx(2306));
 }
 
 TEST_CASE("a push with a cross-repository mount and an upload", "[capture][report][operations]") {
-  auto const r = report_of(docker_push().entries);
-  REQUIRE(r.operations.size() == 1);
-  auto const& op = r.operations[0];
+  auto const op = only_operation(docker_push().entries);
   CHECK(op.kind == operation_kind::push);
   CHECK(op.title == "push registry.test:5443/team/app:1.0");
   CHECK(op.reference == "1.0");
@@ -95,19 +97,17 @@ TEST_CASE("a push that never sends its manifest is incomplete; one whose upload 
           "[capture][report][operations]") {
   auto cut = docker_push();
   cut.entries.pop_back();
-  auto const r = report_of(cut.entries);
-  REQUIRE(r.operations.size() == 1);
-  CHECK(r.operations[0].outcome == operation_outcome::incomplete);
-  CHECK(r.operations[0].note == "the trace ends before the manifest PUT");
-  CHECK_FALSE(r.operations[0].first_failure.has_value());
+  auto const op = only_operation(cut.entries);
+  CHECK(op.outcome == operation_outcome::incomplete);
+  CHECK(op.note == "the trace ends before the manifest PUT");
+  CHECK_FALSE(op.first_failure.has_value());
 
   auto refused = docker_push();
   refused.entries[6].status = 413;  // the PATCH, refused by a reverse proxy (catalog A-13): dockerd stops
   refused.entries.resize(7);
-  auto const f = report_of(refused.entries);
-  REQUIRE(f.operations.size() == 1);
-  CHECK(f.operations[0].outcome == operation_outcome::failed);
-  CHECK(f.operations[0].first_failure == std::optional<std::size_t>{6});
+  auto const failed = only_operation(refused.entries);
+  CHECK(failed.outcome == operation_outcome::failed);
+  CHECK(failed.first_failure == std::optional<std::size_t>{6});
 }
 
 TEST_CASE("a login alone: ping, token, the check with the token", "[capture][report][operations]") {
@@ -131,10 +131,9 @@ TEST_CASE("a login alone: ping, token, the check with the token", "[capture][rep
 
   SECTION("refused credentials fail the login at the token request") {
     b.entries[1].status = 401;
-    auto const refused = report_of(b.entries);
-    REQUIRE(refused.operations.size() == 1);
-    CHECK(refused.operations[0].outcome == operation_outcome::failed);
-    CHECK(refused.operations[0].first_failure == std::optional<std::size_t>{1});
+    auto const refused = only_operation(b.entries);
+    CHECK(refused.outcome == operation_outcome::failed);
+    CHECK(refused.first_failure == std::optional<std::size_t>{1});
   }
 }
 
@@ -143,15 +142,12 @@ TEST_CASE("a Basic login names the user kept in the redacted credential", "[capt
   b.add("GET", "/v2/", 401).response_headers.push_back({"WWW-Authenticate", R"(Basic realm="registry")"});
   b.add("GET", "/v2/", 200)
       .request_headers.push_back({"Authorization", "Basic <redacted user=bob sha256:77aa01de>"});
-  auto const r = report_of(redacted(b.entries));
-  REQUIRE(r.operations.size() == 1);
-  CHECK(r.operations[0].title == "login to registry.test:5443 as bob");
+  auto const op = only_operation(redacted(b.entries));
+  CHECK(op.title == "login to registry.test:5443 as bob");
 
   trace_builder plain;  // not redacted (--no-redact): the user is decoded from the credential
   plain.add("GET", "/v2/", 200).request_headers.push_back({"Authorization", "Basic Ym9iOnMzY3JldA=="});
-  auto const p = report_of(plain.entries);
-  REQUIRE(p.operations.size() == 1);
-  CHECK(p.operations[0].user == "bob");
+  CHECK(only_operation(plain.entries).user == "bob");
 }
 
 TEST_CASE("a lone ping is no operation", "[capture][report][operations]") {
@@ -182,12 +178,11 @@ TEST_CASE("a pull that fails at the token request names the repository of the to
   trace_builder b;
   b.token_flow("team/app");
   b.entries[1].status = 401;
-  auto const r = report_of(b.entries);
-  REQUIRE(r.operations.size() == 1);
-  CHECK(r.operations[0].kind == operation_kind::pull);
-  CHECK(r.operations[0].title == "pull registry.test:5443/team/app");
-  CHECK(r.operations[0].outcome == operation_outcome::failed);
-  CHECK(r.operations[0].first_failure == std::optional<std::size_t>{1});
+  auto const op = only_operation(b.entries);
+  CHECK(op.kind == operation_kind::pull);
+  CHECK(op.title == "pull registry.test:5443/team/app");
+  CHECK(op.outcome == operation_outcome::failed);
+  CHECK(op.first_failure == std::optional<std::size_t>{1});
 }
 
 TEST_CASE("a pull interrupted mid-layer is incomplete; a layer the registry cut is failed",
@@ -198,9 +193,7 @@ TEST_CASE("a pull interrupted mid-layer is incomplete; a layer the registry cut 
   layer.response_body.bytes = 1u << 20;
   layer.failure = make_failure(phase::response_relay, make_error_code(errc::proxy_stopped), "stopping",
                                failing_peer::unknown);
-  auto const r = report_of(b.entries);
-  REQUIRE(r.operations.size() == 1);
-  auto const& op = r.operations[0];
+  auto const op = only_operation(b.entries);
   CHECK(op.outcome == operation_outcome::incomplete);
   CHECK(op.first_failure == std::optional<std::size_t>{8});
   CHECK(op.layers == 2);
@@ -216,11 +209,10 @@ TEST_CASE("a pull interrupted mid-layer is incomplete; a layer the registry cut 
 TEST_CASE("a trace that ends after a redirect leaves the pull incomplete", "[capture][report][operations]") {
   auto b = docker_pull();
   b.entries.pop_back();  // the storage GET of the second layer never came
-  auto const r = report_of(b.entries);
-  REQUIRE(r.operations.size() == 1);
-  CHECK(r.operations[0].outcome == operation_outcome::incomplete);
-  CHECK(r.operations[0].note == "the trace has no complete answer for 1 of its 3 blobs");
-  CHECK(r.operations[0].layers_completed == 1);
+  auto const op = only_operation(b.entries);
+  CHECK(op.outcome == operation_outcome::incomplete);
+  CHECK(op.note == "the trace has no complete answer for 1 of its 3 blobs");
+  CHECK(op.layers_completed == 1);
 }
 
 TEST_CASE("a layer retried after a storage error still succeeds", "[capture][report][operations]") {
@@ -228,11 +220,10 @@ TEST_CASE("a layer retried after a storage error still succeeds", "[capture][rep
   b.entries[6].status = 503;  // the first layer's storage GET
   b.entries[6].response_body = {};
   layer_via_storage(b, "team/app", '1');
-  auto const r = report_of(b.entries);
-  REQUIRE(r.operations.size() == 1);
-  CHECK(r.operations[0].outcome == operation_outcome::succeeded);
-  CHECK(r.operations[0].steps.size() == 11);
-  CHECK(r.operations[0].layers_completed == 2);
+  auto const op = only_operation(b.entries);
+  CHECK(op.outcome == operation_outcome::succeeded);
+  CHECK(op.steps.size() == 11);
+  CHECK(op.layers_completed == 2);
 }
 
 TEST_CASE("two clients interleaved on one repository are two operations", "[capture][report][operations]") {
@@ -273,21 +264,19 @@ TEST_CASE("a tags list on its own is an operation of its own kind", "[capture][r
   trace_builder b;
   b.user_agent = curl_ua;
   b.add("GET", "/v2/team/app/tags/list", 404, registry_error("NAME_UNKNOWN", "repository name not known"));
-  auto const r = report_of(b.entries);
-  REQUIRE(r.operations.size() == 1);
-  CHECK(r.operations[0].kind == operation_kind::other);
-  CHECK(r.operations[0].title == "tags of registry.test:5443/team/app");
-  CHECK(r.operations[0].client == "curl");
-  CHECK(r.operations[0].outcome == operation_outcome::failed);
+  auto const op = only_operation(b.entries);
+  CHECK(op.kind == operation_kind::other);
+  CHECK(op.title == "tags of registry.test:5443/team/app");
+  CHECK(op.client == "curl");
+  CHECK(op.outcome == operation_outcome::failed);
 }
 
 TEST_CASE("a pull by digest shows the digest cut like the request table", "[capture][report][operations]") {
   trace_builder b;
   b.add("GET", "/v2/team/app/manifests/" + digest('a'), 200, image_manifest(digest('c'), {}), manifest_type);
-  auto const r = report_of(b.entries);
-  REQUIRE(r.operations.size() == 1);
-  CHECK(r.operations[0].reference == digest('a'));
-  CHECK(r.operations[0].title == "pull registry.test:5443/team/app@sha256:aaaaaaaaaaaa…");
+  auto const op = only_operation(b.entries);
+  CHECK(op.reference == digest('a'));
+  CHECK(op.title == "pull registry.test:5443/team/app@sha256:aaaaaaaaaaaa…");
 }
 
 TEST_CASE("client names from User-Agents", "[capture][report][operations]") {
