@@ -50,6 +50,7 @@ json failing_request_json(report const& r, std::size_t exchange) {
   return {{"entry", row.index},
           {"method", row.method},
           {"url", row.url},
+          {"target", r.exchanges[row.exchange].target},
           {"status", row.status},
           {"error_code", or_null(row.error_code)},
           {"failure", or_null(row.failure)}};

@@ -123,6 +123,7 @@ TEST_CASE("JSON report: the operations array", "[capture][report][operations]") 
   CHECK(pull["first_failure"]["error_code"].is_null());
   CHECK(pull["first_failure"]["failure"].get<std::string>().starts_with("response_relay: "));
   CHECK(pull["first_failure"]["url"].get<std::string>().starts_with("https://storage.test/docker/"));
+  CHECK(pull["first_failure"]["target"].get<std::string>().starts_with("/docker/registry/v2/blobs/sha256/22/"));
   CHECK(pull["layers"] == 2);
   CHECK(pull["layers_completed"] == 1);
   CHECK(pull["blobs"] == 3);
