@@ -123,8 +123,10 @@ void grouper::add_ping(draft_step step) {
   // A ping with credentials is the Basic retry or the check after a token: the same login. One
   // without starts whatever the client does next (dockerd pings once per pull, push and login).
   if (p && find_header(x.request_headers, "Authorization") != nullptr) {
-    preludes_[*p].steps.push_back(std::move(step));
-    preludes_[*p].has_ping = true;
+    auto& pre = preludes_[*p];
+    if (pre.host.empty()) pre.host = host;  // it held only token requests so far
+    pre.steps.push_back(std::move(step));
+    pre.has_ping = true;
     return;
   }
   if (p) close_prelude(*p);
