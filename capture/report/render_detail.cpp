@@ -1,5 +1,8 @@
 #include "capture/report/render_detail.hpp"
 
+#include "capture/text/display.hpp"
+
+#include <algorithm>
 #include <cstdio>
 
 namespace regtrace::capture::report::detail {
@@ -38,6 +41,46 @@ std::string evidence_labels(rules::finding const& f) {
     out += entry_label(item.entry);
   }
   return out;
+}
+
+std::string failing_request_text(entry_row const& row, std::string_view registry) {
+  std::string text =
+      row.method + " " + (row.host == registry ? "" : row.host) + row.path + " " + status_text(row);
+  // An answer cut short has a status and a failure: say both.
+  if (row.status != 0 && !row.failure.empty()) text += " (" + row.failure + ")";
+  return text;
+}
+
+std::string operation_detail(report const& r, operation const& op) {
+  auto const time = format_duration_ms(op.duration_ms);
+  if (op.outcome == operation_outcome::succeeded) return "in " + time;
+  if (op.first_failure && *op.first_failure < r.entries.size()) {
+    auto const& row = r.entries[*op.first_failure];
+    return "after " + time + " at " + entry_label(row.index) + " " + failing_request_text(row, op.registry);
+  }
+  return "after " + time + (op.note.empty() ? "" : ": " + op.note);
+}
+
+std::string operation_amounts(operation const& op) {
+  if (op.kind != operation_kind::pull && op.kind != operation_kind::push) return {};
+  auto const of = [](std::size_t done, std::size_t total, std::string const& what) {
+    return std::to_string(done) + " of " + std::to_string(total) + " " + what + (total == 1 ? "" : "s") +
+           ", ";
+  };
+  std::string text;
+  if (op.layers > 0)
+    text = of(op.layers_completed, op.layers, "layer");
+  else if (op.blobs > 0)
+    text = of(op.blobs_completed, op.blobs, "blob");
+  return text + format_bytes(op.bytes);
+}
+
+std::string operation_requests(operation const& op) {
+  if (op.steps.empty()) return {};
+  auto const [first, last] = std::ranges::minmax(op.steps, {}, &operation_step::entry);
+  auto const count = std::to_string(op.steps.size()) + (op.steps.size() == 1 ? " request" : " requests");
+  if (first.entry == last.entry) return entry_label(first.entry) + " (" + count + ")";
+  return entry_label(first.entry) + " to " + entry_label(last.entry) + " (" + count + ")";
 }
 
 std::string html_escape(std::string_view text) {

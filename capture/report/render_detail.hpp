@@ -21,9 +21,23 @@ std::string creator_text(source_info const& s);
 /// "#2, #5" for a finding's evidence entries.
 std::string evidence_labels(rules::finding const& f);
 
+/// "GET /v2/team/app/blobs/sha256:abcdef012345… 404 BLOB_UNKNOWN": the request an operation failed
+/// at, its host named when it is not the operation's registry (a token or storage request).
+std::string failing_request_text(entry_row const& row, std::string_view registry);
+/// "after 2.3 s at #7 GET … 404 BLOB_UNKNOWN", "in 1.2 s", "after 0.4 s: the trace ends before the
+/// manifest PUT": what follows the outcome word.
+std::string operation_detail(report const& r, operation const& op);
+/// "3 of 4 layers, 12.1 MiB" for a pull or push ("2 of 2 blobs" when no manifest says which are
+/// layers); "" for a login or another read.
+std::string operation_amounts(operation const& op);
+/// "#1 to #15 (9 requests)".
+std::string operation_requests(operation const& op);
+
 /// Text for HTML content and attribute values: & < > " ' as entities, control characters as U+FFFD.
 std::string html_escape(std::string_view text);
 /// The SVG waterfall of the report's entries (render_html_timeline.cpp).
 std::string html_timeline(report const& r);
+/// The operations section (render_html_operations.cpp).
+std::string html_operations(report const& r);
 
 }  // namespace regtrace::capture::report::detail

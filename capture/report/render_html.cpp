@@ -42,6 +42,10 @@ details summary{cursor:pointer;color:#1a73e8;white-space:nowrap}dl{margin:4px 0}
 .waterfall .tick{stroke:#eee}.label.hit,.label.bad{fill:#d93025}.label.ok{fill:#333}
 .legend span{margin-right:12px;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;
 margin-right:4px;vertical-align:middle}
+.operation{border:1px solid #ddd;border-left-width:6px;border-radius:4px;padding:8px 14px;margin:10px 0}
+.op-succeeded{border-left-color:#34a853}.op-failed{border-left-color:#d93025}.op-incomplete{border-left-color:#e37400}
+.o-succeeded{background:#188038}.o-failed{background:#d93025}.o-incomplete{background:#e37400}
+.operation .facts,.operation .stopped{margin:2px 0}table.steps{width:auto;margin-top:4px}
 footer{color:#888;font-size:12px;margin:30px 0 10px}
 )";
 
@@ -169,6 +173,7 @@ std::string render_html(report const& r) {
       "<title>regtrace report: " +
       html_escape(r.source.file) + "</title><style>" + style + "</style></head>\n<body>\n";
   write_summary(out, r);
+  if (!r.operations.empty()) out += detail::html_operations(r);
   if (!r.findings.empty()) write_findings(out, r);
   if (!r.entries.empty()) {
     out += "<section id=\"timeline\"><h2>Timeline</h2>\n" + detail::html_timeline(r) + "</section>\n";

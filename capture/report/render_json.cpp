@@ -45,6 +45,43 @@ json entry_json(report const& r, entry_row const& row) {
           {"findings", row.finding_ids}};
 }
 
+json failing_request_json(report const& r, std::size_t exchange) {
+  auto const& row = r.entries[exchange];
+  return {{"entry", row.index},
+          {"method", row.method},
+          {"url", row.url},
+          {"target", r.exchanges[row.exchange].target},
+          {"status", row.status},
+          {"error_code", or_null(row.error_code)},
+          {"failure", or_null(row.failure)}};
+}
+
+json operation_json(report const& r, operation const& op) {
+  auto steps = json::array();
+  for (auto const& step : op.steps) steps.push_back({{"entry", step.entry}, {"role", step.role}});
+  bool const failed_at = op.first_failure && *op.first_failure < r.entries.size();
+  return {{"kind", to_string(op.kind)},
+          {"title", op.title},
+          {"registry", op.registry},
+          {"repository", or_null(op.repository)},
+          {"reference", or_null(op.reference)},
+          {"user", or_null(op.user)},
+          {"client", or_null(op.client)},
+          {"user_agent", or_null(op.user_agent)},
+          {"outcome", to_string(op.outcome)},
+          {"note", or_null(op.note)},
+          {"first_failure", failed_at ? failing_request_json(r, *op.first_failure) : json(nullptr)},
+          {"start_ms", op.start_ms},
+          {"duration_ms", op.duration_ms},
+          {"bytes", op.bytes},
+          {"blobs", op.blobs},
+          {"blobs_completed", op.blobs_completed},
+          {"layers", op.layers},
+          {"layers_completed", op.layers_completed},
+          {"findings", op.finding_ids},
+          {"entries", std::move(steps)}};
+}
+
 }  // namespace
 
 json to_json(report const& r) {
@@ -53,7 +90,7 @@ json to_json(report const& r) {
   auto entries = json::array();
   for (auto const& row : r.entries) entries.push_back(entry_json(r, row));
   auto const worst = worst_severity(r);
-  return {
+  json document = {
       {"schema", json_schema},
       {"generator", {{"name", "regtrace"}, {"version", REGTRACE_VERSION}}},
       {"verdict", r.verdict},
@@ -72,6 +109,12 @@ json to_json(report const& r) {
         {"entries", r.source.entries},
         {"truncated", r.source.truncated},
         {"by_regtrace", r.source.by_regtrace}}}};
+  // Only when there are operations: a report without them keeps exactly the members it always had.
+  if (!r.operations.empty()) {
+    auto& operations = document["operations"] = json::array();
+    for (auto const& op : r.operations) operations.push_back(operation_json(r, op));
+  }
+  return document;
 }
 
 std::string render_json(report const& r) {

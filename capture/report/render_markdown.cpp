@@ -83,6 +83,25 @@ void write_findings(std::string& out, report const& r) {
   }
 }
 
+void write_operations(std::string& out, report const& r) {
+  out +=
+      "\n## Operations\n\n| Operation | Client | Outcome | Time | Moved | Requests | Findings |\n"
+      "|---|---|---|---:|---|---|---|\n";
+  for (auto const& op : r.operations) {
+    std::string outcome = "**" + std::string(to_string(op.outcome)) + "**";
+    if (op.first_failure && *op.first_failure < r.entries.size()) {
+      auto const& row = r.entries[*op.first_failure];
+      outcome += " at " + detail::entry_label(row.index) + " " +
+                 md_code(detail::failing_request_text(row, op.registry), true);
+    } else if (!op.note.empty()) {
+      outcome += ": " + md_text(op.note);
+    }
+    out += "| " + md_text(op.title) + " | " + md_code(op.client, true) + " | " + outcome + " | " +
+           format_duration_ms(op.duration_ms) + " | " + detail::operation_amounts(op) + " | " +
+           detail::operation_requests(op) + " | " + md_code(join(op.finding_ids), true) + " |\n";
+  }
+}
+
 void write_requests(std::string& out, report const& r) {
   out +=
       "\n## Requests\n\n| # | Start | Method | Host | Path | Status | Bytes | Time | Findings |\n"
@@ -114,8 +133,9 @@ std::string render_markdown(report const& r) {
   if (!r.findings.empty()) {
     if (!r.client_error.empty()) out += "\n**What the user most likely saw:**\n\n" + md_block(r.client_error);
     if (!r.remediation.empty()) out += "\n**Fix:** " + md_text(r.remediation) + "\n";
-    write_findings(out, r);
   }
+  if (!r.operations.empty()) write_operations(out, r);
+  if (!r.findings.empty()) write_findings(out, r);
   if (!r.entries.empty()) write_requests(out, r);
   return out;
 }

@@ -52,6 +52,22 @@ void write_findings(std::string& out, report const& r, painter const& paint) {
   }
 }
 
+/// A short block per operation: what, how it ended and where, what it moved; then who and which entries.
+void write_operations(std::string& out, report const& r, painter const& paint) {
+  static constexpr std::array<std::string_view, 3> codes{"32", "31", "33"};  // succeeded, failed, incomplete
+  out += "\n" + paint("1", "Operations") + "\n";
+  for (auto const& op : r.operations) {
+    auto const amounts = detail::operation_amounts(op);
+    out += "  " + printable(op.title) + " — " +
+           paint(codes[static_cast<std::size_t>(op.outcome)], std::string(to_string(op.outcome))) + " " +
+           printable(detail::operation_detail(r, op)) + (amounts.empty() ? "" : "; " + amounts) + "\n";
+    std::string facts = op.client.empty() ? "unknown client" : printable(op.client);
+    facts += "; " + detail::operation_requests(op);
+    if (!op.finding_ids.empty()) facts += "; findings: " + printable(join(op.finding_ids));
+    out += "    " + paint("2", facts) + "\n";
+  }
+}
+
 void write_requests(std::string& out, report const& r, painter const& paint) {
   out += "\n" + paint("1", "Requests") + "\n";
   std::vector<std::array<std::string, 8>> rows;
@@ -97,8 +113,9 @@ std::string render_text(report const& r, bool colour) {
     out += "\n";
     block(out, "What the user most likely saw:", r.client_error, paint);
     block(out, "Fix:", r.remediation, paint);
-    write_findings(out, r, paint);
   }
+  if (!r.operations.empty()) write_operations(out, r, paint);
+  if (!r.findings.empty()) write_findings(out, r, paint);
   if (!r.entries.empty()) write_requests(out, r, paint);
   return out;
 }

@@ -121,6 +121,7 @@ report make_report(har_read_result read, std::string file, std::vector<rules::fi
     }
     r.entries.push_back(std::move(row));
   }
+  r.operations = find_operations(r);
   r.verdict = verdict_of(r);
   return r;
 }

@@ -5,6 +5,7 @@
 
 #include "capture/model/exchange.hpp"
 #include "capture/har/har_reader.hpp"
+#include "capture/report/operations.hpp"
 #include "capture/rules/finding.hpp"
 
 #include <array>
@@ -58,6 +59,7 @@ struct report {
   std::string client_error;  ///< what the user most likely saw: the most severe finding's client_error
   std::string remediation;   ///< the fix of the most severe finding
   std::vector<entry_row> entries;
+  std::vector<operation> operations;  ///< the client operations the entries make up, before the findings
   std::vector<std::string> warnings;  ///< from the reader: truncated file, skipped entries
   std::vector<exchange> exchanges;    ///< the trace as read; entry_row::exchange indexes it
 };

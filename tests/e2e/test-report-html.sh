@@ -23,6 +23,15 @@ render() {
     >"$RUN_DIR/$name-chromium.log" 2>&1 || fail "chromium could not render $url (exit $?)"
   [[ -s $RUN_DIR/$name.png ]] || fail "chromium wrote no screenshot of $url"
 }
+# dump_dom NAME URL: the page's DOM as Chromium built it, into RUN_DIR/NAME.dom.html.
+dump_dom() {
+  local name="$1" url="$2"
+  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$RUN_DIR/chromium-$name-dom" --dump-dom "$url" \
+    >"$RUN_DIR/$name.dom.html" 2>"$RUN_DIR/$name-dom-chromium.log" || fail "chromium could not load $url (exit $?)"
+  [[ -s $RUN_DIR/$name.dom.html ]] || fail "chromium dumped no DOM of $url"
+}
 # Chromium logs each console message of a page as `...:CONSOLE:LINE] "text", source: URL (LINE)`.
 console_lines() { grep -E ':CONSOLE[:(]' "$RUN_DIR/$1-chromium.log" || true; }
 
@@ -60,6 +69,9 @@ for section in requests timeline; do
 done
 grep -q "/v2/e2e/app/manifests/missing" "$report" || fail "the HTML report does not list the missing tag's request"
 for n in 1 2 3; do grep -q "id=\"entry-$n\"" "$report" || fail "the HTML report has no row for entry #$n"; done
+# The operations (issue 12): curl's read of the missing tag is a failed pull, its tags list another
+# failed read; the lone ping is no operation.
+grep -q 'id="operations"' "$report" || fail "the HTML report has no operations section"
 # Self-contained: no attribute loads anything, no CSS fetches (the SVG namespace is a name only).
 ! grep -Eiq '(src|href)="(https?:|//)|url\(|@import' "$report" || fail "the HTML report refers to an external resource"
 
@@ -69,4 +81,26 @@ lines="$(console_lines report)"
 [[ -z $lines ]] || fail "the report page logged console messages:
 $lines"
 python3 "$here/lib/png_check.py" "$RUN_DIR/report.png" 0.02 8 || fail "the report's screenshot is (nearly) blank"
-log "PASS: the HTML report of a regtrace trace renders in Chromium without console messages"
+log "the operations section in the DOM Chromium built"
+dump_dom report "file://$report"
+dom="$RUN_DIR/report.dom.html"
+grep -q '<section id="operations"><h2>Operations</h2>' "$dom" || fail "Chromium's DOM of the report has no operations heading"
+grep -Eq "<h3><span class=\"badge o-failed\">FAILED</span>pull $registry/e2e/app:missing</h3>" "$dom" ||
+  fail "Chromium's DOM has no failed pull of e2e/app:missing among the operations"
+grep -Eq "Failed at <a href=\"#entry-[0-9]+\">#[0-9]+</a> <code>GET /v2/e2e/app/manifests/missing 404 MANIFEST_UNKNOWN</code>" "$dom" ||
+  fail "Chromium's DOM does not show the pull failing at the missing manifest"
+grep -q "tags of $registry/e2e/nothing-here</h3>" "$dom" || fail "Chromium's DOM has no operation for the tags list"
+# The section comes before the findings, and its links go to rows of the request table.
+python3 - "$dom" <<'PY' || fail "the operations section is misplaced or links to no request row"
+import re, sys
+dom = open(sys.argv[1]).read()
+ops, findings = dom.find('id="operations"'), dom.find('id="findings"')
+after = findings if findings >= 0 else dom.find('id="timeline"')
+assert 0 <= ops < after, (ops, findings)
+section = dom[ops:after]
+links = re.findall(r'href="#(entry-\d+)"', section)
+assert links, "no entry links in the operations section"
+for target in links:
+    assert f'<tr id="{target}"' in dom, target
+PY
+log "PASS: the HTML report of a regtrace trace renders in Chromium without console messages, operations included"
