@@ -6,12 +6,13 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohmann-json3-dev
             libspdlog-dev catch2 libcli11-dev)
-# test: the real registry and clients (TESTBED.md: skopeo, the Docker daemon 20.10 and containerd's
-# ctr from docker.io and containerd), curl/openssl for the rig, htpasswd, python3 for the OCI layout
-# writer and the HAR checkers, iproute2 for `ss` in the readiness checks, mitmproxy (its har_dump.py
-# example writes the foreign HARs `regtrace report` is tested on), chromium (renders the HTML report)
-# and tinyproxy (the corporate proxy behind `--upstream-proxy`).
-test_pkgs=("${build_pkgs[@]}" docker-registry skopeo docker.io containerd curl openssl ca-certificates
+# test: the real registry and clients (TESTBED.md: skopeo, podman 4.3 (rootful, vfs: conmon and runc
+# come with it, nothing else is needed to pull and push), the Docker daemon 20.10 and containerd's ctr
+# from docker.io, containerd 1.6 standalone), curl/openssl for the rig, htpasswd, python3 for the OCI
+# layout writer and the HAR checkers, iproute2 for `ss` in the readiness checks, mitmproxy (its
+# har_dump.py example writes the foreign HARs `regtrace report` is tested on), chromium (renders the
+# HTML report) and tinyproxy (the corporate proxy behind `--upstream-proxy`).
+test_pkgs=("${build_pkgs[@]}" docker-registry skopeo podman docker.io containerd curl openssl ca-certificates
            apache2-utils python3 iproute2 mitmproxy chromium tinyproxy)
 # bench: hey, the load client (it goes through a proxy with CONNECT + TLS; wrk cannot use a proxy).
 bench_pkgs=("${test_pkgs[@]}" hey procps)
