@@ -61,6 +61,11 @@ std::string const* find_header(header_list const& headers, std::string_view name
   return nullptr;
 }
 
+bool failed_with(exchange const& x, errc code) {
+  return x.failure && x.failure->code_category == category().name() &&
+         x.failure->code_value == static_cast<int>(code);
+}
+
 bool set_url(exchange& x, std::string_view url) {
   auto location = parse_url(url);
   if (!location) return false;

@@ -119,6 +119,9 @@ struct exchange {
 /// First header value named `name` (case-insensitive), or nullptr.
 std::string const* find_header(header_list const& headers, std::string_view name);
 
+/// True when x failed with regtrace's own error code (errc::client_abandoned, …).
+bool failed_with(exchange const& x, errc code);
+
 /// Sets x.scheme, x.host, x.port and x.target from an absolute URL (parse_url's reading); false, with x
 /// unchanged, when url is not one.
 bool set_url(exchange& x, std::string_view url);

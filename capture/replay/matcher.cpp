@@ -78,7 +78,8 @@ std::string match_key(exchange const& x) {
 
 matcher::matcher(std::vector<exchange> recorded) {
   for (std::size_t i = 0; i < recorded.size(); ++i) {
-    if (recorded[i].status == 0) continue;
+    // An entry without an answer replays only when the client gave up waiting for one (silence).
+    if (recorded[i].status == 0 && !failed_with(recorded[i], errc::client_abandoned)) continue;
     by_key_[match_key(recorded[i])].positions.push_back(recorded_.size());
     trace_index_.push_back(i);
     recorded_.push_back(std::move(recorded[i]));

@@ -25,7 +25,8 @@ std::string match_key(exchange const& x);
 /// Answers live requests from recorded exchanges. Not thread-safe: the caller serialises.
 class matcher {
  public:
-  /// Keeps only entries with a response (status != 0).
+  /// Keeps the entries with a response (status != 0), and those the client abandoned before any came
+  /// (replayed as the same silence).
   explicit matcher(std::vector<exchange> recorded);
 
   struct match {

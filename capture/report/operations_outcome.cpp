@@ -64,9 +64,7 @@ void read_manifest(exchange const& x, manifest_doc& doc) {
 
 bool stopped_by_proxy_or_client(exchange const& x) {
   if (!x.failure) return true;  // a HAR entry without an answer: the trace does not say why
-  if (x.failure->code_category != category().name()) return false;
-  auto const code = static_cast<errc>(x.failure->code_value);
-  return code == errc::proxy_stopped || code == errc::client_abandoned;
+  return failed_with(x, errc::proxy_stopped) || failed_with(x, errc::client_abandoned);
 }
 
 bool diagnosed_error(report const& r, std::size_t entry) {

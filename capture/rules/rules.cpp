@@ -111,10 +111,6 @@ finding make_finding(catalog_entry const& entry, std::string explanation, std::v
                  std::string(entry.remediation), std::move(items)};
 }
 
-bool failed_with(exchange const& x, errc code) {
-  return x.failure && x.failure->code_category == "regtrace" && x.failure->code_value == static_cast<int>(code);
-}
-
 double seconds_between(entry_facts const& a, entry_facts const& b) {
   return std::chrono::duration<double>(b.x->started - a.x->started).count();
 }

@@ -72,9 +72,6 @@ struct catalog_entry {
 };
 finding make_finding(catalog_entry const& entry, std::string explanation, std::vector<evidence_item> items);
 
-/// The entry failed with this regtrace error code (compared as code, never as text: STYLE rule 5).
-bool failed_with(exchange const& x, errc code);
-
 /// Seconds between the starts of two entries (b - a), from their recorded start times.
 double seconds_between(entry_facts const& a, entry_facts const& b);
 /// Time from the request's start to its response headers, ms (blocked+dns+connect+send+wait).

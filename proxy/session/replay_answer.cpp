@@ -7,8 +7,16 @@ bool cut_by_upstream(capture::exchange const& recorded) {
          recorded.failure->peer == capture::failing_peer::upstream && !recorded.response_body.complete;
 }
 
+bool abandoned_by_client(capture::exchange const& recorded) {
+  return capture::failed_with(recorded, capture::errc::client_abandoned);
+}
+
 answer_form choose_answer_form(capture::exchange const& recorded, std::string_view method, bool body_stored) {
   bool const is_head = method == "HEAD";
+  // What the client gave up on is replayed as what it got: nothing, or a body that stopped.
+  if (abandoned_by_client(recorded) && recorded.status == 0) return answer_form::silent;
+  if (abandoned_by_client(recorded) && !is_head && !recorded.response_body.complete)
+    return answer_form::stalled_body;
   // A cut is replayed as a cut whatever the body, so the client meets the same unexpected end.
   if (!is_head && cut_by_upstream(recorded)) return answer_form::cut_body;
   auto const& kept = recorded.response_body;

@@ -13,12 +13,17 @@ enum class answer_form {
   no_body,       ///< the header alone: an answer to HEAD, a 204 or 304, an empty body
   stored_body,   ///< the body from the body store (--store-bodies), streamed
   cut_body,      ///< the upstream cut the body short: the header, the bytes the client got, a close
+  silent,        ///< no answer came before the client gave up: the same silence, until it gives up again
+  stalled_body,  ///< the body stopped moving and the client gave up: the header, the bytes, then silence
   kept_text,     ///< the body the trace kept whole, as text
   body_missing,  ///< the trace cannot give the body: regtrace answers 502 (errc::replay_body_missing)
 };
 
 /// True when the upstream cut the recorded body short: the replay cuts it again.
 bool cut_by_upstream(capture::exchange const& recorded);
+
+/// True when the client gave up on the recorded exchange while regtrace waited on the upstream.
+bool abandoned_by_client(capture::exchange const& recorded);
 
 /// The form recorded is replayed in, as the answer to a request with `method`. body_stored: the body
 /// store holds a file of the recorded body's digest and length.

@@ -25,9 +25,11 @@ namespace {
 struct replay_job {
   client_side& client;
   capture::exchange& record;
+  proxy_context const& context;
   proxy_config const& config;
   std::span<char> chunk;
   bool keep_alive = false;  ///< the client's request allowed another one
+  steady_clock::time_point started = steady_clock::now();
 };
 
 // Framing is the replaying proxy's own business: the recorded values describe another connection.
@@ -123,11 +125,10 @@ net::awaitable<bool> send_stored(replay_job& job, http::response<http::buffer_bo
   co_return response.keep_alive();
 }
 
-// Replays a cut: the recorded header, as many body bytes as the client got (the kept text, or zeros:
-// a trace never holds binary bytes, and a cut body is never stored), then the connection closes
-// without close_notify, so the client meets the same unexpected end as in the capture.
-net::awaitable<bool> send_cut(replay_job& job, http::response<http::buffer_body>& response,
-                              capture::exchange const& recorded) {
+// The recorded header and as many body bytes as the client got (the kept text, or zeros: a trace never
+// holds binary bytes, and an unfinished body is never stored), without the rest. The write's error.
+net::awaitable<beast::error_code> send_partial(replay_job& job, http::response<http::buffer_body>& response,
+                                               capture::exchange const& recorded) {
   auto& record = job.record;
   auto& stream = job.client.stream;
   auto const chunk = job.chunk;
@@ -154,13 +155,68 @@ net::awaitable<bool> send_cut(replay_job& job, http::response<http::buffer_body>
     sent += n;
   }
   record.response_body = recorder.finish(false);
-  if (ec) {
+  co_return ec;
+}
+
+// Replays a cut: the partial answer, then the connection closes without close_notify, so the client
+// meets the same unexpected end as in the capture.
+net::awaitable<bool> send_cut(replay_job& job, http::response<http::buffer_body>& response,
+                              capture::exchange const& recorded) {
+  if (auto ec = co_await send_partial(job, response, recorded)) {
+    job.record.failure = capture::make_failure(capture::phase::response_relay, ec, "writing the replayed answer",
+                                               capture::failing_peer::client);
+  } else {
+    job.record.failure = recorded.failure;  // the same cut, as the capture recorded it
+    job.record.failure->detail = "replayed: " + job.record.failure->detail;
+  }
+  co_return false;
+}
+
+// Holds the connection without a byte, as the recorded upstream did, while the client is watched: until
+// it gives up (operation_aborted) or the idle timeout passes (no error), as with a silent upstream.
+net::awaitable<beast::error_code> hold_silence(replay_job& job) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  timer.expires_after(job.config.idle_timeout);
+  job.client.closed_at.reset();
+  job.client.watch_for_close = true;
+  hooked waiting(&job.client.upstream_wait, timer);
+  auto [ec] = co_await timer.async_wait(use_nothrow);
+  job.client.watch_for_close = false;
+  co_return ec;
+}
+
+// Replays an answer that never came before the client gave up: the same silence. A client that waits
+// longer this time meets the idle timeout, and the 504 a silent upstream gets.
+net::awaitable<bool> send_silence(replay_job& job) {
+  auto const ec = co_await hold_silence(job);
+  auto& record = job.record;
+  if (record_if_cut_short(record, job.client, job.context, capture::phase::response_relay,
+                          "replaying a recorded silence (no answer came before the client gave up)", job.started,
+                          ended_by_regtrace(ec)))
+    co_return false;
+  record.failure = capture::make_failure(capture::phase::response_relay, beast::error::timeout,
+                                         "replayed: the recorded upstream did not answer",
+                                         capture::failing_peer::upstream);
+  co_await respond_generated(job.client, record, http::status::gateway_timeout,
+                             "the upstream did not answer (replayed)", job.config);
+  co_return false;
+}
+
+// Replays a body that stopped moving before the client gave up: the bytes it got, then silence.
+net::awaitable<bool> send_stall(replay_job& job, http::response<http::buffer_body>& response,
+                                capture::exchange const& recorded) {
+  auto& record = job.record;
+  if (auto ec = co_await send_partial(job, response, recorded)) {
     record.failure = capture::make_failure(capture::phase::response_relay, ec, "writing the replayed answer",
                                            capture::failing_peer::client);
-  } else {
-    record.failure = recorded.failure;  // the same cut, as the capture recorded it
-    record.failure->detail = "replayed: " + record.failure->detail;
+    co_return false;
   }
+  auto const ec = co_await hold_silence(job);
+  if (!record_if_cut_short(record, job.client, job.context, capture::phase::response_relay,
+                           "replaying a body that stopped moving", job.started, ended_by_regtrace(ec)))
+    record.failure = capture::make_failure(capture::phase::response_relay, beast::error::timeout,
+                                           "replayed: the recorded body stopped moving",
+                                           capture::failing_peer::upstream);
   co_return false;
 }
 
@@ -169,7 +225,8 @@ net::awaitable<bool> send_answer(replay_job& job, capture::exchange const& recor
                                  capture::body_store const* bodies) {
   auto const& kept = recorded.response_body;
   bool const is_head = job.record.method == "HEAD";
-  if (form == answer_form::cut_body) {
+  if (form == answer_form::silent) co_return co_await send_silence(job);
+  if (form == answer_form::cut_body || form == answer_form::stalled_body) {
     http::response<http::buffer_body> response;
     set_recorded_head(response, recorded, job.keep_alive);
     response.keep_alive(false);
@@ -178,6 +235,7 @@ net::awaitable<bool> send_answer(replay_job& job, capture::exchange const& recor
       response.set(http::field::content_length, *length);
     else
       response.chunked(true);
+    if (form == answer_form::stalled_body) co_return co_await send_stall(job, response, recorded);
     co_return co_await send_cut(job, response, recorded);
   }
   if (form == answer_form::no_body) {
@@ -239,8 +297,8 @@ net::awaitable<beast::error_code> wait_as_recorded(capture::exchange const& reco
 
 net::awaitable<bool> replay_exchange(client_side& client, request_parser& request, capture::exchange& record,
                                      proxy_context& context, std::span<char> chunk) {
-  replay_job job{client, record, context.config, chunk, request.get().keep_alive()};
-  auto const started = steady_clock::now();
+  replay_job job{client, record, context, context.config, chunk, request.get().keep_alive()};
+  auto const started = job.started;
   if (!co_await read_request_body(job, request)) co_return false;
   record.timings.send = ms_between(started, steady_clock::now());
 
