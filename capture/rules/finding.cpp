@@ -72,10 +72,19 @@ std::optional<finding> finding_from_json(nlohmann::json const& j) {
   return f;
 }
 
+std::size_t times_seen(finding const& f) {
+  return std::max<std::size_t>(1, f.seen_on.size());
+}
+
 void map_evidence_entries(std::vector<finding>& findings, std::vector<std::size_t> const& positions) {
-  for (auto& f : findings)
-    for (auto& item : f.evidence)
-      if (item.entry < positions.size()) item.entry = positions[item.entry];
+  auto map = [&](std::size_t& entry) {
+    if (entry < positions.size()) entry = positions[entry];
+  };
+  for (auto& f : findings) {
+    for (auto& item : f.evidence) map(item.entry);
+    std::ranges::for_each(f.seen_on, map);
+    std::ranges::for_each(f.recovered_on, map);
+  }
 }
 
 void sort_by_severity(std::vector<finding>& findings) {

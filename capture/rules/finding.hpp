@@ -34,8 +34,21 @@ struct finding {
   std::string client_error;  ///< the error text the user most likely saw
   std::string remediation;   ///< the fix
   std::vector<evidence_item> evidence;  ///< first entry is the one that triggered the finding
+  /// What makes findings of this ID one failure (issue 12: one cause, one finding): diagnose() merges
+  /// findings with equal id and cause. A rule sets it where one ID has several causes (the
+  /// repository, the image, the storage host); "" is filled in with the host of the request that
+  /// showed it. Not written to JSON.
+  std::string cause{};
+  /// The entries of the requests that showed the failure, in trace order: one per request, filled in
+  /// by diagnose() (the last evidence entry) unless the rule grouped several requests itself.
+  std::vector<std::size_t> seen_on{};
+  /// Those of seen_on the client recovered from: the same request or operation succeeded later.
+  std::vector<std::size_t> recovered_on{};
   bool operator==(finding const&) const = default;
 };
+
+/// How many requests showed the finding (seen_on), at least 1.
+std::size_t times_seen(finding const& f);
 
 /// The JSON object of a finding in log._findings and `report --format json` (README documents it):
 /// {id, name, severity, title, explanation, client_error, remediation, entries: [i...],
@@ -44,8 +57,9 @@ nlohmann::json to_json(finding const& f);
 /// Inverse of to_json, tolerant of missing members. nullopt when it has no id.
 std::optional<finding> finding_from_json(nlohmann::json const& j);
 
-/// Rewrites evidence entries from positions among the exchanges read to positions in log.entries:
-/// positions[i] is the log.entries index of exchange i (the reader may skip unusable entries).
+/// Rewrites evidence entries (and seen_on, recovered_on) from positions among the exchanges read to
+/// positions in log.entries: positions[i] is the log.entries index of exchange i (the reader may skip
+/// unusable entries).
 void map_evidence_entries(std::vector<finding>& findings, std::vector<std::size_t> const& positions);
 
 /// Orders findings most severe first, then by their first evidence entry (stable for equal keys).

@@ -167,18 +167,50 @@ void run_rules(std::span<rule const> rules, facts_span trace, std::vector<findin
 
 }  // namespace detail
 
-std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index, bool trace_complete) {
+namespace {
+
+// The rule groups' findings, one per ID and cause, their counts not stated yet.
+std::vector<finding> findings_by_cause(std::span<exchange const> entries, std::size_t first_index,
+                                       bool trace_complete) {
   auto const facts = detail::analyse(entries, first_index, trace_complete);
   static constexpr detail::rule groups[] = {
       detail::transport_rules, detail::transport_answer_rules, detail::auth_rules,  detail::api_rules,
       detail::redirect_rules,  detail::vendor_rules,           detail::replay_rules};
   std::vector<finding> out;
   detail::run_rules(groups, facts, out);
+  detail::merge_by_cause(out, entries, first_index);
+  return out;
+}
+
+finding stated(finding f) {
+  detail::state_count(f);
+  return f;
+}
+
+// A cause's finding from before and the window's judgement of it: what of the old one lies before the
+// window (no rule sees it any more) joins the new one.
+finding with_history(finding const& old, finding now, std::size_t window_first) {
+  if (old.seen_on.empty() || old.seen_on.front() >= window_first) return now;
+  finding before = old;
+  auto const in_window = [&](std::size_t entry) { return entry >= window_first; };
+  std::erase_if(before.evidence, [&](evidence_item const& item) { return in_window(item.entry); });
+  std::erase_if(before.seen_on, in_window);
+  std::erase_if(before.recovered_on, in_window);
+  detail::combine(before, std::move(now));
+  return before;
+}
+
+}  // namespace
+
+std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t first_index,
+                              bool trace_complete) {
+  auto out = findings_by_cause(entries, first_index, trace_complete);
+  for (auto& f : out) detail::state_count(f);
   sort_by_severity(out);
   return out;
 }
 
-std::vector<finding> live_diagnostics::add(exchange x, std::size_t index) {
+live_diagnostics::news live_diagnostics::add(exchange x, std::size_t index) {
   push(std::move(x), index);
   return conclude();
 }
@@ -198,15 +230,35 @@ void live_diagnostics::push(exchange x, std::size_t index) {
   window_first_index_ += drop;
 }
 
-std::vector<finding> live_diagnostics::conclude() {
-  std::vector<finding> fresh;
-  if (window_.empty()) return fresh;
-  std::size_t const last = window_first_index_ + window_.size() - 1;
-  for (auto& f : diagnose(window_, window_first_index_, false)) {
-    std::size_t const first = f.evidence.empty() ? last : f.evidence.front().entry;
-    if (reported_.emplace(f.id, first).second) fresh.push_back(std::move(f));
+live_diagnostics::news live_diagnostics::conclude() {
+  news out;
+  if (window_.empty()) return out;
+  for (auto& f : findings_by_cause(window_, window_first_index_, false)) {
+    auto key = std::pair{f.id, f.cause};
+    auto const known = causes_.find(key);
+    finding now = known == causes_.end() ? std::move(f)
+                                         : with_history(known->second, std::move(f), window_first_index_);
+    // A storm of one failure stays one finding of bounded size; the count goes on in seen_on.
+    if (now.evidence.size() > limits_.max_evidence) now.evidence.resize(limits_.max_evidence);
+    if (known == causes_.end()) {
+      out.fresh.push_back(stated(now));
+      causes_.emplace(std::move(key), std::move(now));
+    } else if (now != known->second) {
+      out.grown.push_back(stated(now));
+      known->second = std::move(now);
+    }
   }
-  return fresh;
+  sort_by_severity(out.fresh);
+  sort_by_severity(out.grown);
+  return out;
+}
+
+std::vector<finding> live_diagnostics::findings() const {
+  std::vector<finding> all;
+  all.reserve(causes_.size());
+  for (auto const& [key, f] : causes_) all.push_back(stated(f));
+  sort_by_severity(all);
+  return all;
 }
 
 }  // namespace regtrace::capture::rules

@@ -70,7 +70,7 @@ bool c01_candidate(facts_span trace, entry_facts const& e) {
   }
   if (is_digest_tag(e.cls.reference)) return false;  // referrers-tag / signature lookups: E-08
   if (push_follows(trace, e)) return false;
-  if (later_success_same_url(trace, e) != nullptr) return false;  // the tag appeared; nothing failed
+  if (recovered(trace, e)) return false;                          // the tag appeared; nothing failed
   if (fallback_success(trace, e) != nullptr) return false;        // a mirror missed, upstream served: E-07
   // E-05 is the specific reading of by-tag 404s in a quarantined repository: emit that instead.
   return !repository_quarantined(trace, e);
@@ -108,6 +108,8 @@ void manifest_not_found(facts_span trace, std::vector<finding>& out) {
     }
     explanation += " The tag or digest does not exist in that repository.";
     auto f = make_finding(c01, std::move(explanation), std::move(items));
+    f.cause = key;
+    f.seen_on = entries_of(f.evidence);
     auto const tag = first.cls.digest.empty() ? first.cls.reference : first.cls.digest;
     auto const repo = repository_ref(first);
     f.client_error = pick_client_text(
@@ -144,7 +146,7 @@ entry_facts const* credentialed_token_before(facts_span trace, entry_facts const
 bool name_unknown(facts_span trace, entry_facts const& e) {
   if (e.x->status != 404 || e.error_code() != "NAME_UNKNOWN") return false;
   // A mirror that lacks the repository while the upstream serves it is E-07.
-  return fallback_success(trace, e) == nullptr && later_success_same_url(trace, e) == nullptr;
+  return fallback_success(trace, e) == nullptr && !recovered(trace, e);
 }
 
 // C-02 as a read refused DENIED after a token was bought with credentials: that token request, else
@@ -152,7 +154,7 @@ bool name_unknown(facts_span trace, entry_facts const& e) {
 entry_facts const* denied_despite_login(facts_span trace, entry_facts const& e) {
   if ((e.x->status != 401 && e.x->status != 403) || e.error_code() != "DENIED" || !is_read(e)) return nullptr;
   // Without a credentialed token the denial is the auth rules' (B-03 anonymous, B-09 scope).
-  if (later_success_same_url(trace, e) != nullptr || denial_owned_by_auth_rules(e)) return nullptr;
+  if (recovered(trace, e) || denial_owned_by_auth_rules(e)) return nullptr;
   if (!quota_vendor(e).empty() || !e.has_authorization()) return nullptr;
   return credentialed_token_before(trace, e);
 }
@@ -183,8 +185,9 @@ std::string unknown_repository_text(entry_facts const& e, bool logged_in) {
       "requested access to the resource is denied");
 }
 
-finding repository_unknown_finding(repository_hits& h) {
+finding repository_unknown_finding(std::string const& key, repository_hits& h) {
   entry_facts const& e = *h.first;
+  auto const seen_on = entries_of(h.items);
   std::string explanation = "The registry at " + e.x->authority() + " answered " +
                             std::to_string(e.x->status) + " " + code_and_message(e) + " for repository '" +
                             e.cls.repository + "'. ";
@@ -198,6 +201,8 @@ finding repository_unknown_finding(repository_hits& h) {
     explanation += "The registry does not know this repository.";
   }
   auto f = make_finding(c02, std::move(explanation), std::move(h.items));
+  f.cause = key;
+  f.seen_on = seen_on;
   f.client_error = unknown_repository_text(e, h.token != nullptr);
   return f;
 }
@@ -217,7 +222,7 @@ void repository_unknown(facts_span trace, std::vector<finding>& out) {
     if (h.token == nullptr) h.token = token;
     h.items.push_back(evidence_of(e));
   }
-  for (auto& [key, h] : by_repo) out.push_back(repository_unknown_finding(h));
+  for (auto& [key, h] : by_repo) out.push_back(repository_unknown_finding(key, h));
 }
 
 // Which part of the catalog §0 grammar the name breaks, for the explanation.
@@ -232,20 +237,15 @@ std::string name_problem(std::string_view name) {
 }
 
 void name_invalid(facts_span trace, std::vector<finding>& out) {
-  std::map<std::string, std::vector<entry_facts const*>> by_repo;
   for (auto const& e : trace) {
     if (e.cls.repository.empty() || e.cls.kind == request_kind::token || e.x->generated_response) continue;
     bool const grammar_broken = !is_valid_repository_name(e.cls.repository);
     bool const said_invalid = e.x->status == 400 && e.error_code() == "NAME_INVALID";
-    if (said_invalid || (grammar_broken && (e.x->status == 400 || e.x->status == 404)))
-      by_repo[repository_ref(e)].push_back(&e);
-  }
-  for (auto const& [repo, hits] : by_repo) {
-    entry_facts const& e = *hits.front();
+    if (!said_invalid && !(grammar_broken && (e.x->status == 400 || e.x->status == 404))) continue;
     std::string explanation = "The client asked " + e.x->authority() + " for repository '" +
                               e.cls.repository + "' and got " + std::to_string(e.x->status) + " " +
                               code_and_message(e) + ". ";
-    if (!is_valid_repository_name(e.cls.repository)) {
+    if (grammar_broken) {
       auto const lower = to_lower(e.cls.repository);
       explanation += "The name breaks the repository grammar: " + name_problem(e.cls.repository) + ".";
       if (is_valid_repository_name(lower)) explanation += " '" + lower + "' would be valid.";
@@ -253,9 +253,8 @@ void name_invalid(facts_span trace, std::vector<finding>& out) {
       explanation +=
           "The name fits the OCI grammar, so this registry has stricter rules (length, reserved words).";
     }
-    std::vector<evidence_item> items;
-    for (auto const* hit : hits) items.push_back(evidence_of(*hit));
-    auto f = make_finding(c03, std::move(explanation), std::move(items));
+    auto f = make_finding(c03, std::move(explanation), {evidence_of(e)});
+    f.cause = repository_ref(e);
     f.client_error = pick_client_text(
         client_of(e),
         "invalid reference format: repository name (" + e.cls.repository + ") must be lowercase",

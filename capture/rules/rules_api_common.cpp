@@ -130,26 +130,10 @@ bool is_registry_request(entry_facts const& e) {
   }
 }
 
-bool is_read(entry_facts const& e) {
-  return e.x->method == "GET" || e.x->method == "HEAD";
-}
-
 bool same_user_agent(entry_facts const& a, entry_facts const& b) {
   auto const* ua = a.request_header("User-Agent");
   auto const* other = b.request_header("User-Agent");
   return ua != nullptr && other != nullptr && *ua == *other;
-}
-
-bool succeeded(entry_facts const& e) {
-  return e.x->status >= 200 && e.x->status < 400;
-}
-
-bool same_url(entry_facts const& a, entry_facts const& b) {
-  return a.x->port == b.x->port && a.x->target == b.x->target && iequals(a.x->host, b.x->host);
-}
-
-bool same_repository(entry_facts const& a, entry_facts const& b) {
-  return !a.cls.repository.empty() && a.cls.repository == b.cls.repository && iequals(a.x->host, b.x->host);
 }
 
 facts_span entries_after(facts_span trace, entry_facts const& e) {
@@ -158,23 +142,6 @@ facts_span entries_after(facts_span trace, entry_facts const& e) {
 
 facts_span entries_before(facts_span trace, entry_facts const& e) {
   return trace.first(static_cast<std::size_t>(&e - trace.data()));
-}
-
-entry_facts const* later_success_same_url(facts_span trace, entry_facts const& e) {
-  for (auto const& f : entries_after(trace, e))
-    if (same_url(f, e) && succeeded(f)) return &f;
-  return nullptr;
-}
-
-bool recovered(facts_span trace, entry_facts const& e) {
-  return std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
-    if (!succeeded(f) || (f.x->method != e.x->method && !(is_read(f) && is_read(e)))) return false;
-    if (same_url(f, e)) return true;
-    if (f.cls.kind != e.cls.kind || f.cls.repository != e.cls.repository || f.cls.repository.empty())
-      return false;
-    if (!e.cls.digest.empty()) return f.cls.digest == e.cls.digest;
-    return e.cls.kind == request_kind::manifest && f.cls.reference == e.cls.reference;
-  });
 }
 
 std::vector<evidence_item> evidence_list(std::vector<entry_facts const*> const& hits, std::string_view note) {

@@ -33,25 +33,12 @@ std::string user_agent_of(entry_facts const& e);
 
 /// A registry request (not token, not object storage).
 bool is_registry_request(entry_facts const& e);
-/// A GET or HEAD.
-bool is_read(entry_facts const& e);
 /// Both requests come from the same client program (same User-Agent, both present).
 bool same_user_agent(entry_facts const& a, entry_facts const& b);
-/// Status 2xx or 3xx: the request got what it asked for (a redirect is followed elsewhere).
-bool succeeded(entry_facts const& e);
-/// Same host (case-insensitive), port and request target.
-bool same_url(entry_facts const& a, entry_facts const& b);
-/// Same host (case-insensitive) and repository NAME.
-bool same_repository(entry_facts const& a, entry_facts const& b);
 /// The entries after e in trace (e must be an element of trace).
 facts_span entries_after(facts_span trace, entry_facts const& e);
 /// The entries before e in trace (e must be an element of trace).
 facts_span entries_before(facts_span trace, entry_facts const& e);
-/// A later request for the same URL that succeeded (any method), or nullptr.
-entry_facts const* later_success_same_url(facts_span trace, entry_facts const& e);
-/// A later request that got what e asked for (same URL, or the same digest or manifest reference in
-/// the same repository, perhaps from another host); reads count for each other.
-bool recovered(facts_span trace, entry_facts const& e);
 /// The evidence items of these entries, each with note.
 std::vector<evidence_item> evidence_list(std::vector<entry_facts const*> const& hits,
                                          std::string_view note = {});

@@ -157,6 +157,7 @@ void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std:
     if (!wanted.empty()) explanation += " The client runs on " + wanted + ", which the index does not list.";
     auto f = make_finding(c04, std::move(explanation),
                           {evidence_of(e, platforms.empty() ? "" : "platforms: " + platforms)});
+    f.cause = image_ref(e);
     auto const shown = wanted.empty() ? std::string("<os>/<arch>") : wanted;
     f.client_error =
         pick_client_text(client_of(e), "no matching manifest for " + shown + " in the manifest list entries",
@@ -202,6 +203,7 @@ void schema1_refused(facts_span trace, manifest_bodies const& bodies, std::vecto
             ") and the client made no further request for the image: recent clients (Docker "
             "28.2+, containerd 2.0+) refuse schema 1.",
         {evidence_of(e, media_type_of(e))});
+    f.cause = image_ref(e);
     f.client_error = pick_client_text(
         client_of(e), std::string(c05.client_error),
         "media type \"application/vnd.docker.distribution.manifest.v1+prettyjws\" is no longer supported "
@@ -265,8 +267,11 @@ void blob_unknown(facts_span trace, manifest_bodies const& bodies, std::vector<f
         ", and no later request for it succeeded. The manifest names content the repository does "
         "not hold: garbage collection removed a blob still in use, a geo-replica has not caught "
         "up, or the blob was never linked into this repository.";
+    auto const seen_on = entries_of(items);  // the 404s, not the manifest that references them
     items.push_back(evidence_of(*manifests[repo], "the manifest that references it"));
     auto f = make_finding(c06, std::move(explanation), std::move(items));
+    f.cause = repo;
+    f.seen_on = seen_on;
     f.client_error = client_text(*firsts[repo]);
     out.push_back(std::move(f));
   }
@@ -311,6 +316,7 @@ void foreign_layer_unreachable(facts_span trace, manifest_bodies const& bodies, 
                          ? "The request(s) to the foreign URL failed, so the layer could not be fetched."
                          : "The registry does not hold it and the client never reached the foreign URL.";
       auto f = make_finding(c07, std::move(explanation), std::move(items));
+      f.cause = layer.digest;
       f.client_error = "failed to download layer " + layer.digest + ": " + f.evidence.front().detail;
       out.push_back(std::move(f));
     }

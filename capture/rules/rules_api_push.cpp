@@ -3,8 +3,6 @@
 #include "capture/rules/rules_api_common.hpp"
 #include "capture/rules/rules_detail.hpp"
 
-#include <algorithm>
-#include <map>
 #include <string>
 
 namespace regtrace::capture::rules::detail {
@@ -57,14 +55,6 @@ bool is_write(entry_facts const& e) {
   return m == "PUT" || m == "POST" || m == "PATCH" || m == "DELETE";
 }
 
-// The push reached its end: a later manifest PUT in the repository was accepted.
-bool push_completed(facts_span trace, entry_facts const& e) {
-  return std::ranges::any_of(entries_after(trace, e), [&](entry_facts const& f) {
-    return same_repository(f, e) && f.cls.kind == request_kind::manifest && f.x->method == "PUT" &&
-           succeeded(f);
-  });
-}
-
 // The blobs a rejected manifest names that the trace never shows present in its repository.
 std::string blobs_not_shown(facts_span trace, entry_facts const& put) {
   std::string missing;
@@ -107,6 +97,7 @@ void manifest_rejected(facts_span trace, std::vector<finding>& out) {
     }
     if (too_large) explanation += " The manifest is larger than this registry accepts.";
     auto f = make_finding(c08, std::move(explanation), {evidence_of(e)});
+    f.cause = image_ref(e);
     f.client_error = client_text(e);
     out.push_back(std::move(f));
   }
@@ -163,10 +154,7 @@ void upload_lost(facts_span trace, std::vector<finding>& out) {
       explanation += " The session was cancelled, purged or never existed on the replica that answered.";
     }
     auto f = make_finding(c09, std::move(explanation), std::move(items));
-    if (push_completed(trace, e)) {
-      f.level = severity::warning;
-      f.explanation += " The push completed later (the client started the upload again).";
-    }
+    mark_recovered(f, recovered(trace, e));
     f.client_error = client_text(e);
     out.push_back(std::move(f));
   }
@@ -220,16 +208,13 @@ void digest_invalid(facts_span trace, std::vector<finding>& out) {
 }
 
 void quota_exceeded(facts_span trace, std::vector<finding>& out) {
-  std::map<std::string, std::vector<entry_facts const*>> by_host;
-  for (auto const& e : trace)
-    if (!e.x->generated_response && !quota_vendor(e).empty()) by_host[e.x->authority()].push_back(&e);
-  for (auto const& [host, hits] : by_host) {
-    entry_facts const& e = *hits.front();
-    std::string explanation = quota_vendor(e) + " at " + host + " refused " + e.x->method + " " +
+  for (auto const& e : trace) {
+    if (e.x->generated_response || quota_vendor(e).empty()) continue;
+    std::string explanation = quota_vendor(e) + " at " + e.x->authority() + " refused " + e.x->method + " " +
                               e.x->target + " with " + std::to_string(e.x->status) + " " +
                               code_and_message(e) +
                               ": the storage quota or repository limit is reached, so no push can complete.";
-    auto f = make_finding(c11, std::move(explanation), evidence_list(hits));
+    auto f = make_finding(c11, std::move(explanation), {evidence_of(e)});
     f.client_error = client_text(e);
     out.push_back(std::move(f));
   }
@@ -263,15 +248,12 @@ std::string disallowed_reason(entry_facts const& e) {
 }
 
 void write_disallowed_rule(facts_span trace, std::vector<finding>& out) {
-  std::map<std::string, std::vector<entry_facts const*>> by_host;
-  for (auto const& e : trace)
-    if (write_disallowed(e)) by_host[e.x->authority()].push_back(&e);
-  for (auto const& [host, hits] : by_host) {
-    entry_facts const& e = *hits.front();
-    std::string explanation = e.x->method + " " + e.x->target + " at " + host + " was answered " +
+  for (auto const& e : trace) {
+    if (!write_disallowed(e)) continue;
+    std::string explanation = e.x->method + " " + e.x->target + " at " + e.x->authority() + " was answered " +
                               std::to_string(e.x->status) + " " + code_and_message(e) + ". " +
                               disallowed_reason(e);
-    auto f = make_finding(c12, std::move(explanation), evidence_list(hits));
+    auto f = make_finding(c12, std::move(explanation), {evidence_of(e)});
     f.client_error = client_text(e);
     out.push_back(std::move(f));
   }

@@ -3,8 +3,8 @@
 #include "capture/rules/rules_api_common.hpp"
 #include "capture/rules/rules_detail.hpp"
 
-#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 
 namespace regtrace::capture::rules::detail {
@@ -45,26 +45,18 @@ std::string rate_headers(entry_facts const& e) {
 }
 
 void rate_limited(facts_span trace, std::vector<finding>& out) {
-  std::map<std::string, std::vector<entry_facts const*>> by_host;
-  for (auto const& e : trace)
-    if (e.x->status == 429 && !e.x->generated_response) by_host[e.x->authority()].push_back(&e);
-  for (auto const& [host, hits] : by_host) {
-    entry_facts const& e = *hits.front();
-    auto const unrecovered =
-        std::ranges::count_if(hits, [&](auto const* h) { return !recovered(trace, *h); });
-    std::string explanation = host + " answered 429 " + code_and_message(e) + " to " +
-                              std::to_string(hits.size()) + " request(s), first " + e.x->method + " " +
-                              e.x->target + ".";
-    if (auto const headers = rate_headers(e); !headers.empty()) explanation += " Headers: " + headers + ".";
-    std::vector<evidence_item> items;
-    for (auto const* h : hits) items.push_back(evidence_of(*h, rate_headers(*h)));
-    auto f = make_finding(c13, std::move(explanation), std::move(items));
-    if (unrecovered == 0) {
-      f.level = severity::warning;
-      f.explanation += " Every rate-limited request succeeded on a later try.";
-    }
+  std::set<std::string> limited;  // hosts that answered 429
+  for (auto const& e : trace) {
+    if (e.x->status != 429 || e.x->generated_response) continue;
+    limited.insert(e.x->authority());
+    std::string explanation = e.x->authority() + " answered 429 " + code_and_message(e) + " to " +
+                              e.x->method + " " + e.x->target + ".";
+    auto const headers = rate_headers(e);
+    if (!headers.empty()) explanation += " Headers: " + headers + ".";
+    auto f = make_finding(c13, std::move(explanation), {evidence_of(e, headers)});
     f.client_error = pick_client_text(client_of(e), docker_error_text(e), containerd_status_text(e),
                                       "too many requests to registry");
+    mark_recovered(f, recovered(trace, e));
     out.push_back(std::move(f));
   }
   // Docker Hub announces the pull limit on manifest answers: warn before it bites (catalog C-13).
@@ -73,7 +65,7 @@ void rate_limited(facts_span trace, std::vector<finding>& out) {
     long long const limit = leading_number(e.response_header("ratelimit-limit"));
     long long const remaining = leading_number(e.response_header("ratelimit-remaining"));
     if (!succeeded(e) || limit <= 0 || remaining < 0 || remaining * 10 > limit ||
-        by_host.contains(e.x->authority()))
+        limited.contains(e.x->authority()))
       continue;
     auto& slot = low[e.x->authority()];
     if (slot == nullptr || leading_number(slot->response_header("ratelimit-remaining")) > remaining)
@@ -85,38 +77,30 @@ void rate_limited(facts_span trace, std::vector<finding>& out) {
                      {evidence_of(*e, rate_headers(*e))});
     f.level = severity::warning;
     f.title = "The registry's pull rate limit is nearly used up";
+    f.cause = host + " nearly limited";  // a warning ahead of time, not the 429s themselves
     out.push_back(std::move(f));
   }
 }
 
 void server_error(facts_span trace, std::vector<finding>& out) {
-  std::map<std::string, std::vector<entry_facts const*>> by_host;
   for (auto const& e : trace) {
     auto const s = e.x->status;
     // regtrace's own 502/504 (generated_response) report an upstream failure: A-* rules.
-    if ((s == 500 || s == 502 || s == 503 || s == 504) && !e.x->generated_response && is_registry_request(e))
-      by_host[e.x->authority()].push_back(&e);
-  }
-  for (auto const& [host, hits] : by_host) {
-    entry_facts const& e = *hits.front();
-    auto const unrecovered = std::ranges::count_if(
-        hits, [&](auto const* h) { return !recovered(trace, *h) && fallback_success(trace, *h) == nullptr; });
-    std::string explanation = host + " answered " + std::to_string(e.x->status) + " " + code_and_message(e) +
-                              " to " + e.x->method + " " + e.x->target;
-    if (hits.size() > 1) explanation += " (" + std::to_string(hits.size()) + " server errors in all)";
+    if ((s != 500 && s != 502 && s != 503 && s != 504) || e.x->generated_response || !is_registry_request(e))
+      continue;
+    std::string explanation = e.x->authority() + " answered " + std::to_string(s) + " " +
+                              code_and_message(e) + " to " + e.x->method + " " + e.x->target;
     if (auto const* server = e.response_header("Server")) explanation += "; Server: " + *server;
     if (auto const* via = e.response_header("Via")) explanation += "; Via: " + *via;
     explanation += ".";
-    auto f = make_finding(c14, std::move(explanation), evidence_list(hits));
-    if (unrecovered == 0) {
-      f.level = severity::warning;
-      f.explanation += " A retry of each failed request succeeded.";
-    } else {
-      f.explanation += " " + std::to_string(unrecovered) + " of them never succeeded on a retry.";
-    }
+    auto f = make_finding(c14, std::move(explanation), {evidence_of(e)});
     f.client_error = pick_client_text(
-        client_of(e), "received unexpected HTTP status: " + std::to_string(e.x->status) + " " + e.x->reason,
+        client_of(e), "received unexpected HTTP status: " + std::to_string(s) + " " + e.x->reason,
         containerd_status_text(e), error_message(e));
+    // A mirror that fails over to the next host recovers too (E-07 tells that story).
+    auto recovery = recovered(trace, e);
+    if (!recovery) recovery.by = fallback_success(trace, e);
+    mark_recovered(f, recovery);
     out.push_back(std::move(f));
   }
 }
@@ -125,13 +109,14 @@ void policy_blocked(facts_span trace, std::vector<finding>& out) {
   for (auto const& e : trace) {
     bool const coded = e.error_code() == "PROJECTPOLICYVIOLATION";
     bool const manifest_412 = e.x->status == 412 && e.cls.kind == request_kind::manifest;
-    if ((!coded && !manifest_412) || e.x->generated_response || later_success_same_url(trace, e)) continue;
+    if ((!coded && !manifest_412) || e.x->generated_response || recovered(trace, e)) continue;
     std::string explanation = e.x->method + " " + image_ref(e) + " was answered " +
                               std::to_string(e.x->status) + " " + code_and_message(e) +
                               ": a project policy (Harbor: vulnerability severity or "
                               "signature requirement) blocks pulling this image.";
     if (e.x->method == "HEAD") explanation += " HEAD answers carry no body, so only the status shows.";
     auto f = make_finding(c15, std::move(explanation), {evidence_of(e)});
+    f.cause = image_ref(e);  // the policy blocks an image, not the registry
     f.client_error = client_text(e);
     out.push_back(std::move(f));
   }

@@ -68,23 +68,14 @@ std::string challenge_problem(entry_facts const& e) {
 
 // B-01: a 401 without a usable challenge.
 void challenge_unusable(auth_flow const& flow, std::size_t i, std::vector<finding>& out) {
-  auto const trace = flow.trace();
-  entry_facts const& e = trace[i];
+  entry_facts const& e = flow.trace()[i];
   auto const problem = challenge_problem(e);
   if (problem.empty()) return;
-  auto f =
+  // Some registries (GCR historically) omit the challenge on data requests; clients reuse the ping's and
+  // recover (auth_rules says so).
+  out.push_back(
       make_finding(b01, describe(e) + ": " + problem + ", so the client cannot find where to authenticate.",
-                   {evidence_of(e, problem)});
-  // Some registries (GCR historically) omit the challenge on data requests; clients reuse the ping's.
-  for (std::size_t q = i + 1; q < trace.size(); ++q)
-    if (same_client(e, trace[q]) && trace[q].x->url() == e.x->url() && trace[q].x->status >= 200 &&
-        trace[q].x->status < 400) {
-      f.level = severity::warning;
-      f.explanation += " The client recovered: the same request succeeded later (entry " +
-                       std::to_string(trace[q].index) + ").";
-      break;
-    }
-  out.push_back(std::move(f));
+                   {evidence_of(e, problem)}));
 }
 
 // B-02: a Basic challenge that no later request of the client to that host answers with credentials.
@@ -284,6 +275,17 @@ void realm_rules(auth_flow const& flow, std::size_t c, std::set<std::size_t>& re
   }
 }
 
+// Issue 12: an authentication failure the client got past (after a re-login the same request, or the
+// whole push, succeeded) stays a finding, a WARNING that says so. from: the first finding about entry i.
+void note_recovery(facts_span trace, std::size_t i, std::size_t from, std::vector<finding>& out) {
+  entry_facts const& e = trace[i];
+  bool const refused = e.x->status == 0 || e.x->status >= 400;  // a 200 token answer (B-08) is no refusal
+  if (out.size() == from || !refused) return;
+  auto const recovery = recovered(trace, e);
+  for (std::size_t k = from; recovery && k < out.size(); ++k)
+    if (out[k].level > severity::warning) mark_recovered(out[k], recovery);
+}
+
 }  // namespace
 
 void auth_rules(facts_span trace, std::vector<finding>& out) {
@@ -291,13 +293,15 @@ void auth_rules(facts_span trace, std::vector<finding>& out) {
   std::set<std::string> basic_hosts;
   std::set<std::size_t> unreachable_realms;
   for (std::size_t i = 0; i < trace.size(); ++i) {
+    auto const from = out.size();
     if (flow.is_token(i)) {
       token_rules(flow, i, out);
-      continue;
+    } else {
+      challenge_rules(flow, i, basic_hosts, out);
+      if (trace[i].x->status == 401) realm_rules(flow, i, unreachable_realms, out);
+      denial_rules(flow, i, out);
     }
-    challenge_rules(flow, i, basic_hosts, out);
-    if (trace[i].x->status == 401) realm_rules(flow, i, unreachable_realms, out);
-    denial_rules(flow, i, out);
+    note_recovery(trace, i, from, out);
   }
 }
 

@@ -187,7 +187,9 @@ void scope_insufficient(token_use& use, auth_challenge const* bearer, std::vecto
   if (use.t) explanation += requested_scope_text(use.flow, *use.t, e.cls.repository);
   if (use.claims && use.claims->has_access)
     explanation += " The token grants " + granted_text(use.claims->access) + ".";
-  out.push_back(make_finding(b09, std::move(explanation), std::move(use.items)));
+  auto f = make_finding(b09, std::move(explanation), std::move(use.items));
+  f.cause = host_of(*e.x) + "/" + e.cls.repository;  // an identity may push to one repository, not another
+  out.push_back(std::move(f));
 }
 
 // B-03/B-04, B-10 or B-09 on a registry request refused although it carried a bearer token.

@@ -109,6 +109,54 @@ std::string normalize_url(std::string_view url);
 /// connecting or the TLS handshake failed. Defined in rules_session.cpp.
 bool host_unreachable(exchange const& x);
 
+/// A GET or HEAD. Defined in rules_session.cpp, as are the three below.
+bool is_read(entry_facts const& e);
+/// Status 2xx or 3xx: the request got what it asked for (a redirect is followed elsewhere).
+bool succeeded(entry_facts const& e);
+/// Same host (case-insensitive), port and request target.
+bool same_url(entry_facts const& a, entry_facts const& b);
+/// Same host (case-insensitive) and repository NAME.
+bool same_repository(entry_facts const& a, entry_facts const& b);
+
+/// How the client got past a failure (issue 12; catalog A-11, A-14, C-13, C-14: a failure the client
+/// recovered from is less severe): the later request that succeeded.
+struct recovery {
+  entry_facts const* by = nullptr;  ///< the request that succeeded
+  bool whole_operation = false;     ///< by completed the operation (a push), not the same request
+  explicit operator bool() const { return by != nullptr; }
+};
+/// A condition a rule puts on the later request (A-11: it asks for no byte range).
+using later_check = bool (*)(entry_facts const& failed, entry_facts const& later);
+/// The one answer to "did the client recover from the failure at e": the first later request of the
+/// same client (same_client) that got what e asked for. The same request (the same method, GET and
+/// HEAD alike, and URL, answered 2xx/3xx, a GET's body complete), the same blob or manifest digest,
+/// or tag on the same host, of e's repository through another URL, a token from the same realm for a
+/// token request; or the same operation carried through: after a write or a HEAD in a repository, a
+/// manifest PUT accepted there (the push completed). e must be an element of trace. Defined in
+/// rules_session.cpp.
+recovery recovered(facts_span trace, entry_facts const& e, later_check also = nullptr);
+/// Lowers f to `to` (never raises it) and says so: "Recovered: the client retried and #42 succeeded."
+/// Marks f's requests as recovered (recovered_on), so a merged finding counts them.
+void mark_recovered(finding& f, recovery const& r, severity to = severity::warning);
+
+/// The largest evidence entry of f (the request that completed it); f must have evidence. Defined in
+/// rules_causes.cpp, as is the rest of this block.
+std::size_t last_evidence_entry(finding const& f);
+/// The entries of these evidence items, in their order: seen_on for a rule that groups requests.
+std::vector<std::size_t> entries_of(std::vector<evidence_item> const& items);
+
+/// Issue 12, one cause, one finding: fills in each finding's default seen_on (its last evidence entry)
+/// and cause (the host of that entry; entries[i] is trace entry first_index + i), then merges the
+/// findings with the same id and cause into one, in the place of the first (see combine). Explanations
+/// do not state the count yet (state_count), so the live window can merge again.
+void merge_by_cause(std::vector<finding>& found, std::span<exchange const> entries, std::size_t first_index);
+/// Merges from into into (same id and cause): evidence, seen_on and recovered_on in trace order, each
+/// entry once; the level, title and texts of the more severe of the two (into's when equal).
+void combine(finding& into, finding from);
+/// Appends to a finding seen on several requests how many and which ("Seen on 12 requests (#4, #7,
+/// … #31).") and how many the client recovered from.
+void state_count(finding& f);
+
 /// A rule, or a group of them: reads the whole trace and appends its findings to out.
 using rule = void (*)(facts_span trace, std::vector<finding>& out);
 /// Runs the rules in order; findings of equal severity and first entry keep this order.

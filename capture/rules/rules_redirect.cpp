@@ -204,8 +204,10 @@ void blocked_target(facts_span trace, redirect const& r, std::vector<finding>& o
   auto const host = host_of(r.target);
   std::string const lead = origin.x->method + " " + origin.x->url() + " was redirected to " + host;
   auto blocked = [&](std::string explanation, entry_facts const& shown, std::string const& note) {
-    out.push_back(make_finding(d04, std::move(explanation),
-                               {evidence_of(origin, "redirect to " + host), evidence_of(shown, note)}));
+    auto f = make_finding(d04, std::move(explanation),
+                          {evidence_of(origin, "redirect to " + host), evidence_of(shown, note)});
+    f.cause = host;  // the blocked host, whichever request shows it
+    out.push_back(std::move(f));
   };
   if (auto const failed = failed_reach(trace, r)) {
     blocked(lead + ", and reaching " + host + " failed (" + failure_reason(*trace[*failed].x) + ").",

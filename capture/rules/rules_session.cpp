@@ -1,4 +1,5 @@
-// Session helpers shared by the sequence rules (catalog §0 "Session", §7.3 correlation keys).
+// Session helpers shared by the sequence rules (catalog §0 "Session", §7.3 correlation keys), and the
+// one answer to "did the client recover from this failure" (issue 12).
 #include "capture/rules/rules_detail.hpp"
 
 #include <algorithm>
@@ -19,7 +20,85 @@ std::string_view client_ip(std::string_view address) {
   return address;
 }
 
+// The answer gave the client what it asked for: 2xx or 3xx, and a GET's body came whole.
+bool answered_whole(entry_facts const& e) {
+  return succeeded(e) && (e.x->method != "GET" || e.x->response_body.complete);
+}
+
+// later asks for what failed asked for: the same method (GET and HEAD alike) and URL, or the same
+// digest of the same repository through another URL (any host: a digest names the content), or the
+// same tag of the same repository on the same host.
+bool same_request(entry_facts const& failed, entry_facts const& later) {
+  bool const method = later.x->method == failed.x->method || (is_read(later) && is_read(failed));
+  if (!method) return false;
+  if (same_url(failed, later)) return true;
+  auto const& a = failed.cls;
+  auto const& b = later.cls;
+  if (a.repository.empty() || a.kind != b.kind || a.repository != b.repository) return false;
+  if (!a.digest.empty()) return a.digest == b.digest;
+  return a.kind == request_kind::manifest && a.reference == b.reference && same_repository(failed, later);
+}
+
+// A token request for the same realm (host and path) that got a token.
+bool same_realm_token(entry_facts const& failed, entry_facts const& later) {
+  return later.cls.kind == request_kind::token && later.x->status == 200 &&
+         host_of(*later.x) == host_of(*failed.x) && path_of(later.x->target) == path_of(failed.x->target);
+}
+
+// After a write or an existence check (HEAD) in a repository, the push of that repository completed:
+// a manifest PUT there was accepted (catalog §2: the manifest goes last).
+bool push_completed(entry_facts const& failed, entry_facts const& later) {
+  if (later.cls.kind != request_kind::manifest || !succeeded(later) || later.x->method != "PUT") return false;
+  bool const push_step = !is_read(failed) || failed.x->method == "HEAD";
+  return push_step && same_repository(failed, later);
+}
+
+// What later shows about failed, whoever sent it.
+recovery recovery_by(entry_facts const& failed, entry_facts const* later) {
+  if (failed.cls.kind == request_kind::token)
+    return {same_realm_token(failed, *later) ? later : nullptr, false};
+  if (answered_whole(*later) && same_request(failed, *later)) return {later, false};
+  if (push_completed(failed, *later)) return {later, true};
+  return {};
+}
+
 }  // namespace
+
+bool is_read(entry_facts const& e) {
+  return e.x->method == "GET" || e.x->method == "HEAD";
+}
+
+bool succeeded(entry_facts const& e) {
+  return e.x->status >= 200 && e.x->status < 400;
+}
+
+bool same_url(entry_facts const& a, entry_facts const& b) {
+  return a.x->port == b.x->port && a.x->target == b.x->target && iequals(a.x->host, b.x->host);
+}
+
+bool same_repository(entry_facts const& a, entry_facts const& b) {
+  return !a.cls.repository.empty() && a.cls.repository == b.cls.repository && iequals(a.x->host, b.x->host);
+}
+
+recovery recovered(facts_span trace, entry_facts const& e, later_check also) {
+  for (auto const* later = &e + 1; later < trace.data() + trace.size(); ++later) {
+    // What the later request got first, who sent it after: the live window asks this of every failure.
+    auto const r = recovery_by(e, later);
+    if (r && same_client(e, *later) && (!also || also(e, *later))) return r;
+  }
+  return {};
+}
+
+void mark_recovered(finding& f, recovery const& r, severity to) {
+  if (!r) return;
+  f.level = std::min(f.level, to);
+  auto const by = "#" + std::to_string(r.by->index + 1);
+  f.explanation += r.whole_operation
+                       ? " Recovered: the push completed later (" + by + " accepted the manifest)."
+                       : " Recovered: the client retried and " + by + " succeeded.";
+  f.recovered_on = f.seen_on;
+  if (f.recovered_on.empty() && !f.evidence.empty()) f.recovered_on = {last_evidence_entry(f)};
+}
 
 bool same_client(entry_facts const& a, entry_facts const& b) {
   if (std::fabs(seconds_between(a, b)) > session_window_seconds) return false;

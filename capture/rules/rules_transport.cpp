@@ -3,7 +3,7 @@
 #include "capture/text/ascii.hpp"
 #include "capture/rules/rules_detail.hpp"
 
-#include <map>
+#include <optional>
 
 namespace regtrace::capture::rules::detail {
 namespace {
@@ -70,114 +70,90 @@ std::string failure_text(exchange const& x) {
   return x.failure->detail.empty() ? x.failure->message : x.failure->detail;
 }
 
-// One finding per host and phase for failures that repeat on every connection: the evidence lists
-// them all, and the client and upstream legs of one host stay apart.
-struct per_host {
-  std::map<std::pair<std::string, int>, std::vector<entry_facts const*>> hosts;
-  void add(entry_facts const& e) {
-    int const where = e.x->failure ? static_cast<int>(e.x->failure->where) : -1;
-    hosts[{host_of(*e.x), where}].push_back(&e);
-  }
-  template <class Explain>
-  void emit(catalog_entry const& entry, std::vector<finding>& out, Explain explain) const {
-    for (auto const& [key, entries] : hosts) {
-      std::vector<evidence_item> items;
-      for (auto const* e : entries) items.push_back(evidence_of(*e, failure_text(*e->x)));
-      out.push_back(make_finding(entry, explain(key.first, *entries.front(), entries.size()), std::move(items)));
-    }
-  }
-};
-
-std::string times(std::size_t n) {
-  return n == 1 ? "once" : std::to_string(n) + " times";
-}
-
-// The connection failures of a trace, one finding per host and phase for each kind of failure.
-struct connection_failures {
-  per_host rejected, chained_rejected, untrusted, upstream_tls, old_tls, stalled, dial;
-
-  // Each entry counts once, under the most specific failure it shows.
-  void add(entry_facts const& e) {
-    exchange const& x = *e.x;
-    if (failed_with(x, errc::upstream_proxy_refused)) {
-      chained_rejected.add(e);
-    } else if (failed_with(x, errc::tls_version_too_low)) {
-      old_tls.add(e);
-    } else if (x.kind == entry_kind::client_tls_rejected && failed_with(x, errc::client_rejected_certificate)) {
-      untrusted.add(e);
-    } else if (failed_in(x, phase::client_tls) && failed_with(x, errc::client_timeout)) {
-      stalled.add(e);
-    } else if (failed_in(x, phase::resolve) || failed_in(x, phase::upstream_connect)) {
-      dial.add(e);
-    } else if (failed_in(x, phase::upstream_tls)) {
-      upstream_tls.add(e);
-    } else if (x.kind == entry_kind::connect_failed && failed_in(x, phase::connect_request)) {
-      rejected.add(e);
-    }
-  }
+// A connection failure of one host and leg: the client and upstream legs of one host are different
+// causes (issue 12: diagnose() merges a failure that repeats on every connection into one finding).
+struct connection_failure {
+  catalog_entry const* entry;
+  std::string (*explain)(std::string const& host, entry_facts const& e);
 };
 
 // regtrace refused the client's CONNECT.
-std::string explain_connect_rejected(std::string const& host, entry_facts const& e, std::size_t n) {
+std::string explain_connect_rejected(std::string const& host, entry_facts const& e) {
   return "regtrace answered CONNECT " + host + " with " + std::to_string(e.x->status) + " " + e.x->reason +
-         " " + times(n) + ": " + failure_text(*e.x) + ".";
+         ": " + failure_text(*e.x) + ".";
 }
 
 // A-02 one hop further: the --upstream-proxy refused regtrace's CONNECT.
-std::string explain_upstream_proxy_rejected(std::string const& host, entry_facts const& e, std::size_t n) {
-  return "regtrace's upstream proxy refused to open a tunnel to " + host + " " + times(n) + ": " +
-         failure_text(*e.x) + ".";
+std::string explain_upstream_proxy_rejected(std::string const& host, entry_facts const& e) {
+  return "regtrace's upstream proxy refused to open a tunnel to " + host + ": " + failure_text(*e.x) + ".";
 }
 
 // the client aborted the TLS handshake with regtrace.
-std::string explain_untrusted(std::string const& host, entry_facts const& e, std::size_t n) {
-  return "After CONNECT " + host + " the client aborted the TLS handshake with an alert " + times(n) +
-         " and sent no request: " + (e.x->failure ? e.x->failure->detail : std::string{}) +
+std::string explain_untrusted(std::string const& host, entry_facts const& e) {
+  return "After CONNECT " + host +
+         " the client aborted the TLS handshake with an alert and sent no request: " +
+         (e.x->failure ? e.x->failure->detail : std::string{}) +
          ". The client does not trust regtrace's CA for " + host + ".";
 }
 
 // regtrace's own handshake with the registry failed.
-std::string explain_upstream_tls(std::string const& host, entry_facts const& e, std::size_t n) {
-  std::string text =
-      "The TLS handshake from regtrace to " + host + " failed " + times(n) + ": " + failure_text(*e.x) + ".";
+std::string explain_upstream_tls(std::string const& host, entry_facts const& e) {
+  std::string text = "The TLS handshake from regtrace to " + host + " failed: " + failure_text(*e.x) + ".";
   if (e.x->upstream_tls && !e.x->upstream_tls->peer_chain.empty())
     text += " Certificate presented: " + e.x->upstream_tls->peer_chain.front() + ".";
   return text;
 }
 
 // the client or the server offered only TLS 1.1 or older.
-std::string explain_old_tls(std::string const& host, entry_facts const& e, std::size_t n) {
+std::string explain_old_tls(std::string const& host, entry_facts const& e) {
   bool const client_side = failed_in(*e.x, phase::client_tls);
   return (client_side ? "The client offered regtrace only TLS 1.1 or older for " + host
                       : "The server " + host + " offered regtrace only TLS 1.1 or older") +
-         " (" + times(n) + "): " + failure_text(*e.x) + ".";
-}
-
-// the client's handshake never completed.
-std::string explain_stalled(std::string const& host, entry_facts const& e, std::size_t n) {
-  return "The client's TLS handshake for " + host + " did not complete within the idle timeout " + times(n) +
          ": " + failure_text(*e.x) + ".";
 }
 
+// the client's handshake never completed.
+std::string explain_stalled(std::string const& host, entry_facts const& e) {
+  return "The client's TLS handshake for " + host +
+         " did not complete within the idle timeout: " + failure_text(*e.x) + ".";
+}
+
 // resolving or connecting to the host failed.
-std::string explain_dial(std::string const& host, entry_facts const& e, std::size_t n) {
-  return "regtrace could not reach " + host + " " + times(n) + " (" +
-         std::string(to_string(e.x->failure->where)) + "): " + failure_text(*e.x) + ". The client got " +
+std::string explain_dial(std::string const& host, entry_facts const& e) {
+  return "regtrace could not reach " + host + " (" + std::string(to_string(e.x->failure->where)) +
+         "): " + failure_text(*e.x) + ". The client got " +
          (e.x->status ? std::to_string(e.x->status) + " " + e.x->reason : std::string("no answer")) + ".";
+}
+
+// Which connection failure the entry shows, the most specific when it shows several; none for others.
+std::optional<connection_failure> connection_failure_of(exchange const& x) {
+  if (failed_with(x, errc::upstream_proxy_refused))
+    return connection_failure{&upstream_proxy_rejected, explain_upstream_proxy_rejected};
+  if (failed_with(x, errc::tls_version_too_low)) return connection_failure{&version_too_low, explain_old_tls};
+  if (x.kind == entry_kind::client_tls_rejected && failed_with(x, errc::client_rejected_certificate))
+    return connection_failure{&client_rejected_cert, explain_untrusted};
+  if (failed_in(x, phase::client_tls) && failed_with(x, errc::client_timeout))
+    return connection_failure{&handshake_stall, explain_stalled};
+  if (failed_in(x, phase::resolve) || failed_in(x, phase::upstream_connect))
+    return connection_failure{&dial_failure, explain_dial};
+  if (failed_in(x, phase::upstream_tls))
+    return connection_failure{&upstream_tls_failure, explain_upstream_tls};
+  if (x.kind == entry_kind::connect_failed && failed_in(x, phase::connect_request))
+    return connection_failure{&connect_rejected, explain_connect_rejected};
+  return std::nullopt;
 }
 
 }  // namespace
 
 void transport_rules(facts_span trace, std::vector<finding>& out) {
-  connection_failures failures;
-  for (auto const& e : trace) failures.add(e);
-  failures.rejected.emit(connect_rejected, out, explain_connect_rejected);
-  failures.chained_rejected.emit(upstream_proxy_rejected, out, explain_upstream_proxy_rejected);
-  failures.untrusted.emit(client_rejected_cert, out, explain_untrusted);
-  failures.upstream_tls.emit(upstream_tls_failure, out, explain_upstream_tls);
-  failures.old_tls.emit(version_too_low, out, explain_old_tls);
-  failures.stalled.emit(handshake_stall, out, explain_stalled);
-  failures.dial.emit(dial_failure, out, explain_dial);
+  for (auto const& e : trace) {
+    auto const failure = connection_failure_of(*e.x);
+    if (!failure) continue;
+    auto const host = host_of(*e.x);
+    auto f = make_finding(*failure->entry, failure->explain(host, e), {evidence_of(e, failure_text(*e.x))});
+    f.cause = host + " " + std::string(to_string(e.x->failure->where));
+    out.push_back(std::move(f));
+  }
 }
 
 }  // namespace regtrace::capture::rules::detail

@@ -135,9 +135,13 @@ long long content_range_start(std::string_view value) {
   return start ? start->value : -1;
 }
 
+// A-11 recovers when a later request fetched the blob whole, without a range of its own.
+bool asks_no_range(entry_facts const&, entry_facts const& later) {
+  return later.request_header("Range") == nullptr;
+}
+
 void ranges_ignored(facts_span trace, std::vector<finding>& out) {
-  for (std::size_t i = 0; i < trace.size(); ++i) {
-    auto const& e = trace[i];
+  for (auto const& e : trace) {
     exchange const& x = *e.x;
     auto const* range = e.request_header("Range");
     if (!range || x.method != "GET") continue;
@@ -156,15 +160,11 @@ void ranges_ignored(facts_span trace, std::vector<finding>& out) {
     } else {
       continue;
     }
-    // It only aborts the pull when nothing later fetches the same URL successfully.
-    bool recovered = false;
-    for (std::size_t j = i + 1; j < trace.size() && !recovered; ++j) {
-      exchange const& later = *trace[j].x;
-      recovered = later.url() == x.url() && (later.status == 200 || later.status == 206) &&
-                  later.response_body.complete && !trace[j].request_header("Range");
-    }
+    // It only aborts the pull when nothing later fetches the blob whole.
     auto f = make_finding(range_ignored, std::move(text), {evidence_of(e, "Range: " + *range)});
-    if (!recovered) {
+    if (auto const whole = recovered(trace, e, asks_no_range)) {
+      mark_recovered(f, whole);
+    } else {
       f.level = severity::error;
       f.explanation += " No later request fetched it whole, so the download most likely failed.";
     }

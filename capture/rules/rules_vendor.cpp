@@ -67,24 +67,16 @@ bool is_signature_lookup(entry_facts const& e) {
 }
 
 void rhel_signature_verification(facts_span trace, std::vector<finding>& out) {
-  std::map<std::string, std::vector<evidence_item>> by_host;
-  std::map<std::string, entry_facts const*> first;
   for (auto const& e : trace) {
     if (!is_rhel_docker(e)) continue;
     bool const pull_401 = e.x->status == 401 && e.x->method != "PUT" &&
                           (e.cls.kind == request_kind::manifest || e.cls.kind == request_kind::blob) &&
-                          later_success_same_url(trace, e) == nullptr;
+                          !recovered(trace, e);
     bool const signature_failed = is_signature_lookup(e) && (e.x->status == 0 || e.x->status >= 400);
     if (!pull_401 && !signature_failed) continue;
-    auto& items = by_host[e.x->authority()];
-    if (items.empty()) first[e.x->authority()] = &e;
-    items.push_back(evidence_of(e, signature_failed ? "signature lookup" : "pull request unauthorized"));
-  }
-  for (auto& [host, items] : by_host) {
-    entry_facts const& e = *first[host];
     std::string explanation =
         "The client is Red Hat's docker 1.13 build (User-Agent \"" + *e.request_header("User-Agent") +
-        "\"), and its pull from " + host + " ended with " + std::to_string(e.x->status) + " on " +
+        "\"), and its pull from " + e.x->authority() + " ended with " + std::to_string(e.x->status) + " on " +
         e.x->method + " " + e.x->target +
         ". That daemon verifies image signatures by default and reports the failed lookup "
         "as 'unauthorized'.";
@@ -93,8 +85,10 @@ void rhel_signature_verification(facts_span trace, std::vector<finding>& out) {
              succeeded(f);
     });
     if (pushed) explanation += " Pushes by the same client succeeded, which fits this cause.";
-    auto f = make_finding(e01, std::move(explanation), std::move(items));
-    f.client_error = "Trying to pull repository " + host + "/" + e.cls.repository +
+    auto f =
+        make_finding(e01, std::move(explanation),
+                     {evidence_of(e, signature_failed ? "signature lookup" : "pull request unauthorized")});
+    f.client_error = "Trying to pull repository " + e.x->authority() + "/" + e.cls.repository +
                      " ... unauthorized: authentication required";
     out.push_back(std::move(f));
   }
@@ -124,7 +118,10 @@ void acr_quarantine(facts_span trace, std::vector<finding>& out) {
     for (auto const* h : hits)
       if (h != &e)
         items.push_back(evidence_of(*h, is_quarantine_read(*h) ? "read by digest disallowed" : "tag hidden"));
-    out.push_back(make_finding(e05, std::move(explanation), std::move(items)));
+    auto f = make_finding(e05, std::move(explanation), std::move(items));
+    f.cause = repo;
+    f.seen_on = entries_of(f.evidence);
+    out.push_back(std::move(f));
   }
 }
 
@@ -153,8 +150,12 @@ void mirror_fallback(facts_span trace, std::vector<finding>& out) {
                               ".";
     if (contains(h.failed->x->target, "ns="))
       explanation += " The ?ns= query marks a containerd hosts.toml mirror.";
+    auto const seen_on = entries_of(h.items);  // the misses, not the host that served
     h.items.push_back(evidence_of(*h.served, "served by the next host"));
-    out.push_back(make_finding(e07, std::move(explanation), std::move(h.items)));
+    auto f = make_finding(e07, std::move(explanation), std::move(h.items));
+    f.cause = hosts.first + " -> " + hosts.second;
+    f.seen_on = seen_on;
+    out.push_back(std::move(f));
   }
 }
 
@@ -180,7 +181,10 @@ void referrers_absent(facts_span trace, std::vector<finding>& out) {
         "no OCI-Subject on a manifest with a subject), so the client reads or writes the "
         "sha256-<hex> tag instead. Expected on registries before OCI distribution 1.1; 404s "
         "on those tags are normal.";
-    out.push_back(make_finding(e08, std::move(explanation), std::move(items)));
+    auto f = make_finding(e08, std::move(explanation), std::move(items));
+    f.cause = repo;
+    f.seen_on = entries_of(f.evidence);
+    out.push_back(std::move(f));
   }
 }
 
@@ -236,6 +240,8 @@ void registry_warnings(facts_span trace, std::vector<finding>& out) {
                               std::to_string(items.size()) + " response(s).",
                           std::move(items));
     f.client_error = "Warning from registry: " + text + " (podman/skopeo; Docker does not show it)";
+    f.cause = text;
+    f.seen_on = entries_of(f.evidence);
     out.push_back(std::move(f));
   }
 }

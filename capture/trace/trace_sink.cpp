@@ -37,35 +37,35 @@ std::string dropped_sentence(std::uint64_t n) {
 // Batch position -> the findings that record completed.
 using findings_by_position = std::map<std::size_t, std::vector<rules::finding>>;
 
-// A finding is listed on the entry that completed it: its last evidence, when in this batch (else the
-// batch's last record stands for it on the console); that record gets the finding's ID. first: the
-// trace entry of batch[0].
+// Each request in this batch that showed a finding gets its ID (its entry's _regtrace.findings). A
+// finding is told with the last of them, else its last evidence entry in this batch, else the batch's
+// last record stands for it on the console. first: the trace entry of batch[0].
 findings_by_position place_findings(std::vector<exchange>& batch, std::size_t first,
-                                    std::vector<rules::finding> const& fresh) {
+                                    std::vector<rules::finding> const& changed) {
+  auto in_batch = [&](std::size_t entry) { return entry >= first && entry < first + batch.size(); };
   findings_by_position completed_by;
-  for (auto const& f : fresh) {
-    std::size_t position = batch.size() - 1;
-    if (!f.evidence.empty()) {
-      auto const key = std::max_element(f.evidence.begin(), f.evidence.end(), [](auto const& a, auto const& b) {
-                         return a.entry < b.entry;
-                       })->entry;
-      if (key >= first && key < first + batch.size()) {
-        position = key - first;
-        auto& ids = batch[position].finding_ids;
-        if (std::find(ids.begin(), ids.end(), f.id) == ids.end()) ids.push_back(f.id);
-      }
+  for (auto const& f : changed) {
+    std::optional<std::size_t> position;
+    for (auto const entry : f.seen_on) {
+      if (!in_batch(entry)) continue;
+      position = entry - first;
+      auto& ids = batch[*position].finding_ids;
+      if (std::find(ids.begin(), ids.end(), f.id) == ids.end()) ids.push_back(f.id);
     }
-    completed_by[position].push_back(f);
+    for (auto const& item : f.evidence)
+      if (!position && in_batch(item.entry)) position = item.entry - first;
+    completed_by[position.value_or(batch.size() - 1)].push_back(f);
   }
   return completed_by;
 }
 
 }  // namespace
 
-// The findings one batch completed.
+// What one batch changed in the findings.
 struct trace_sink::batch_findings {
-  std::vector<rules::finding> fresh;  ///< in the order the rules concluded them
-  findings_by_position completed_by;
+  bool changed = false;               ///< a cause was seen for the first time, or again
+  std::vector<rules::finding> all;    ///< every cause's finding so far, when changed: log._findings
+  findings_by_position completed_by;  ///< the new and grown findings, by the record that showed them
 };
 
 trace_sink::trace_sink(trace_sink_options options)
@@ -177,11 +177,10 @@ void trace_sink::run() {
     if (batch.empty()) return;  // closing and drained
     last_diagnosis = std::chrono::steady_clock::now();
 
-    auto const found = redact_and_diagnose(batch);
+    auto found = redact_and_diagnose(batch);
     seen = write_batch(batch);
-    if (!found.fresh.empty()) {
-      findings_.insert(findings_.end(), found.fresh.begin(), found.fresh.end());
-      rules::sort_by_severity(findings_);
+    if (found.changed) {
+      findings_ = std::move(found.all);
       write_extras(seen);
       for (auto const& [position, f] : found.completed_by) notify(options_.on_findings, batch[position], f);
     }
@@ -216,13 +215,20 @@ trace_sink::batch_findings trace_sink::redact_and_diagnose(std::vector<exchange>
       // Diagnosed after redaction, exactly as `regtrace report` will see the entries on disk.
       std::size_t const first = file_->entries();
       for (std::size_t i = 0; i < batch.size(); ++i) diagnostics_->push(batch[i], first + i);
-      found.fresh = diagnostics_->conclude();
-      found.completed_by = place_findings(batch, first, found.fresh);
+      auto news = diagnostics_->conclude();
+      if (!news.empty()) {
+        // New causes first: a listener prints each cause once, the first time it hears of it.
+        auto& changed = news.fresh;
+        changed.insert(changed.end(), std::make_move_iterator(news.grown.begin()),
+                       std::make_move_iterator(news.grown.end()));
+        found.completed_by = place_findings(batch, first, changed);
+        found.all = diagnostics_->findings();
+        found.changed = true;
+      }
     }
   } catch (std::exception const& e) {
     problem = std::string("cannot diagnose trace records: ") + e.what();  // written without findings
-    found.fresh.clear();
-    found.completed_by.clear();
+    found = batch_findings{};
   }
   if (!problem.empty()) notify(options_.on_problem, problem);
   return found;

@@ -33,11 +33,15 @@ struct trace_sink_options {
   /// Called on the writer thread when a record cannot be written or was dropped; a sentence. A record
   /// submitted after close() is reported on the submitting thread, since the writer is gone.
   std::function<void(std::string const&)> on_problem;
-  /// Run the rules on each record as it is written (SPEC §5): its finding IDs go into the entry,
-  /// the findings into log._findings, and on_findings hears of each new one.
+  /// Run the rules on each record as it is written (SPEC §5): each entry lists the IDs of the
+  /// findings it showed, log._findings holds one finding per cause (issue 12), and on_findings hears
+  /// of each.
   bool diagnose = true;
-  /// Called on the writer thread, after on_written, with the findings a record completed (most severe
-  /// first). May be empty.
+  /// Called on the writer thread, after on_written, with the findings a record completed: a cause
+  /// seen for the first time, and again, as its whole finding so far (every request, the count
+  /// stated), each time it shows on another request. A listener keys them by id and cause, prints a
+  /// cause once and keeps its count (times_seen). New causes come first, most severe first. May be
+  /// empty.
   std::function<void(exchange const&, std::vector<rules::finding> const&)> on_findings;
 };
 
@@ -94,7 +98,7 @@ class trace_sink {
   counters counters_;
   counters reported_;  ///< what the trace's extras say; touched only by whoever owns the file
   std::unique_ptr<rules::live_diagnostics> diagnostics_;  ///< writer thread only
-  std::vector<rules::finding> findings_;  ///< what log._findings says; owned like reported_
+  std::vector<rules::finding> findings_;  ///< what log._findings says, one per cause; owned like reported_
   bool closing_ = false;
   bool stopped_ = false;  ///< the writer thread has been joined; the file belongs to mutex_ holders
   std::thread thread_;

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 namespace regtrace::proxy {
 
@@ -54,15 +56,44 @@ void console_totals::add(capture::exchange const& x) {
   bytes_down += x.response_body.bytes;
 }
 
-void console_totals::add(capture::rules::finding const& f) {
-  ++findings[static_cast<std::size_t>(f.level)];
+bool console_totals::add(capture::rules::finding const& f) {
+  auto known =
+      std::ranges::find_if(seen, [&](seen_finding const& s) { return s.id == f.id && s.cause == f.cause; });
+  bool const first = known == seen.end();
+  if (first) {
+    known = seen.insert(seen.end(), {f.id, f.cause, f.name, f.level, f.title, 0});
+  } else {
+    --findings[static_cast<std::size_t>(known->level)];
+    known->level = f.level;
+    known->name = f.name;
+    known->title = f.title;
+  }
+  ++findings[static_cast<std::size_t>(known->level)];
+  known->count = std::max(known->count, capture::rules::times_seen(f));
+  return first;
 }
 
+namespace {
+
+std::string upper_level(capture::rules::severity level) {
+  std::string text(capture::rules::to_string(level));
+  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string times(std::size_t n) {
+  return n == 1 ? "once" : std::to_string(n) + " times";
+}
+
+}  // namespace
+
 std::string format_finding_line(capture::rules::finding const& f) {
-  std::string level(capture::rules::to_string(f.level));
-  for (auto& c : level) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::string line = "  !! " + f.id + " " + level + " " + f.name + ": " + f.title;
-  if (!f.evidence.empty()) line += " [entry " + std::to_string(f.evidence.front().entry + 1) + "]";
+  std::string line = "  !! " + f.id + " " + upper_level(f.level) + " " + f.name + ": " + f.title;
+  if (!f.evidence.empty()) {
+    line += " [entry " + std::to_string(f.evidence.front().entry + 1);
+    if (auto const n = capture::rules::times_seen(f); n > 1) line += ", seen " + times(n);
+    line += "]";
+  }
   if (!f.remediation.empty()) {
     // The first sentence of the fix is enough on a console line; the report has the rest.
     auto end = f.remediation.find(". ");
@@ -83,6 +114,17 @@ std::string format_summary(console_totals const& totals) {
     counts += std::to_string(totals.findings[level]) + " " + names[level];
   }
   return line + "; findings: " + (counts.empty() ? std::string("none") : counts);
+}
+
+std::vector<std::string> format_seen_findings(console_totals const& totals) {
+  std::vector<seen_finding const*> order;
+  for (auto const& s : totals.seen) order.push_back(&s);
+  std::ranges::stable_sort(order, std::greater{}, &seen_finding::level);
+  std::vector<std::string> lines;
+  for (auto const* s : order)
+    lines.push_back("  " + s->id + " " + upper_level(s->level) + " " + s->name + ": " + s->title + ", seen " +
+                    times(s->count));
+  return lines;
 }
 
 bool stdout_wants_colour() {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace regtrace::proxy {
 
@@ -28,11 +29,22 @@ std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes
                                  double seconds);
 
 /// "  !! D-01 CRITICAL  the client sent its credentials to the storage redirect target ... → fix: ...":
-/// a finding as it happens, with its catalog ID and one line of explanation (SPEC §2, §5).
+/// a finding as it happens, with its catalog ID and one line of explanation (SPEC §2, §5), and how
+/// many requests showed it when more than one did.
 std::string format_finding_line(capture::rules::finding const& f);
 
 /// True when standard output is a terminal and NO_COLOR (https://no-color.org) is unset or empty.
 bool stdout_wants_colour();
+
+/// One cause the console has heard of (issue 12: one cause, one finding), as it stands.
+struct seen_finding {
+  std::string id;
+  std::string cause;
+  std::string name;
+  capture::rules::severity level = capture::rules::severity::error;
+  std::string title;
+  std::size_t count = 1;  ///< requests that showed it
+};
 
 /// Running totals for the closing summary. Updated on the trace writer's thread only.
 struct console_totals {
@@ -40,12 +52,18 @@ struct console_totals {
   std::uint64_t failed = 0;      ///< with a failure record or no response
   std::uint64_t bytes_up = 0;    ///< request bodies
   std::uint64_t bytes_down = 0;  ///< response bodies
-  std::uint64_t findings[4] = {};  ///< live findings by severity (info, warning, error, critical)
+  std::uint64_t findings[4] = {};  ///< live findings (causes) by their current severity
+  std::vector<seen_finding> seen;  ///< each cause once, in the order they first showed
   void add(capture::exchange const& x);
-  void add(capture::rules::finding const& f);
+  /// Counts f's cause (by id and cause): true the first time, when it is to be printed; later the
+  /// cause's count and severity follow f, which the trace writer sends again as it shows again.
+  bool add(capture::rules::finding const& f);
 };
-/// "12 exchanges (1 failed), 1.2 MiB sent, 64.0 MiB received".
+/// "12 exchanges (1 failed), 1.2 MiB sent, 64.0 MiB received; findings: 1 error, 2 warning".
 std::string format_summary(console_totals const& totals);
+/// One line per cause, most severe first: "  C-13 WARNING RATE_LIMITED: The registry is rate limiting
+/// the client, seen 3 times". Empty without findings.
+std::vector<std::string> format_seen_findings(console_totals const& totals);
 
 /// --log-format json: the same events as JSON Lines, one object per line with an "event" member
 /// ("listening", "exchange", "progress", "finding", "summary") and the time, for log collectors.
@@ -57,6 +75,7 @@ std::string json_listening_event(std::string const& proxy_url, std::filesystem::
 std::string json_exchange_event(capture::exchange const& x);
 std::string json_progress_event(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
                                 double seconds);
+/// {"event":"finding", "finding": the log._findings object, "count": requests that showed it so far}.
 std::string json_finding_event(capture::rules::finding const& f);
 std::string json_summary_event(console_totals const& totals, std::filesystem::path const& trace,
                                std::uint64_t entries_written, std::uint64_t entries_lost);

@@ -71,6 +71,7 @@ std::string json_progress_event(capture::exchange const& x, std::uint64_t bytes,
 std::string json_finding_event(capture::rules::finding const& f) {
   auto out = event("finding");
   out["finding"] = capture::rules::to_json(f);
+  out["count"] = capture::rules::times_seen(f);
   return line_of(out);
 }
 
@@ -85,6 +86,14 @@ std::string json_summary_event(console_totals const& totals, std::filesystem::pa
                      {"warning", totals.findings[1]},
                      {"error", totals.findings[2]},
                      {"critical", totals.findings[3]}};
+  auto seen = nlohmann::json::array();
+  for (auto const& s : totals.seen)
+    seen.push_back({{"id", s.id},
+                    {"name", s.name},
+                    {"severity", std::string(capture::rules::to_string(s.level))},
+                    {"title", s.title},
+                    {"count", s.count}});
+  out["seen"] = std::move(seen);
   out["trace"] = trace.string();
   out["entries"] = entries_written;
   out["entries_lost"] = entries_lost;

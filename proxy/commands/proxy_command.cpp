@@ -123,12 +123,14 @@ server_hooks console_hooks(console_totals& totals, proxy_config const& config,
       .on_findings =
           [&totals, print_exchanges, exchange_line, json](capture::exchange const& x,
                                                           std::vector<capture::rules::finding> const& found) {
+            // A cause prints once (issue 12); when it shows again only its count in the summary grows.
+            std::vector<capture::rules::finding const*> fresh;
+            for (auto const& f : found)
+              if (totals.add(f)) fresh.push_back(&f);
+            if (fresh.empty()) return;
             // The exchange line first (even when exchanges are not printed), so a finding has context.
             if (!print_exchanges && !x.failure) print_line(exchange_line(x));
-            for (auto const& f : found) {
-              totals.add(f);
-              print_line(json ? json_finding_event(f) : format_finding_line(f));
-            }
+            for (auto const* f : fresh) print_line(json ? json_finding_event(*f) : format_finding_line(*f));
           },
       .on_progress = {},
   };
@@ -170,8 +172,10 @@ void print_summary(console_totals const& totals, server const& proxy, bool json)
     std::fflush(stdout);
     return;
   }
-  std::printf("\n%s\nTrace: %s (%llu entries)\n", format_summary(totals).c_str(),
-              proxy.trace_path().string().c_str(), static_cast<unsigned long long>(counters.written));
+  std::printf("\n%s\n", format_summary(totals).c_str());
+  for (auto const& line : format_seen_findings(totals)) print_line(line);
+  std::printf("Trace: %s (%llu entries)\n", proxy.trace_path().string().c_str(),
+              static_cast<unsigned long long>(counters.written));
   if (counters.dropped || counters.write_failed)
     std::printf("Warning: %llu exchanges could not be recorded; the trace says so in log._regtrace.\n",
                 static_cast<unsigned long long>(counters.dropped + counters.write_failed));

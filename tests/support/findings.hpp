@@ -48,12 +48,16 @@ inline std::vector<std::string> at_or_above(std::vector<rules::finding> const& a
   return out;
 }
 
-/// What the proxy's trace writer would report live: each entry added in turn, fresh findings kept.
+/// What the proxy's trace writer would report live: each entry added in turn, every finding it tells
+/// of kept (a cause when it first shows, and again when it shows on another request).
 inline std::vector<rules::finding> live_findings(std::vector<exchange> const& trace) {
   rules::live_diagnostics live;
   std::vector<rules::finding> out;
-  for (std::size_t i = 0; i < trace.size(); ++i)
-    for (auto& f : live.add(trace[i], i)) out.push_back(std::move(f));
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    auto news = live.add(trace[i], i);
+    for (auto* told : {&news.fresh, &news.grown})
+      for (auto& f : *told) out.push_back(std::move(f));
+  }
   return out;
 }
 

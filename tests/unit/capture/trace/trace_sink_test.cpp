@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <set>
@@ -182,4 +183,62 @@ TEST_CASE("trace_sink diagnoses live: finding IDs on the entry, log._findings, t
   CHECK(findings[0]["severity"] == "error");
   CHECK(findings[0]["entries"] == nlohmann::json::array({1}));
   CHECK(har["log"]["_regtrace"]["dropped_records"] == 0);
+}
+
+// Issue 12: a cause shows on three requests in three batches; the listener hears of it each time, as the
+// same cause with a growing count, every entry names it, and log._findings holds one finding for it.
+TEST_CASE("trace_sink tells a cause once and keeps its one finding growing", "[capture][sink][rules]") {
+  auto const dir = test::scratch_dir("sink-causes");
+  std::mutex mutex;
+  std::condition_variable heard_more;
+  std::vector<std::pair<std::string, std::size_t>> heard;  // (id, times seen), one per finding told
+  std::set<std::string> causes;
+  auto rate_limited = [](char blob) {
+    auto x = test::registry_exchange("GET", "/v2/app/blobs/sha256:" + std::string(64, blob), 429);
+    x.started = test::trace_time(blob);
+    return test::with_response(std::move(x),
+                               R"({"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]})");
+  };
+  auto live_findings = nlohmann::json();
+  {
+    trace_sink sink(trace_sink_options{
+        .har_path = dir / "trace.har",
+        .redact = true,
+        .queue_capacity = 16,
+        .on_written = {},
+        .on_problem = {},
+        .diagnose = true,
+        .on_findings =
+            [&](exchange const&, std::vector<rules::finding> const& found) {
+              std::lock_guard lock(mutex);
+              for (auto const& f : found) {
+                heard.emplace_back(f.id, rules::times_seen(f));
+                causes.insert(f.id + " " + f.cause);
+              }
+              heard_more.notify_all();
+            },
+    });
+    for (char blob : {'a', 'b', 'c'}) {
+      REQUIRE(sink.submit(rate_limited(blob)));
+      std::unique_lock lock(mutex);
+      REQUIRE(heard_more.wait_for(lock, std::chrono::seconds(10),
+                                  [&] { return heard.size() == static_cast<std::size_t>(blob - 'a' + 1); }));
+    }
+    // Before close: the live log._findings, rewritten as the finding grew.
+    live_findings = nlohmann::json::parse(test::slurp(dir / "trace.har"))["log"]["_findings"];
+    sink.close();
+  }
+  using told = std::vector<std::pair<std::string, std::size_t>>;
+  CHECK(heard == told{{"C-13", 1}, {"C-13", 2}, {"C-13", 3}});
+  CHECK(causes == std::set<std::string>{"C-13 registry.test"});
+  REQUIRE(live_findings.size() == 1);
+  CHECK(live_findings[0]["entries"] == nlohmann::json::array({0, 1, 2}));
+  CHECK(live_findings[0]["explanation"].get<std::string>().find("Seen on 3 requests (#1, #2, #3).") !=
+        std::string::npos);
+  auto const har = nlohmann::json::parse(test::slurp(dir / "trace.har"));
+  for (auto const& entry : har["log"]["entries"])
+    CHECK(entry["_regtrace"]["findings"] == nlohmann::json::array({"C-13"}));
+  auto const& findings = har["log"]["_findings"];
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0]["entries"] == nlohmann::json::array({0, 1, 2}));
 }

@@ -289,14 +289,69 @@ TEST_CASE("console_totals counts exchanges, failures and bytes each way", "[prox
   CHECK(totals.bytes_down == 64 * mib);
   CHECK(format_summary(totals) == "4 exchanges (2 failed), 1.5 MiB sent, 64.0 MiB received; findings: none");
 
+  // Three causes: one critical, two warnings (issue 12: a cause counts once, however often it shows).
   regtrace::capture::rules::finding critical;
+  critical.id = "D-01";
   critical.level = regtrace::capture::rules::severity::critical;
   auto warning = critical;
+  warning.id = "C-13";
   warning.level = regtrace::capture::rules::severity::warning;
+  auto other_warning = warning;
+  other_warning.cause = "mirror.test";
   totals.add(critical);
   totals.add(warning);
-  totals.add(warning);
+  totals.add(other_warning);
   CHECK(format_summary(totals).ends_with("; findings: 1 critical, 2 warning"));
+}
+
+TEST_CASE("console_totals: a cause prints once; the summary lists it with how often it showed",
+          "[proxy][console]") {
+  using regtrace::capture::rules::severity;
+  console_totals totals;
+  regtrace::capture::rules::finding limited;
+  limited.id = "C-13";
+  limited.name = "RATE_LIMITED";
+  limited.level = severity::error;
+  limited.title = "The registry is rate limiting the client";
+  limited.cause = "registry.test";
+  limited.evidence = {{3, "GET ... → 429"}};
+  limited.seen_on = {3};
+  CHECK(totals.add(limited));  // first heard of: print it
+  CHECK(format_finding_line(limited) ==
+        "  !! C-13 ERROR RATE_LIMITED: The registry is rate limiting the client [entry 4]");
+  limited.evidence.push_back({7, "GET ... → 429"});
+  limited.seen_on = {3, 7};
+  CHECK_FALSE(totals.add(limited));  // the same cause again: count it, print nothing
+  limited.seen_on = {3, 7, 9};
+  limited.level = severity::warning;  // every request recovered
+  CHECK_FALSE(totals.add(limited));
+  auto denied = limited;
+  denied.id = "B-09";
+  denied.name = "AUTH_INSUFFICIENT_SCOPE";
+  denied.level = severity::error;
+  denied.title = "The token does not grant the action the request needs";
+  denied.seen_on = {12};
+  CHECK(totals.add(denied));
+  CHECK(format_summary(totals).ends_with("; findings: 1 error, 1 warning"));
+  CHECK(format_seen_findings(totals) ==
+        std::vector<std::string>{
+            "  B-09 ERROR AUTH_INSUFFICIENT_SCOPE: The token does not grant the action the request needs, "
+            "seen once",
+            "  C-13 WARNING RATE_LIMITED: The registry is rate limiting the client, seen 3 times"});
+  CHECK(format_seen_findings(console_totals{}).empty());
+
+  auto const summary = nlohmann::json::parse(json_summary_event(totals, "/tmp/t.har", 13, 0));
+  CHECK(summary["findings"]["error"] == 1);
+  CHECK(summary["findings"]["warning"] == 1);
+  REQUIRE(summary["seen"].size() == 2);
+  CHECK(summary["seen"][0]["id"] == "C-13");
+  CHECK(summary["seen"][0]["severity"] == "warning");
+  CHECK(summary["seen"][0]["count"] == 3);
+  auto const event = nlohmann::json::parse(json_finding_event(limited));
+  CHECK(event["count"] == 3);
+  CHECK(event["finding"]["id"] == "C-13");
+  CHECK(format_finding_line(limited) ==
+        "  !! C-13 WARNING RATE_LIMITED: The registry is rate limiting the client [entry 4, seen 3 times]");
 }
 
 TEST_CASE("format_finding_line names the ID, severity, title, entry and the first sentence of the fix",
