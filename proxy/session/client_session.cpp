@@ -77,19 +77,25 @@ bool is_quiet_close(beast::error_code const& ec) {
          ec == net::ssl::error::stream_truncated || ended_by_regtrace(ec);
 }
 
-// The entry of a request whose head was still arriving when regtrace stopped.
+// The entry of a request whose head was still arriving when it was cut short: the client closed, or
+// regtrace stopped. Nobody is answered: the client is gone, or regtrace is.
 void record_unfinished_request(client_side const& client, request_parser const& parser, capture::exchange& record,
-                               proxy_context& context) {
+                               proxy_context& context, bool client_closed) {
   record.method = parser.get().method_string().empty() ? "-" : std::string(parser.get().method_string());
   record.target = std::string(parser.get().target());
   record.scheme = client.tls ? "https" : "http";
   if (record.host.empty()) record.host = context.config.listen_host;
   if (!client.tls) record.port = context.config.listen_port;
   record.unparsed_hex = hex_prefix(client.buffer);
-  record.failure = capture::make_failure(client.tls ? capture::phase::request_relay : capture::phase::connect_request,
-                                         capture::errc::proxy_stopped,
-                                         "regtrace was stopped while the request header was arriving; received: \"" +
-                                             excerpt(client.buffer) + "\"");
+  auto const where = client.tls ? capture::phase::request_relay : capture::phase::connect_request;
+  auto const received = "; received: \"" + excerpt(client.buffer) + "\"";
+  record.failure =
+      client_closed
+          ? capture::make_failure(where, capture::errc::client_abandoned,
+                                  "the client closed the connection before its request header was complete" + received,
+                                  capture::failing_peer::client)
+          : capture::make_failure(where, capture::errc::proxy_stopped,
+                                  "regtrace was stopped while the request header was arriving" + received);
   context.sink->submit(std::move(record));
 }
 
@@ -105,9 +111,11 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
   record.started = std::chrono::system_clock::now();
   if (!ec) co_return true;
   bool const nothing_read = client.buffer.size() == 0 && !parser.got_some();
-  // A request half received when regtrace stops is in flight too (SPEC §4): an incomplete entry.
-  if (context.stopping && ended_by_regtrace(ec) && !nothing_read) {
-    record_unfinished_request(client, parser, record, context);
+  // A request half received when the client closes or regtrace stops is in flight too (SPEC §4): an
+  // incomplete entry. Answering it would record a 400 that nobody read.
+  bool const client_closed = ec == http::error::partial_message || (is_quiet_close(ec) && !ended_by_regtrace(ec));
+  if (!nothing_read && (client_closed || (context.stopping && ended_by_regtrace(ec)))) {
+    record_unfinished_request(client, parser, record, context, client_closed);
     co_return false;
   }
   if (is_quiet_close(ec) || (ec == beast::error::timeout && nothing_read)) co_return false;
@@ -236,6 +244,7 @@ net::awaitable<bool> terminate_tls(client_side& client, authority const& destina
     co_return false;
   }
   beast::get_lowest_layer(tls_stream).expires_after(config.idle_timeout);
+  hooked handshaking(&client.waiting_on, beast::get_lowest_layer(tls_stream));  // the socket left client.stream
   // Bytes already read behind the CONNECT are the start of the ClientHello.
   auto [handshake_ec, used] =
       co_await tls_stream.async_handshake(net::ssl::stream_base::server, client.buffer.data(), use_nothrow);

@@ -35,7 +35,9 @@ struct client_side
 
   // What the worker's client_watch reads and writes, on this connection's thread.
   bool watch_for_close = false;  ///< an exchange waits on its upstream: watch the client for a close
-  cancel_hook upstream_wait;     ///< what that exchange waits on, ended when the client closes
+  /// What the connection waits on besides its own stream: the upstream of a watched exchange (ended
+  /// when the client closes), or the TLS stream of a handshake in progress; all ended on stop.
+  cancel_hook waiting_on;
   /// When the watch saw the client close while an exchange waited (the exchange records it).
   std::optional<std::chrono::steady_clock::time_point> closed_at;
 };

@@ -30,7 +30,7 @@ void client_watch::check_clients() {
     if ((polled_[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0) continue;
     auto& client = *polled_clients_[i];
     client.closed_at = now;
-    client.upstream_wait.end();
+    client.waiting_on.end();
   }
 }
 
@@ -40,7 +40,7 @@ void client_watch::stop_all() {
   for (auto& client : clients_) {
     // Closed, not only cancelled: an operation started after this point fails at once as well.
     client.stream.tcp().close();
-    client.upstream_wait.end();
+    client.waiting_on.end();
   }
 }
 

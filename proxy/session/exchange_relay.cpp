@@ -38,7 +38,7 @@ struct relay_state {
   }
   ~relay_state() {
     client.watch_for_close = false;
-    client.upstream_wait = {};
+    client.waiting_on = {};
   }
   relay_state(relay_state const&) = delete;
   relay_state& operator=(relay_state const&) = delete;
@@ -70,8 +70,8 @@ struct relay_state {
   // The upstream connection this exchange now waits on: what the client watch ends if the client goes.
   void use_upstream(std::unique_ptr<upstream_connection> connection) {
     upstream = std::move(connection);
-    client.upstream_wait = {};
-    client.upstream_wait.stream = &upstream->stream.tcp();
+    client.waiting_on = {};
+    client.waiting_on.stream = &upstream->stream.tcp();
   }
   // The exchange was cut short while regtrace was `doing` (see record_if_cut_short).
   bool cut_short(capture::phase where, std::string_view doing, beast::error_code const& ec) {
@@ -151,7 +151,7 @@ net::awaitable<bool> take_upstream(relay_state& s, bool first_attempt) {
     s.use_upstream(std::move(pooled));
   } else {
     auto opened = co_await open_upstream(s.target, s.config, s.context.upstream_tls,
-                                         ++s.context.next_upstream_id, &s.client.upstream_wait);
+                                         ++s.context.next_upstream_id, &s.client.waiting_on);
     if (!record_connection_attempt(record, opened)) {
       record.request_body = s.request_recorder.finish(!s.request_has_body);
       if (record_if_cut_short(record, s.client, s.context, record.failure->where,
@@ -341,7 +341,7 @@ net::awaitable<bool> relay_response(relay_state& s) {
     co_return false;
   }
   if (upstream_keep_alive && !close_delimited && !s.body_refused && s.response->is_done()) {
-    s.client.upstream_wait = {};  // the pool keeps the connection now: nothing here may end it
+    s.client.waiting_on = {};  // the pool keeps the connection now: nothing here may end it
     s.client.pool->give_back(s.target, std::move(s.upstream));
   }
   co_return keep_client;

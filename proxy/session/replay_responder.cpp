@@ -179,7 +179,7 @@ net::awaitable<beast::error_code> hold_silence(replay_job& job) {
   timer.expires_after(job.config.idle_timeout);
   job.client.closed_at.reset();
   job.client.watch_for_close = true;
-  hooked waiting(&job.client.upstream_wait, timer);
+  hooked waiting(&job.client.waiting_on, timer);
   auto [ec] = co_await timer.async_wait(use_nothrow);
   job.client.watch_for_close = false;
   co_return ec;
@@ -287,7 +287,7 @@ net::awaitable<beast::error_code> wait_as_recorded(capture::exchange const& reco
   timer.expires_after(std::chrono::microseconds(static_cast<long long>(recorded.timings.wait * 1000)));
   client.closed_at.reset();
   client.watch_for_close = true;
-  hooked waiting(&client.upstream_wait, timer);
+  hooked waiting(&client.waiting_on, timer);
   auto [ec] = co_await timer.async_wait(use_nothrow);
   client.watch_for_close = false;
   co_return ec;

@@ -56,7 +56,7 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
   client.watch_for_close = true;
   client.closed_at.reset();
   auto opened = co_await open_upstream(target, config, context.upstream_tls, ++context.next_upstream_id,
-                                       &client.upstream_wait);
+                                       &client.waiting_on);
   client.watch_for_close = false;
   if (!record_connection_attempt(record, opened)) {
     record.kind = capture::entry_kind::connect_failed;
@@ -68,7 +68,7 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
     co_return;
   }
   auto upstream = std::move(opened.connection);
-  client.upstream_wait.stream = &upstream->stream.tcp();  // a stopping regtrace closes it
+  client.waiting_on.stream = &upstream->stream.tcp();  // a stopping regtrace closes it
   record.kind = capture::entry_kind::tunnel;
   record.upstream_connection_id = upstream->id;
   record.server_ip = upstream->server_ip;
@@ -98,7 +98,7 @@ net::awaitable<void> run_tunnel(client_side& client, authority destination, capt
               watchdog(last_activity, config.idle_timeout));
   }
   record.timings.receive = ms_between(started, steady_clock::now());
-  client.upstream_wait = {};
+  client.waiting_on = {};
   if (context.stopping)  // the tunnel was open when regtrace stopped: an incomplete entry
     record_if_cut_short(record, client, context, capture::phase::response_relay, "relaying the tunnel's bytes",
                         connect_started, true);

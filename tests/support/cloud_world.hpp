@@ -53,15 +53,6 @@ finished_trace finish_replay(proxy_fixture& replay);
 /// names the entry it came from, and there is no replay finding (R-01 no match, R-02 body missing).
 void require_answered_from_trace(finished_trace const& replayed);
 
-/// Waits until the trace at har holds n entries (an exchange still in flight is written when it ends).
-inline void wait_for_trace_entries(std::filesystem::path const& har, std::size_t n) {
-  for (int tries = 0; tries < 6000; ++tries) {
-    auto read = capture::read_har_file(har);
-    if (read.ok && read.exchanges.size() >= n) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
 struct cloud_world {
   explicit cloud_world(std::function<void(proxy::proxy_config&)> adjust = {},
                        cloud_registry::tls_versions versions = cloud_registry::tls_versions::modern)

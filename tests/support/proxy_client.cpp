@@ -2,6 +2,7 @@
 #include "tests/support/test_support.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -184,6 +185,24 @@ void proxy_client::send_only(std::string const& method, std::string const& targe
 client_response proxy_client::receive(std::string const& method) {
   if (state_->tls) return read_response(*state_->tls, state_->buffer, method);
   return read_response(state_->socket, state_->buffer, method);
+}
+
+void proxy_client::send_raw(std::string const& bytes) {
+  net::write(state_->socket, net::buffer(bytes));
+}
+
+std::string proxy_client::read_head() {
+  // A byte at a time: nothing past the head is taken, whatever the stream (plain or TLS).
+  std::string head;
+  char byte = 0;
+  while (!head.ends_with("\r\n\r\n")) {
+    if (state_->tls)
+      net::read(*state_->tls, net::buffer(&byte, 1));
+    else
+      net::read(state_->socket, net::buffer(&byte, 1));
+    head += byte;
+  }
+  return head;
 }
 
 std::string proxy_client::raw_exchange(std::string const& bytes) {

@@ -146,6 +146,16 @@ proxy_fixture::~proxy_fixture() {
   server_->stop();
 }
 
+std::vector<capture::exchange> wait_for_trace_entries(std::filesystem::path const& har, std::size_t n) {
+  capture::har_read_result read;
+  for (int tries = 0; tries < 6000; ++tries) {
+    read = capture::read_har_file(har);
+    if (read.ok && read.exchanges.size() >= n) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return read.exchanges;
+}
+
 std::vector<capture::exchange> proxy_fixture::stop_and_read() {
   server_->stop();
   auto read = capture::read_har_file(har_file());

@@ -130,12 +130,20 @@ class proxy_client {
   client_response receive(std::string const& method);
   /// Writes raw bytes and reads whatever answer comes (for malformed requests).
   std::string raw_exchange(std::string const& bytes);
+  /// Writes raw bytes and reads nothing (a request cut short, a CONNECT left without its handshake).
+  void send_raw(std::string const& bytes);
+  /// Reads whatever comes until the first "\r\n\r\n" (a CONNECT's answer) and returns it.
+  std::string read_head();
 
   struct state;
 
  private:
   std::unique_ptr<state> state_;
 };
+
+/// Waits until the trace file holds at least n complete entries (the trace writer batches for up to
+/// 50 ms); returns the entries read last. Bounded only so that a broken proxy ends the test.
+std::vector<capture::exchange> wait_for_trace_entries(std::filesystem::path const& har, std::size_t n);
 
 /// A proxy::server on 127.0.0.1:0 with its CA and trace in a temp dir.
 class proxy_fixture {
