@@ -142,10 +142,12 @@ void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std:
       return child || same_image;
     });
     if (next.continued) continue;
-    // Docker names its platform in the User-Agent, which decides at once; for other clients only a
-    // stop followed by other work shows that the index was the end (no false alarm mid-pull).
+    // Docker names its platform in the User-Agent: an index without it decides at once. Otherwise (other
+    // clients, or Docker asked with --platform for another platform than its own) only a stop followed by
+    // other work shows that the index was the end (no false alarm mid-pull).
     auto const wanted = client_platform(e);
-    if (wanted.empty() ? !next.moved_on : lists_platform(doc, wanted)) continue;
+    bool const own_listed = !wanted.empty() && lists_platform(doc, wanted);
+    if ((wanted.empty() || own_listed) && !next.moved_on) continue;
     std::string platforms;
     for (auto const& child : doc.children)
       if (!child.platform.empty() && child.platform != "unknown/unknown")
@@ -154,10 +156,15 @@ void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std:
                               ") with " + std::to_string(doc.children.size()) + " manifest(s)";
     explanation += platforms.empty() ? "" : " for " + platforms;
     explanation += ", and the client fetched none of them afterwards.";
-    if (!wanted.empty()) explanation += " The client runs on " + wanted + ", which the index does not list.";
+    if (own_listed)
+      explanation += " The client runs on " + wanted +
+                     ", which the index lists: the pull asked for another "
+                     "platform (--platform) that the index does not list.";
+    else if (!wanted.empty())
+      explanation += " The client runs on " + wanted + ", which the index does not list.";
     auto f = make_finding(c04, std::move(explanation),
                           {evidence_of(e, platforms.empty() ? "" : "platforms: " + platforms)});
-    auto const shown = wanted.empty() ? std::string("<os>/<arch>") : wanted;
+    auto const shown = wanted.empty() || own_listed ? std::string("<os>/<arch>") : wanted;
     f.client_error =
         pick_client_text(client_of(e), "no matching manifest for " + shown + " in the manifest list entries",
                          image_ref(e) + ": no match for platform in manifest: not found",
