@@ -299,6 +299,7 @@ void auth_rules(facts_span trace, std::vector<finding>& out) {
     if (trace[i].x->status == 401) realm_rules(flow, i, unreachable_realms, out);
     denial_rules(flow, i, out);
   }
+  permission_propagation(flow, out);
 }
 
 }  // namespace regtrace::capture::rules::detail
