@@ -14,22 +14,12 @@ namespace regtrace::capture::rules::detail {
 /// True when needle occurs in hay (case-sensitive).
 bool contains(std::string_view hay, std::string_view needle);
 
-/// Which client library sent a request, from its User-Agent; decides the "client sees" text.
-enum class client_family { docker, containerd, containers_image, curl, other };
-client_family client_of(entry_facts const& e);
-/// The text for this client: containerd's, containers/image's, else Docker's (catalog §1.4).
-std::string pick_client_text(client_family c, std::string docker, std::string containerd,
-                             std::string containers_image);
-
 /// Docker's rendering of a registry error: "<code, lower case, spaces>: <message>" (catalog §1.4).
 std::string docker_error_text(entry_facts const& e);
 /// containerd's "unexpected status from GET request to URL: 404 Not Found".
 std::string containerd_status_text(entry_facts const& e);
 /// The error as the client that sent e prints it (Docker's, containerd's or containers/image's form).
 std::string client_text(entry_facts const& e);
-
-/// The request's User-Agent, or "" without one.
-std::string user_agent_of(entry_facts const& e);
 
 /// A registry request (not token, not object storage).
 bool is_registry_request(entry_facts const& e);

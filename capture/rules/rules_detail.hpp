@@ -109,8 +109,27 @@ bool same_client(entry_facts const& a, entry_facts const& b);
 /// so a realm or Location compares with exchange::url(). Defined in rules_session.cpp.
 std::string normalize_url(std::string_view url);
 /// The entry never reached its host: a failed CONNECT, or no upstream answer because resolving,
-/// connecting or the TLS handshake failed. Defined in rules_session.cpp.
+/// connecting or the TLS handshake failed (not when regtrace itself was stopped mid-way). Defined in
+/// rules_session.cpp.
 bool host_unreachable(exchange const& x);
+
+/// The entry failed in this phase. Defined in rules_session.cpp, with the two below.
+bool failed_in(exchange const& x, phase where);
+/// An idle timeout ended the entry: regtrace's own (upstream_timeout, client_timeout) or the body
+/// relay's (Beast's timeout error).
+bool idle_timed_out(exchange const& x);
+/// Who stopped the entry, as the failure records it (failing_peer::unknown without one).
+failing_peer stopped_by(exchange const& x);
+
+/// Which client library sent a request, from its User-Agent; decides the "client sees" text.
+enum class client_family { docker, containerd, containers_image, curl, other };
+/// Defined in rules_session.cpp, with the two below.
+client_family client_of(entry_facts const& e);
+/// The text for this client: containerd's, containers/image's, else Docker's (catalog §1.4).
+std::string pick_client_text(client_family c, std::string docker, std::string containerd,
+                             std::string containers_image);
+/// The request's User-Agent, or "" without one.
+std::string user_agent_of(entry_facts const& e);
 
 /// A rule, or a group of them: reads the whole trace and appends its findings to out.
 using rule = void (*)(facts_span trace, std::vector<finding>& out);

@@ -60,10 +60,6 @@ constexpr catalog_entry dial_failure{
     "Fix DNS for the registry and for its token and storage (data) endpoints, and allow them through the "
     "firewall. For private endpoints every regional data endpoint must resolve privately."};
 
-bool failed_in(exchange const& x, phase where) {
-  return x.failure && x.failure->where == where;
-}
-
 // The failure's detail (what regtrace was doing, the alert), else its message.
 std::string failure_text(exchange const& x) {
   if (!x.failure) return {};
