@@ -131,17 +131,23 @@ std::string pick_client_text(client_family c, std::string docker, std::string co
 /// The request's User-Agent, or "" without one.
 std::string user_agent_of(entry_facts const& e);
 
+/// What a client that gave up waiting (errc::client_abandoned) printed, from its User-Agent and the
+/// request (Go's 15 s ping and token timer, containerd's header timeout, curl --max-time); "" when the
+/// client did not abandon the entry. Defined in rules_transport_stops.cpp.
+std::string abandoned_client_error(entry_facts const& e);
+
 /// A rule, or a group of them: reads the whole trace and appends its findings to out.
 using rule = void (*)(facts_span trace, std::vector<finding>& out);
 /// Runs the rules in order; findings of equal severity and first entry keep this order.
 void run_rules(std::span<rule const> rules, facts_span trace, std::vector<finding>& out);
 
-void transport_rules(facts_span trace, std::vector<finding>& out);         // A-02..A-06, A-08
-void transport_answer_rules(facts_span trace, std::vector<finding>& out);  // ..A-13
+void transport_rules(facts_span trace, std::vector<finding>& out);         // A-01..A-06, A-08, A-17
+void transport_answer_rules(facts_span trace, std::vector<finding>& out);  // A-10..A-13
+void transport_stop_rules(facts_span trace, std::vector<finding>& out);
 void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*
 void api_rules(facts_span trace, std::vector<finding>& out);        // C-*
 void redirect_rules(facts_span trace, std::vector<finding>& out);   // D-*
 void vendor_rules(facts_span trace, std::vector<finding>& out);     // E-*
-void replay_rules(facts_span trace, std::vector<finding>& out);     // R-*: regtrace's own replay
+void replay_rules(facts_span trace, std::vector<finding>& out);     // R-*: regtrace's own (replay, refusals)
 
 }  // namespace regtrace::capture::rules::detail

@@ -1,12 +1,24 @@
 // Catalog §3 group A: transport, TLS and proxy failures, the things a MITM sees below HTTP. What the
-// answers themselves show (timers, digests, ranges, HTML pages) is in rules_transport_answers.cpp.
-#include "capture/text/ascii.hpp"
+// answers themselves show (digests, ranges, HTML pages) is in rules_transport_answers.cpp, exchanges
+// that stopped before their end (a client timer, a body cut or stalled) in rules_transport_stops.cpp,
+// hosts that never reached the proxy in rules_transport_bypass.cpp.
 #include "capture/rules/rules_detail.hpp"
+#include "capture/text/ascii.hpp"
+#include "capture/text/display.hpp"
 
 #include <map>
 
 namespace regtrace::capture::rules::detail {
 namespace {
+
+constexpr catalog_entry scheme_mismatch{
+    "A-01", "PROXY_SCHEME_MISMATCH", severity::critical,
+    "The client speaks TLS to regtrace's plain-HTTP proxy port",
+    "proxyconnect tcp: tls: first record does not look like a TLS handshake (Go); curl: (35) ... wrong "
+    "version number",
+    "Use an http:// proxy URL for regtrace (HTTPS_PROXY=http://HOST:PORT, and the same in daemon.json "
+    "\"proxies\" or a systemd drop-in), then restart the daemon: the CONNECT tunnel still carries TLS "
+    "end to end. A value without a scheme is read as http://."};
 
 constexpr catalog_entry connect_rejected{
     "A-02", "PROXY_CONNECT_REJECTED", severity::error,
@@ -53,6 +65,24 @@ constexpr catalog_entry handshake_stall{
     "Check for a middlebox that cannot reassemble a ClientHello split over several TCP segments (Go 1.23+ "
     "sends large post-quantum key shares); GODEBUG=tlsmlkem=0 (Go 1.24+) is a stop-gap on the client."};
 
+// The upstream side of A-06: regtrace's handshake with the registry never completed.
+constexpr catalog_entry upstream_handshake_stall{
+    "A-06", "TLS_HANDSHAKE_STALL", severity::error,
+    "The registry accepted the connection but never completed the TLS handshake",
+    "context deadline exceeded (the client gave up waiting for an answer)",
+    "Find what holds the handshake: a firewall or middlebox that accepts TCP and drops the TLS records, "
+    "an overloaded registry or load balancer, or a port that is not TLS at all. `openssl s_client "
+    "-connect HOST:PORT -servername HOST` from regtrace's machine shows where it stops."};
+
+constexpr catalog_entry plain_http_registry{
+    "A-17", "PLAIN_HTTP_REGISTRY_AS_HTTPS", severity::error,
+    "TLS was spoken to a plain-HTTP registry (or plain HTTP to a TLS port)",
+    "http: server gave HTTP response to HTTPS client (through regtrace: received unexpected HTTP status: 502 "
+    "Bad Gateway)",
+    "List the registry as insecure where the client reads it: `insecure-registries` in dockerd's "
+    "daemon.json, `[[registry]] insecure = true` in registries.conf, `plain_http` or an http:// server in "
+    "containerd's hosts.toml; better, give the registry TLS."};
+
 constexpr catalog_entry dial_failure{
     "A-08", "UPSTREAM_DIAL_FAILURE", severity::error,
     "The host could not be reached: name lookup or TCP connection failed",
@@ -74,12 +104,17 @@ struct per_host {
     int const where = e.x->failure ? static_cast<int>(e.x->failure->where) : -1;
     hosts[{host_of(*e.x), where}].push_back(&e);
   }
+  // client_saw: what the client got, when the catalog's text does not say it ("" keeps the catalog's).
   template <class Explain>
-  void emit(catalog_entry const& entry, std::vector<finding>& out, Explain explain) const {
+  void emit(catalog_entry const& entry, std::vector<finding>& out, Explain explain,
+            std::string (*client_saw)(entry_facts const&) = nullptr) const {
     for (auto const& [key, entries] : hosts) {
       std::vector<evidence_item> items;
       for (auto const* e : entries) items.push_back(evidence_of(*e, failure_text(*e->x)));
-      out.push_back(make_finding(entry, explain(key.first, *entries.front(), entries.size()), std::move(items)));
+      auto f = make_finding(entry, explain(key.first, *entries.front(), entries.size()), std::move(items));
+      if (auto saw = client_saw ? client_saw(*entries.front()) : std::string{}; !saw.empty())
+        f.client_error = std::move(saw);
+      out.push_back(std::move(f));
     }
   }
 };
@@ -88,30 +123,57 @@ std::string times(std::size_t n) {
   return n == 1 ? "once" : std::to_string(n) + " times";
 }
 
+// regtrace's handshake with the registry never completed: an idle timeout, or the client gave up
+// first. A silent server, not a certificate problem.
+bool upstream_handshake_stalled(exchange const& x) {
+  return failed_in(x, phase::upstream_tls) && (idle_timed_out(x) || failed_with(x, errc::client_abandoned));
+}
+
 // The connection failures of a trace, one finding per host and phase for each kind of failure.
 struct connection_failures {
-  per_host rejected, chained_rejected, untrusted, upstream_tls, old_tls, stalled, dial;
+  per_host scheme, rejected, chained_rejected, untrusted, upstream_tls, old_tls, client_stall, upstream_stall,
+      plain_http, dial;
 
-  // Each entry counts once, under the most specific failure it shows.
+  // Each entry counts once, under the most specific failure it shows. Entries the client abandoned
+  // elsewhere, or that regtrace's stop cut short, are no connection failure: the stop rules read the
+  // former, nothing the latter.
   void add(entry_facts const& e) {
     exchange const& x = *e.x;
     if (failed_with(x, errc::upstream_proxy_refused)) {
       chained_rejected.add(e);
+    } else if (failed_with(x, errc::tls_to_proxy_port)) {
+      scheme.add(e);
     } else if (failed_with(x, errc::tls_version_too_low)) {
       old_tls.add(e);
-    } else if (x.kind == entry_kind::client_tls_rejected && failed_with(x, errc::client_rejected_certificate)) {
+    } else if (x.kind == entry_kind::client_tls_rejected &&
+               failed_with(x, errc::client_rejected_certificate)) {
       untrusted.add(e);
     } else if (failed_in(x, phase::client_tls) && failed_with(x, errc::client_timeout)) {
-      stalled.add(e);
+      client_stall.add(e);
+    } else if (upstream_handshake_stalled(x)) {
+      upstream_stall.add(e);
+    } else if (failed_with(x, errc::upstream_not_tls)) {
+      plain_http.add(e);
+    } else if (failed_with(x, errc::client_abandoned) || failed_with(x, errc::proxy_stopped)) {
+      return;
     } else if (failed_in(x, phase::resolve) || failed_in(x, phase::upstream_connect)) {
       dial.add(e);
     } else if (failed_in(x, phase::upstream_tls)) {
       upstream_tls.add(e);
-    } else if (x.kind == entry_kind::connect_failed && failed_in(x, phase::connect_request)) {
-      rejected.add(e);
+    } else if (x.kind == entry_kind::connect_failed && failed_in(x, phase::connect_request) &&
+               !failed_with(x, errc::bad_connect_target)) {
+      rejected.add(e);  // a target that is not host:port is the client's mistake, not a refusal
     }
   }
 };
+
+// a TLS ClientHello where regtrace expects a CONNECT line.
+std::string explain_scheme(std::string const&, entry_facts const& e, std::size_t n) {
+  return "A client began a TLS handshake on regtrace's plain-HTTP proxy port " + times(n) + " (first bytes " +
+         e.x->unparsed_hex +
+         ": a TLS handshake record, 16 03 0x) instead of sending CONNECT host:port: its "
+         "proxy URL says https://. regtrace answered 400 and no request reached a registry.";
+}
 
 // regtrace refused the client's CONNECT.
 std::string explain_connect_rejected(std::string const& host, entry_facts const& e, std::size_t n) {
@@ -150,9 +212,39 @@ std::string explain_old_tls(std::string const& host, entry_facts const& e, std::
 }
 
 // the client's handshake never completed.
-std::string explain_stalled(std::string const& host, entry_facts const& e, std::size_t n) {
+std::string explain_client_stall(std::string const& host, entry_facts const& e, std::size_t n) {
   return "The client's TLS handshake for " + host + " did not complete within the idle timeout " + times(n) +
          ": " + failure_text(*e.x) + ".";
+}
+
+// A-06 upstream: regtrace's handshake with the registry never completed.
+std::string explain_upstream_stall(std::string const& host, entry_facts const& e, std::size_t n) {
+  exchange const& x = *e.x;
+  std::string text = "regtrace's TLS handshake with " + host + " never completed " + times(n) +
+                     ": the registry accepted the TCP connection";
+  if (x.timings.ssl > 0)
+    text += " and had not finished the handshake after " + format_duration_ms(x.timings.ssl);
+  if (failed_with(x, errc::client_abandoned))
+    return text + " when the client gave up and closed its connection. No answer reached the client.";
+  return text + ", when regtrace's idle timeout ended the wait" +
+         (x.status ? " and answered the client " + std::to_string(x.status) + " " + x.reason
+                   : std::string{}) +
+         ".";
+}
+
+// What the client got when regtrace's handshake with the registry stalled: its own timer's words, or
+// regtrace's answer.
+std::string stalled_client_saw(entry_facts const& e) {
+  if (auto text = abandoned_client_error(e); !text.empty()) return text;
+  if (e.x->status == 0) return {};
+  return "received unexpected HTTP status: " + std::to_string(e.x->status) + " " + e.x->reason +
+         " (regtrace's answer after its idle timeout)";
+}
+
+// the registry answered regtrace's ClientHello in plain HTTP.
+std::string explain_plain_http(std::string const& host, entry_facts const& e, std::size_t n) {
+  return "regtrace spoke TLS to " + host + " and the server answered in plain HTTP " + times(n) + " (" +
+         failure_text(*e.x) + "): the registry serves http://, not https://.";
 }
 
 // resolving or connecting to the host failed.
@@ -162,18 +254,45 @@ std::string explain_dial(std::string const& host, entry_facts const& e, std::siz
          (e.x->status ? std::to_string(e.x->status) + " " + e.x->reason : std::string("no answer")) + ".";
 }
 
-}  // namespace
-
-void transport_rules(facts_span trace, std::vector<finding>& out) {
+void connection_rules(facts_span trace, std::vector<finding>& out) {
   connection_failures failures;
   for (auto const& e : trace) failures.add(e);
+  failures.scheme.emit(scheme_mismatch, out, explain_scheme);
   failures.rejected.emit(connect_rejected, out, explain_connect_rejected);
   failures.chained_rejected.emit(upstream_proxy_rejected, out, explain_upstream_proxy_rejected);
   failures.untrusted.emit(client_rejected_cert, out, explain_untrusted);
   failures.upstream_tls.emit(upstream_tls_failure, out, explain_upstream_tls);
   failures.old_tls.emit(version_too_low, out, explain_old_tls);
-  failures.stalled.emit(handshake_stall, out, explain_stalled);
+  failures.client_stall.emit(handshake_stall, out, explain_client_stall);
+  failures.upstream_stall.emit(upstream_handshake_stall, out, explain_upstream_stall, stalled_client_saw);
+  failures.plain_http.emit(plain_http_registry, out, explain_plain_http);
   failures.dial.emit(dial_failure, out, explain_dial);
+}
+
+// A-17 the other way round: a plain-HTTP request met a TLS port, whose server said so in a 400 (Go's
+// and nginx's wording, catalog A-17).
+void plain_request_to_tls_port(facts_span trace, std::vector<finding>& out) {
+  for (auto const& e : trace) {
+    exchange const& x = *e.x;
+    if (x.scheme != "http" || x.status != 400 || x.generated_response) continue;
+    auto const& body = x.response_body.text;
+    if (!icontains(body, "HTTP request to an HTTPS server") &&
+        !icontains(body, "plain HTTP request was sent to HTTPS port"))
+      continue;
+    out.push_back(make_finding(plain_http_registry,
+                               x.method + " " + x.url() +
+                                   " went out as plain HTTP and the server answered 400 (" +
+                                   quoted(trim_ows(body.substr(0, 120))) +
+                                   "): that port speaks TLS, the client was told the registry is plain HTTP.",
+                               {evidence_of(e, "plain HTTP to a TLS port")}));
+  }
+}
+
+}  // namespace
+
+void transport_rules(facts_span trace, std::vector<finding>& out) {
+  static constexpr rule rules[] = {connection_rules, plain_request_to_tls_port};
+  run_rules(rules, trace, out);
 }
 
 }  // namespace regtrace::capture::rules::detail

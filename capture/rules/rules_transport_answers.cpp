@@ -1,24 +1,13 @@
-// Catalog §3 group A on the answers themselves, the things only a MITM that times and hashes every
-// exchange sees: a client timer that fired, a body that does not hash to its digest, a
-// byte range not honoured, an HTML page where the registry API should answer.
+// Catalog §3 group A on the answers themselves, the things only a MITM that hashes and reads every
+// exchange sees: a body that does not hash to its digest, a byte range not honoured, an
+// HTML page where the registry API should answer.
 #include "capture/rules/rules_detail.hpp"
 #include "capture/text/ascii.hpp"
 
-#include <cstdio>
 #include <map>
 
 namespace regtrace::capture::rules::detail {
 namespace {
-
-constexpr catalog_entry awaiting_headers{
-    "A-07",
-    "CLIENT_TIMEOUT_AWAITING_HEADERS",
-    severity::error,
-    "The registry took longer than the client's timeout to answer",
-    "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
-    "Find the slow hop: try `curl -v https://REGISTRY/v2/` through the same proxy and time the token "
-    "endpoint. Docker and skopeo give up on the ping and token requests after 15 s, containerd 2.3+ "
-    "after 30 s without response headers."};
 
 constexpr catalog_entry body_altered{
     "A-10",
@@ -55,35 +44,6 @@ constexpr catalog_entry upload_too_large{
     "error parsing HTTP 413 response body: invalid character '<' ... 413 Request Entity Too Large ... nginx",
     "Lift the request body limit on every nginx or ingress hop in front of the registry "
     "(client_max_body_size 0; the nginx default is 1 MiB)."};
-
-// Go's net/http timers that cut ping and token requests (catalog §6.1, §7.3).
-constexpr double go_client_timeout_ms = 15'000;
-constexpr double containerd_header_timeout_ms = 30'000;
-constexpr double timer_tolerance_ms = 500;
-
-void slow_answers(facts_span trace, std::vector<finding>& out) {
-  for (auto const& e : trace) {
-    exchange const& x = *e.x;
-    if (x.kind != entry_kind::exchange) continue;
-    double const waited = ms_to_headers(x);
-    bool const timed_out = failed_with(x, errc::upstream_timeout);
-    bool const short_timer = e.cls.kind == request_kind::ping || e.cls.kind == request_kind::token;
-    double const limit = short_timer ? go_client_timeout_ms : containerd_header_timeout_ms;
-    if (!(waited >= limit - timer_tolerance_ms || (timed_out && short_timer))) continue;
-    // Manifest and blob requests of dockerd have no overall timeout: only the 30 s containerd header
-    // timer can explain an abort there, and only when the client did give up.
-    if (!short_timer && !x.failure) continue;
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.1f s", waited / 1000);
-    std::string text =
-        "The " + std::string(to_string(e.cls.kind)) + " request waited " + ms + " for response headers";
-    text += timed_out ? ", and the registry never answered" : "";
-    text += short_timer ? "; Docker and skopeo give up on ping and token requests after 15 s."
-                        : "; containerd 2.3+ gives up after 30 s without response headers.";
-    out.push_back(make_finding(awaiting_headers, std::move(text),
-                               {evidence_of(e, std::string("headers after ") + ms)}));
-  }
-}
 
 // sha256 hex of a "sha256:<hex>" digest, or "" for other algorithms.
 std::string_view sha256_hex_of(std::string_view digest) {
@@ -214,7 +174,7 @@ void html_answers(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void transport_answer_rules(facts_span trace, std::vector<finding>& out) {
-  static constexpr rule rules[] = {slow_answers, digest_mismatches, ranges_ignored, html_answers};
+  static constexpr rule rules[] = {digest_mismatches, ranges_ignored, html_answers};
   run_rules(rules, trace, out);
 }
 
