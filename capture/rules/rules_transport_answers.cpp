@@ -1,6 +1,7 @@
 // Catalog §3 group A on the answers themselves, the things only a MITM that hashes and reads every
 // exchange sees: a body that does not hash to its digest, a byte range not honoured, an
-// HTML page where the registry API should answer.
+// HTML page where the registry API should answer, several ranges in one request refused
+// or ignored.
 #include "capture/rules/rules_detail.hpp"
 #include "capture/text/ascii.hpp"
 
@@ -26,6 +27,15 @@ constexpr catalog_entry range_ignored{
     "A resumed download asked for a byte range and got something else",
     "expected HTTP 206 from byte range request (Docker); unhandled content range in response (containerd)",
     "Let Range and Content-Range pass untouched through every proxy and CDN between client and storage."};
+
+constexpr catalog_entry multi_range_refused{
+    "A-15",
+    "MULTI_RANGE_UNSUPPORTED",
+    severity::warning,
+    "A request for several byte ranges was refused or answered with the whole body",
+    "falling back to full pull (podman debug log); sometimes \"invalid status code 501\"",
+    "Let multi-range requests through to storage that supports them (206 multipart/byteranges), or turn "
+    "partial pulls off on the client (enable_partial_images = false in containers-storage.conf)."};
 
 constexpr catalog_entry error_page{
     "A-12",
@@ -95,12 +105,17 @@ long long content_range_start(std::string_view value) {
   return start ? start->value : -1;
 }
 
+// "bytes=0-99,200-299": several ranges in one request (RFC 9110 §14.1.2), A-15's, not A-11's.
+bool is_multi_range(std::string_view range) {
+  return range.find(',') != std::string_view::npos;
+}
+
 void ranges_ignored(facts_span trace, std::vector<finding>& out) {
   for (std::size_t i = 0; i < trace.size(); ++i) {
     auto const& e = trace[i];
     exchange const& x = *e.x;
     auto const* range = e.request_header("Range");
-    if (!range || x.method != "GET") continue;
+    if (!range || x.method != "GET" || is_multi_range(*range)) continue;
     long long const asked = range_start(*range);
     if (asked <= 0) continue;
     std::string text;
@@ -129,6 +144,32 @@ void ranges_ignored(facts_span trace, std::vector<finding>& out) {
       f.explanation += " No later request fetched it whole, so the download most likely failed.";
     }
     out.push_back(std::move(f));
+  }
+}
+
+// several ranges asked at once (containers-storage partial pulls of zstd:chunked and estargz
+// layers) answered with the whole body, 416 or 501 instead of 206 multipart/byteranges.
+void multi_ranges_refused(facts_span trace, std::vector<finding>& out) {
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    auto const& e = trace[i];
+    exchange const& x = *e.x;
+    auto const* range = e.request_header("Range");
+    if (!range || x.method != "GET" || !is_multi_range(*range)) continue;
+    if (x.status != 200 && x.status != 416 && x.status != 501) continue;
+    std::string text = "The client asked for several byte ranges at once (Range: " + *range + ") and got " +
+                       std::to_string(x.status) +
+                       (x.status == 200 ? " with the whole body" : std::string(" ") + x.reason) +
+                       " instead of 206 multipart/byteranges.";
+    std::vector<evidence_item> items{evidence_of(e, "Range: " + *range)};
+    for (std::size_t j = i + 1; j < trace.size(); ++j) {
+      auto const& later = trace[j];
+      if (later.x->url() != x.url() || later.request_header("Range") || !same_client(e, later)) continue;
+      text += " The client then fetched the whole blob (entry " + std::to_string(later.index) +
+              "): its fallback to a full pull.";
+      items.push_back(evidence_of(later, "full pull"));
+      break;
+    }
+    out.push_back(make_finding(multi_range_refused, std::move(text), std::move(items)));
   }
 }
 
@@ -174,7 +215,7 @@ void html_answers(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void transport_answer_rules(facts_span trace, std::vector<finding>& out) {
-  static constexpr rule rules[] = {digest_mismatches, ranges_ignored, html_answers};
+  static constexpr rule rules[] = {digest_mismatches, ranges_ignored, multi_ranges_refused, html_answers};
   run_rules(rules, trace, out);
 }
 

@@ -277,6 +277,28 @@ TEST_CASE("A-11: a range request answered 200, recovered or not", "[rules][trans
   CHECK(with_id(diagnose(healthy), "A-11").empty());
 }
 
+TEST_CASE("A-15: several ranges answered with the whole blob, 416 or 501; not A-11", "[rules][transport]") {
+  auto whole = request("GET", "/v2/app/blobs/" + blob_digest, 200);
+  whole.request_headers = {{"Range", "bytes=100-199,300-399"}};
+  auto refused = whole;
+  refused.status = 416;
+  refused.reason = "Range Not Satisfiable";
+  auto full_pull = request("GET", "/v2/app/blobs/" + blob_digest, 200);
+  auto served = whole;  // the storage served both ranges: healthy
+  served.status = 206;
+  served.response_headers = {{"Content-Type", "multipart/byteranges; boundary=x"}};
+  std::vector<exchange> trace{whole, refused, full_pull, served};
+  auto all = diagnose(trace);
+  CHECK(with_id(all, "A-11").empty());
+  auto found = with_id(all, "A-15");
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].level == severity::warning);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0, 2});
+  CHECK_THAT(found[0].explanation, Catch::Contains("bytes=100-199,300-399") &&
+                                       Catch::Contains("whole body") && Catch::Contains("full pull"));
+  CHECK_THAT(found[1].explanation, Catch::Contains("416"));
+}
+
 TEST_CASE("A-12 and A-13: HTML pages from other hops", "[rules][transport]") {
   auto waf = request("GET", "/v2/app/manifests/v1", 403);
   waf.response_headers = {{"Content-Type", "text/html"}, {"Server", "BigIP"}};
