@@ -176,7 +176,7 @@ std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t fir
   static constexpr detail::rule groups[] = {
       detail::transport_rules, detail::transport_answer_rules, detail::auth_rules,  detail::api_rules,
       detail::redirect_rules,  detail::vendor_rules,           detail::replay_rules,
-      detail::transport_stop_rules};
+      detail::transport_stop_rules, detail::transport_bypass_rules};
   std::vector<finding> out;
   detail::run_rules(groups, facts, out);
   sort_by_severity(out);

@@ -144,6 +144,7 @@ void run_rules(std::span<rule const> rules, facts_span trace, std::vector<findin
 void transport_rules(facts_span trace, std::vector<finding>& out);         // A-01..A-06, A-08, A-17
 void transport_answer_rules(facts_span trace, std::vector<finding>& out);  // A-10..A-13, A-15
 void transport_stop_rules(facts_span trace, std::vector<finding>& out);
+void transport_bypass_rules(facts_span trace, std::vector<finding>& out);
 void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*
 void api_rules(facts_span trace, std::vector<finding>& out);        // C-*
 void redirect_rules(facts_span trace, std::vector<finding>& out);   // D-*
