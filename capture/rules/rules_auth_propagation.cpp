@@ -73,7 +73,7 @@ void report(auth_flow const& flow, propagation const& p, std::vector<finding>& o
   auto const trace = flow.trace();
   auto const& request = flow.request(p.old_token);
   auto const later = format_duration_ms(seconds_between(trace[p.refused], trace[p.accepted]) * 1000);
-  std::string text = describe(trace[p.refused]) + ": the token " + quoted(request.username) +
+  std::string text = describe(trace[p.refused]) + ": the token that " + quoted(request.username) +
                      " got for scope " + quoted(join(request.scopes, " ")) + " did not allow " +
                      std::string(needed_action(*trace[p.refused].x)) + ". " + later +
                      " later a new token for the same identity and scope (entry " +

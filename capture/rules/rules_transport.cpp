@@ -220,13 +220,13 @@ std::string explain_client_stall(std::string const& host, entry_facts const& e, 
 // A-06 upstream: regtrace's handshake with the registry never completed.
 std::string explain_upstream_stall(std::string const& host, entry_facts const& e, std::size_t n) {
   exchange const& x = *e.x;
-  std::string text = "regtrace's TLS handshake with " + host + " never completed " + times(n) +
-                     ": the registry accepted the TCP connection";
+  std::string text = "regtrace's TLS handshake with " + host + " stalled " + times(n) +
+                     ": the server accepted the TCP connection";
   if (x.timings.ssl > 0)
-    text += " and had not finished the handshake after " + format_duration_ms(x.timings.ssl);
+    text += " and had not answered the handshake after " + format_duration_ms(x.timings.ssl);
   if (failed_with(x, errc::client_abandoned))
     return text + " when the client gave up and closed its connection. No answer reached the client.";
-  return text + ", when regtrace's idle timeout ended the wait" +
+  return text + ", when regtrace's own timeout ended the wait" +
          (x.status ? " and answered the client " + std::to_string(x.status) + " " + x.reason
                    : std::string{}) +
          ".";
@@ -238,7 +238,7 @@ std::string stalled_client_saw(entry_facts const& e) {
   if (auto text = abandoned_client_error(e); !text.empty()) return text;
   if (e.x->status == 0) return {};
   return "received unexpected HTTP status: " + std::to_string(e.x->status) + " " + e.x->reason +
-         " (regtrace's answer after its idle timeout)";
+         " (regtrace's answer when its timeout ended the wait)";
 }
 
 // the registry answered regtrace's ClientHello in plain HTTP.

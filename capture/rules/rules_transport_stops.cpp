@@ -193,15 +193,15 @@ std::string progress_text(stopped_transfer const& t) {
 std::string explain_stop(entry_facts const& e, stopped_transfer const& t) {
   std::string text = e.x->method + " " + e.x->url() + ": the " +
                      (t.upload ? "request body (upload)" : "response body") + " stopped after " +
-                     progress_text(t) + ". ";
+                     progress_text(t) + ": ";
   switch (t.manner) {
     case stop_manner::stalled:
       text += std::string(peer_name(t)) + " moved no byte for regtrace's idle timeout, which ended the " +
               "transfer (" + e.x->failure->detail + ")";
-      if (t.peer == failing_peer::client) text += ": the slow side was the client, not the registry";
+      if (t.peer == failing_peer::client) text += ". The slow side was the client, not the registry";
       return text + ".";
     case stop_manner::left:
-      return text + "The client closed its connection first, while regtrace was still relaying: its own " +
+      return text + "the client closed its connection first, while regtrace was still relaying. Its own " +
              "timer (containerd's no-progress timeout, curl --max-time) or the user stopped it.";
     case stop_manner::cut:
       break;

@@ -126,7 +126,7 @@ TEST_CASE("A-07 is no slow upload: a client trickling its body is A-14 with the 
   REQUIRE(found.size() == 1);
   CHECK(found[0].level == severity::error);
   CHECK_THAT(found[0].explanation, Contains("request body (upload)") && Contains("12 bytes") &&
-                                       Contains("1048576") && Contains("the slow side was the client"));
+                                       Contains("1048576") && Contains("The slow side was the client"));
 }
 
 TEST_CASE("A-14: a body the upstream cut or let stall; a retry that completes makes it a WARNING",
@@ -164,7 +164,7 @@ TEST_CASE("A-14: a body the upstream cut or let stall; a retry that completes ma
     auto found = with_id(diagnose(trace), "A-14");
     REQUIRE(found.size() == 1);
     CHECK(found[0].level == severity::warning);
-    CHECK_THAT(found[0].explanation, Contains("The client closed its connection first"));
+    CHECK_THAT(found[0].explanation, Contains("the client closed its connection first"));
     CHECK_THAT(found[0].client_error, Contains("context canceled"));
   }
 }

@@ -166,13 +166,13 @@ TEST_CASE("A-06, not A-04: an upstream that accepted TCP and never spoke TLS", "
   REQUIRE(found.size() == 2);
   CHECK(found[0].level == severity::error);
   CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
-  CHECK_THAT(found[0].explanation, Catch::Contains("registry.test never completed") &&
+  CHECK_THAT(found[0].explanation, Catch::Contains("registry.test stalled") &&
                                        Catch::Contains("accepted the TCP connection") &&
                                        Catch::Contains("5.0 s") && Catch::Contains("client gave up"));
   CHECK_THAT(found[0].client_error, Catch::StartsWith("curl: (28) Operation timed out"));
   CHECK(found[0].client_error.find("502") == std::string::npos);
   CHECK_THAT(found[0].remediation, !Catch::Contains("--upstream-ca"));
-  CHECK_THAT(found[1].explanation, Catch::Contains("slow.test") && Catch::Contains("idle timeout"));
+  CHECK_THAT(found[1].explanation, Catch::Contains("slow.test") && Catch::Contains("own timeout"));
   CHECK_THAT(found[1].client_error, Catch::Contains("504 Gateway Timeout"));
 }
 
