@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,11 @@ struct reply {
   header_pairs headers;  ///< sent in order; Date and Content-Length are added
   std::string body;
   std::chrono::milliseconds delay{0};  ///< waited before the response headers (a slow upstream)
+  /// The body stops after this many bytes, though Content-Length promises all of it (catalog A-14):
+  /// the connection is then closed without close_notify, or with `stall` left open and silent until
+  /// the peer closes it.
+  std::optional<std::size_t> body_stops_after{};
+  bool stall = false;
 };
 
 /// A request as the upstream received it.
