@@ -94,5 +94,7 @@ manifest_doc parse_manifest_text(std::string_view text);
 void api_content_rules(facts_span trace, std::vector<finding>& out);  // C-04..C-07, rules_api_content.cpp
 void api_push_rules(facts_span trace, std::vector<finding>& out);     // C-08..C-12, rules_api_push.cpp
 void api_server_rules(facts_span trace, std::vector<finding>& out);   // C-13..C-15, rules_api_server.cpp
+/// E-03, E-04 and E-06, rules_vendor_cloud.cpp; run within vendor_rules.
+void vendor_cloud_rules(facts_span trace, std::vector<finding>& out);
 
 }  // namespace regtrace::capture::rules::detail
