@@ -109,7 +109,7 @@ bool serve(Stream& stream, cloud_registry const& self, cloud_registry::state& s)
 }  // namespace
 
 std::vector<std::string> cloud_registry::host_names() {
-  return {registry_host, auth_host, storage_host, foreign_host};
+  return {registry_host, auth_host, storage_host, foreign_host, acr_host, gcr_host};
 }
 
 cloud_registry::cloud_registry(test_pki const& pki, tls_versions versions)

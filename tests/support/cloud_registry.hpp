@@ -81,6 +81,10 @@ class cloud_registry {
   static constexpr char const* auth_host = "auth.test";
   static constexpr char const* storage_host = "storage.test";
   static constexpr char const* foreign_host = "foreign.test";  ///< never served: foreign layers point here
+  /// Cloud providers' own names, for rules that read the host (catalog E-04, E-06): answered by
+  /// scripted routes only.
+  static constexpr char const* acr_host = "myreg.azurecr.io";
+  static constexpr char const* gcr_host = "gcr.io";
   /// Every name the test leaf must carry.
   static std::vector<std::string> host_names();
 
