@@ -124,6 +124,31 @@ afterwards what_client_did_next(facts_span trace, entry_facts const& e, Continue
   return next;
 }
 
+// "linux/amd64, linux/arm64/v8": the platforms an index names (attestation entries left out).
+std::string listed_platforms(manifest_doc const& doc) {
+  std::string platforms;
+  for (auto const& child : doc.children)
+    if (!child.platform.empty() && child.platform != "unknown/unknown")
+      platforms += (platforms.empty() ? "" : ", ") + child.platform;
+  return platforms;
+}
+
+// C-04's explanation: the index, what it lists, and the platform the client runs on (own_listed: it
+// is listed, so --platform asked for another one).
+std::string index_explanation(entry_facts const& e, manifest_doc const& doc, std::string const& platforms,
+                              std::string const& wanted, bool own_listed) {
+  std::string explanation = "GET " + image_ref(e) + " returned an image index (" + media_type_of(e) +
+                            ") with " + std::to_string(doc.children.size()) + " manifest(s)";
+  explanation += platforms.empty() ? "" : " for " + platforms;
+  explanation += ", and the client fetched none of them afterwards.";
+  if (own_listed)
+    return explanation + " The client runs on " + wanted +
+           ", which the index lists: the pull asked for another platform (--platform) that the index does "
+           "not list.";
+  if (!wanted.empty()) explanation += " The client runs on " + wanted + ", which the index does not list.";
+  return explanation;
+}
+
 void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std::vector<finding>& out) {
   for (auto const& e : trace) {
     if (e.x->method != "GET" || is_curl(e)) continue;
@@ -148,21 +173,8 @@ void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std:
     auto const wanted = client_platform(e);
     bool const own_listed = !wanted.empty() && lists_platform(doc, wanted);
     if ((wanted.empty() || own_listed) && !next.moved_on) continue;
-    std::string platforms;
-    for (auto const& child : doc.children)
-      if (!child.platform.empty() && child.platform != "unknown/unknown")
-        platforms += (platforms.empty() ? "" : ", ") + child.platform;
-    std::string explanation = "GET " + image_ref(e) + " returned an image index (" + media_type_of(e) +
-                              ") with " + std::to_string(doc.children.size()) + " manifest(s)";
-    explanation += platforms.empty() ? "" : " for " + platforms;
-    explanation += ", and the client fetched none of them afterwards.";
-    if (own_listed)
-      explanation += " The client runs on " + wanted +
-                     ", which the index lists: the pull asked for another "
-                     "platform (--platform) that the index does not list.";
-    else if (!wanted.empty())
-      explanation += " The client runs on " + wanted + ", which the index does not list.";
-    auto f = make_finding(c04, std::move(explanation),
+    auto const platforms = listed_platforms(doc);
+    auto f = make_finding(c04, index_explanation(e, doc, platforms, wanted, own_listed),
                           {evidence_of(e, platforms.empty() ? "" : "platforms: " + platforms)});
     auto const shown = wanted.empty() || own_listed ? std::string("<os>/<arch>") : wanted;
     f.client_error =

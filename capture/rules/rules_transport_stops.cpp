@@ -5,7 +5,6 @@
 #include "capture/rules/rules_detail.hpp"
 #include "capture/text/display.hpp"
 
-#include <charconv>
 #include <optional>
 
 namespace regtrace::capture::rules::detail {
@@ -134,11 +133,11 @@ struct stopped_transfer {
   std::optional<std::uint64_t> expected;  ///< the Content-Length promised
 };
 
+// A Content-Length header's value, when it is one number.
 std::optional<std::uint64_t> content_length(std::string const* value) {
-  std::uint64_t n = 0;
-  if (value == nullptr) return std::nullopt;
-  auto const [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  return ec == std::errc{} && end == value->data() + value->size() ? std::optional(n) : std::nullopt;
+  auto const n = value ? read_leading_integer(*value) : std::nullopt;
+  if (!n || !n->rest.empty() || n->value < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(n->value);
 }
 
 stop_manner manner_of(exchange const& x) {
