@@ -163,8 +163,10 @@ std::optional<stopped_transfer> stopped_body(entry_facts const& e) {
     t.expected = content_length(e.response_header("Content-Length"));
     return t;
   }
+  // A client that left while regtrace still sent its (complete) body upstream stopped an upload too.
   bool const answered = x.status != 0 && !x.generated_response;
-  if (!failed_in(x, phase::request_relay) || x.request_body.complete || answered) return std::nullopt;
+  bool const cut_short = !x.request_body.complete || failed_with(x, errc::client_abandoned);
+  if (!failed_in(x, phase::request_relay) || !cut_short || answered) return std::nullopt;
   t.upload = true;
   t.bytes = x.request_body.bytes;
   t.expected = content_length(e.request_header("Content-Length"));
@@ -200,8 +202,10 @@ std::string explain_stop(entry_facts const& e, stopped_transfer const& t) {
       if (t.peer == failing_peer::client) text += ". The slow side was the client, not the registry";
       return text + ".";
     case stop_manner::left:
-      return text + "the client closed its connection first, while regtrace was still relaying. Its own " +
-             "timer (containerd's no-progress timeout, curl --max-time) or the user stopped it.";
+      return text + "the client closed its connection first, while regtrace was still relaying. A client " +
+             "timer (containerd's no-progress timeout, curl --max-time) fires so when the body stops "
+             "moving " +
+             "on the registry's side; a user stopping the client looks the same.";
     case stop_manner::cut:
       break;
   }
@@ -249,7 +253,6 @@ void stopped_transfers(facts_span trace, std::vector<finding>& out) {
         trace[i], "stopped after " + std::to_string(t->bytes) + " bytes, by " + std::string(peer_name(*t)))};
     auto f = make_finding(transfer_stopped, explain_stop(trace[i], *t), {});
     f.client_error = stop_client_error(trace[i], *t);
-    if (t->manner == stop_manner::left) f.level = severity::warning;  // the client's own choice
     if (auto const* retry = completed_retry(trace, i, t->upload)) {
       f.level = severity::warning;
       f.explanation += " A retry completed it (entry " + std::to_string(retry->index) + ").";

@@ -157,16 +157,34 @@ TEST_CASE("A-14: a body the upstream cut or let stall; a retry that completes ma
                                          Contains("A retry completed it (entry 1)"));
     CHECK(found[0].client_error == "unexpected EOF (Docker: \"Download failed, retrying\")");
   }
-  SECTION("the client left mid-body: its own choice, a WARNING naming the client") {
+  SECTION("the client left mid-body: an ERROR that says the client closed first") {
     auto left = cut_download(1 << 20, 50 << 20, make_error_code(errc::client_abandoned), failing_peer::client,
                              containerd_ua);
     std::vector<exchange> trace{left};
     auto found = with_id(diagnose(trace), "A-14");
     REQUIRE(found.size() == 1);
-    CHECK(found[0].level == severity::warning);
-    CHECK_THAT(found[0].explanation, Contains("the client closed its connection first"));
+    CHECK(found[0].level == severity::error);
+    CHECK_THAT(found[0].explanation,
+               Contains("the client closed its connection first") && Contains("no-progress timeout"));
     CHECK_THAT(found[0].client_error, Contains("context canceled"));
   }
+}
+
+TEST_CASE(
+    "A-14: the client left while regtrace still sent its whole upload to a registry that did not take it",
+    "[rules][transport][A-14]") {
+  auto upload =
+      with_agent(registry_exchange("PUT", "/v2/app/blobs/uploads/u1?digest=" + digest('a'), 0), docker_ua);
+  upload.request_headers.push_back({"Content-Length", "4096"});
+  upload.request_body.bytes = 4096;  // all of it read from the client
+  upload.failure = make_failure(phase::request_relay, make_error_code(errc::client_abandoned),
+                                "sending the request body upstream", failing_peer::client);
+  std::vector<exchange> trace{upload};
+  auto found = with_id(diagnose(trace), "A-14");
+  REQUIRE(found.size() == 1);
+  CHECK_THAT(found[0].explanation,
+             Contains("request body (upload)") && Contains("closed its connection first"));
+  CHECK(with_id(diagnose(trace), "A-07").empty());
 }
 
 TEST_CASE("A-14 near misses: complete bodies, answered uploads, HEAD, regtrace's stop",
