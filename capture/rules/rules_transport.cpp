@@ -171,8 +171,8 @@ struct connection_failures {
 std::string explain_scheme(std::string const&, entry_facts const& e, std::size_t n) {
   return "A client began a TLS handshake on regtrace's plain-HTTP proxy port " + times(n) + " (first bytes " +
          e.x->unparsed_hex +
-         ": a TLS handshake record, 16 03 0x) instead of sending CONNECT host:port: its "
-         "proxy URL says https://. regtrace answered 400 and no request reached a registry.";
+         ", a TLS handshake record) instead of sending CONNECT host:port: its proxy URL "
+         "says https://. regtrace answered 400 and no request reached a registry.";
 }
 
 // regtrace refused the client's CONNECT.

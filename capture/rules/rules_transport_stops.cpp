@@ -184,7 +184,7 @@ std::string_view peer_name(stopped_transfer const& t) {
   }
 }
 
-// "1.0 MiB of 10.0 MiB" (or "1.0 MiB, of a length not announced").
+// "64.0 KiB (65536 bytes) of the 1048576 bytes Content-Length announced" (or "of a length not announced").
 std::string progress_text(stopped_transfer const& t) {
   std::string text = format_bytes(t.bytes) + " (" + std::to_string(t.bytes) + " bytes)";
   if (!t.expected) return text + " of a length not announced";
@@ -202,10 +202,10 @@ std::string explain_stop(entry_facts const& e, stopped_transfer const& t) {
       if (t.peer == failing_peer::client) text += ". The slow side was the client, not the registry";
       return text + ".";
     case stop_manner::left:
-      return text + "the client closed its connection first, while regtrace was still relaying. A client " +
-             "timer (containerd's no-progress timeout, curl --max-time) fires so when the body stops "
-             "moving " +
-             "on the registry's side; a user stopping the client looks the same.";
+      return text +
+             "the client closed its connection first, while regtrace was still relaying. A client timer "
+             "(containerd's no-progress timeout, curl --max-time) fires so when the body stops moving on the "
+             "registry's side; a user stopping the client looks the same.";
     case stop_manner::cut:
       break;
   }
@@ -218,8 +218,7 @@ std::string stop_client_error(entry_facts const& e, stopped_transfer const& t) {
   if (t.manner == stop_manner::left) return abandoned_client_error(e);
   if (t.upload)
     return "the connection closed under the upload: Go \"write: broken pipe\" or \"connection reset by "
-           "peer\"; "
-           "curl: (55) Send failure";
+           "peer\"; curl: (55) Send failure";
   if (client_of(e) == client_family::curl)
     return t.expected && *t.expected > t.bytes
                ? "curl: (18) transfer closed with " + std::to_string(*t.expected - t.bytes) +
@@ -249,16 +248,15 @@ void stopped_transfers(facts_span trace, std::vector<finding>& out) {
   for (std::size_t i = 0; i < trace.size(); ++i) {
     auto const t = stopped_body(trace[i]);
     if (!t) continue;
-    std::vector<evidence_item> items{evidence_of(
-        trace[i], "stopped after " + std::to_string(t->bytes) + " bytes, by " + std::string(peer_name(*t)))};
-    auto f = make_finding(transfer_stopped, explain_stop(trace[i], *t), {});
+    auto f = make_finding(transfer_stopped, explain_stop(trace[i], *t),
+                          {evidence_of(trace[i], "stopped after " + std::to_string(t->bytes) + " bytes, by " +
+                                                     std::string(peer_name(*t)))});
     f.client_error = stop_client_error(trace[i], *t);
     if (auto const* retry = completed_retry(trace, i, t->upload)) {
-      f.level = severity::warning;
+      f.level = severity::warning;  // catalog A-14: WARNING if a retry of the same object completes
       f.explanation += " A retry completed it (entry " + std::to_string(retry->index) + ").";
-      items.push_back(evidence_of(*retry, "retry completed"));
+      f.evidence.push_back(evidence_of(*retry, "retry completed"));
     }
-    f.evidence = std::move(items);
     out.push_back(std::move(f));
   }
 }
