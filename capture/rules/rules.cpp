@@ -175,7 +175,8 @@ std::vector<finding> findings_by_cause(std::span<exchange const> entries, std::s
   auto const facts = detail::analyse(entries, first_index, trace_complete);
   static constexpr detail::rule groups[] = {
       detail::transport_rules, detail::transport_answer_rules, detail::auth_rules,  detail::api_rules,
-      detail::redirect_rules,  detail::vendor_rules,           detail::replay_rules};
+      detail::redirect_rules,  detail::vendor_rules,           detail::replay_rules,
+      detail::transport_stop_rules, detail::transport_bypass_rules};
   std::vector<finding> out;
   detail::run_rules(groups, facts, out);
   detail::merge_by_cause(out, entries, first_index);

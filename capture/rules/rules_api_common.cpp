@@ -78,26 +78,6 @@ manifest_doc parse_manifest_text(std::string_view text) {
   return doc;
 }
 
-client_family client_of(entry_facts const& e) {
-  auto const* ua = e.request_header("User-Agent");
-  if (ua == nullptr) return client_family::other;
-  auto const agent = to_lower(*ua);
-  // dockerd names itself first even when it embeds containerd's resolver (containerd image store).
-  if (agent.starts_with("docker/") || contains(agent, " docker/")) return client_family::docker;
-  if (contains(agent, "containerd/")) return client_family::containerd;
-  for (std::string_view name : {"skopeo", "containers/", "podman", "buildah", "cri-o"})
-    if (contains(agent, name)) return client_family::containers_image;
-  if (agent.starts_with("curl/")) return client_family::curl;
-  return client_family::other;
-}
-
-std::string pick_client_text(client_family c, std::string docker, std::string containerd,
-                             std::string containers_image) {
-  if (c == client_family::containerd) return containerd;
-  if (c == client_family::containers_image) return containers_image;
-  return docker;
-}
-
 std::string docker_error_text(entry_facts const& e) {
   std::string code = to_lower(e.error_code().empty() ? "unknown" : e.error_code());
   std::ranges::replace(code, '_', ' ');
@@ -111,11 +91,6 @@ std::string containerd_status_text(entry_facts const& e) {
 
 std::string client_text(entry_facts const& e) {
   return pick_client_text(client_of(e), docker_error_text(e), containerd_status_text(e), error_message(e));
-}
-
-std::string user_agent_of(entry_facts const& e) {
-  auto const* ua = e.request_header("User-Agent");
-  return ua == nullptr ? std::string() : *ua;
 }
 
 bool is_registry_request(entry_facts const& e) {

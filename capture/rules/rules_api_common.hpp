@@ -14,22 +14,12 @@ namespace regtrace::capture::rules::detail {
 /// True when needle occurs in hay (case-sensitive).
 bool contains(std::string_view hay, std::string_view needle);
 
-/// Which client library sent a request, from its User-Agent; decides the "client sees" text.
-enum class client_family { docker, containerd, containers_image, curl, other };
-client_family client_of(entry_facts const& e);
-/// The text for this client: containerd's, containers/image's, else Docker's (catalog §1.4).
-std::string pick_client_text(client_family c, std::string docker, std::string containerd,
-                             std::string containers_image);
-
 /// Docker's rendering of a registry error: "<code, lower case, spaces>: <message>" (catalog §1.4).
 std::string docker_error_text(entry_facts const& e);
 /// containerd's "unexpected status from GET request to URL: 404 Not Found".
 std::string containerd_status_text(entry_facts const& e);
 /// The error as the client that sent e prints it (Docker's, containerd's or containers/image's form).
 std::string client_text(entry_facts const& e);
-
-/// The request's User-Agent, or "" without one.
-std::string user_agent_of(entry_facts const& e);
 
 /// A registry request (not token, not object storage).
 bool is_registry_request(entry_facts const& e);
@@ -91,5 +81,7 @@ manifest_doc parse_manifest_text(std::string_view text);
 void api_content_rules(facts_span trace, std::vector<finding>& out);  // C-04..C-07, rules_api_content.cpp
 void api_push_rules(facts_span trace, std::vector<finding>& out);     // C-08..C-12, rules_api_push.cpp
 void api_server_rules(facts_span trace, std::vector<finding>& out);   // C-13..C-15, rules_api_server.cpp
+/// E-03, E-04 and E-06, rules_vendor_cloud.cpp; run within vendor_rules.
+void vendor_cloud_rules(facts_span trace, std::vector<finding>& out);
 
 }  // namespace regtrace::capture::rules::detail

@@ -124,6 +124,31 @@ afterwards what_client_did_next(facts_span trace, entry_facts const& e, Continue
   return next;
 }
 
+// "linux/amd64, linux/arm64/v8": the platforms an index names (attestation entries left out).
+std::string listed_platforms(manifest_doc const& doc) {
+  std::string platforms;
+  for (auto const& child : doc.children)
+    if (!child.platform.empty() && child.platform != "unknown/unknown")
+      platforms += (platforms.empty() ? "" : ", ") + child.platform;
+  return platforms;
+}
+
+// C-04's explanation: the index, what it lists, and the platform the client runs on (own_listed: it
+// is listed, so --platform asked for another one).
+std::string index_explanation(entry_facts const& e, manifest_doc const& doc, std::string const& platforms,
+                              std::string const& wanted, bool own_listed) {
+  std::string explanation = "GET " + image_ref(e) + " returned an image index (" + media_type_of(e) +
+                            ") with " + std::to_string(doc.children.size()) + " manifest(s)";
+  explanation += platforms.empty() ? "" : " for " + platforms;
+  explanation += ", and the client fetched none of them afterwards.";
+  if (own_listed)
+    return explanation + " The client runs on " + wanted +
+           ", which the index lists: the pull asked for another platform (--platform) that the index does "
+           "not list.";
+  if (!wanted.empty()) explanation += " The client runs on " + wanted + ", which the index does not list.";
+  return explanation;
+}
+
 void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std::vector<finding>& out) {
   for (auto const& e : trace) {
     if (e.x->method != "GET" || is_curl(e)) continue;
@@ -142,23 +167,17 @@ void platform_not_in_index(facts_span trace, manifest_bodies const& bodies, std:
       return child || same_image;
     });
     if (next.continued) continue;
-    // Docker names its platform in the User-Agent, which decides at once; for other clients only a
-    // stop followed by other work shows that the index was the end (no false alarm mid-pull).
+    // Docker names its platform in the User-Agent: an index without it decides at once. Otherwise (other
+    // clients, or Docker asked with --platform for another platform than its own) only a stop followed by
+    // other work shows that the index was the end (no false alarm mid-pull).
     auto const wanted = client_platform(e);
-    if (wanted.empty() ? !next.moved_on : lists_platform(doc, wanted)) continue;
-    std::string platforms;
-    for (auto const& child : doc.children)
-      if (!child.platform.empty() && child.platform != "unknown/unknown")
-        platforms += (platforms.empty() ? "" : ", ") + child.platform;
-    std::string explanation = "GET " + image_ref(e) + " returned an image index (" + media_type_of(e) +
-                              ") with " + std::to_string(doc.children.size()) + " manifest(s)";
-    explanation += platforms.empty() ? "" : " for " + platforms;
-    explanation += ", and the client fetched none of them afterwards.";
-    if (!wanted.empty()) explanation += " The client runs on " + wanted + ", which the index does not list.";
-    auto f = make_finding(c04, std::move(explanation),
+    bool const own_listed = !wanted.empty() && lists_platform(doc, wanted);
+    if ((wanted.empty() || own_listed) && !next.moved_on) continue;
+    auto const platforms = listed_platforms(doc);
+    auto f = make_finding(c04, index_explanation(e, doc, platforms, wanted, own_listed),
                           {evidence_of(e, platforms.empty() ? "" : "platforms: " + platforms)});
     f.cause = image_ref(e);
-    auto const shown = wanted.empty() ? std::string("<os>/<arch>") : wanted;
+    auto const shown = wanted.empty() || own_listed ? std::string("<os>/<arch>") : wanted;
     f.client_error =
         pick_client_text(client_of(e), "no matching manifest for " + shown + " in the manifest list entries",
                          image_ref(e) + ": no match for platform in manifest: not found",

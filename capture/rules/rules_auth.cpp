@@ -225,6 +225,8 @@ void token_answer_unusable(auth_flow const& flow, std::size_t t, std::vector<fin
 // B-03/B-04 for a refused anonymous token request, B-05, B-06, B-08, B-13 on a token request.
 void token_rules(auth_flow const& flow, std::size_t t, std::vector<finding>& out) {
   exchange const& x = *flow.trace()[t].x;
+  // ACR's exchange of an Entra ID token takes no registry credentials: E-03 (rules_vendor_cloud.cpp).
+  if (path_of(x.target).ends_with("/oauth2/exchange")) return;
   if (x.method == "POST" && post_form_refused(flow, t, out)) return;
   if (x.status == 401 || x.status == 403) {
     if (flow.request(t).anonymous())
@@ -303,6 +305,7 @@ void auth_rules(facts_span trace, std::vector<finding>& out) {
     }
     note_recovery(trace, i, from, out);
   }
+  permission_propagation(flow, out);
 }
 
 }  // namespace regtrace::capture::rules::detail

@@ -73,6 +73,12 @@ inline constexpr catalog_entry b10{"B-10", "AUTH_TOKEN_REJECTED", severity::erro
     "Reauthenticate and try again.\")",
     "Sync the clocks (NTP), make registry and token server agree on service, issuer and signing "
     "certificates, and log in again (ECR logins last 12 h; the credential helper renews them)."};
+inline constexpr catalog_entry b11{"B-11", "AUTH_PERMISSION_PROPAGATION_DELAY", severity::warning,
+    "Access was denied, then granted to the same identity and scope later: the permission was still propagating",
+    "denied: requested access to the resource is denied (at first; the same command works minutes later)",
+    "Wait after granting a role (Azure Container Registry caches permissions for up to about 10 minutes, "
+    "plus Entra ID propagation), then `docker logout HOST` and log in again: tokens issued before the change "
+    "keep the old rights."};
 inline constexpr catalog_entry b12{"B-12", "AUTH_NETWORK_RULE_DENIED", severity::critical,
     "Registry firewall rejects the client's IP address",
     "denied: client with IP '...' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.",
@@ -179,5 +185,8 @@ class auth_flow {
 /// B-03/B-04, B-09, B-10, B-12, B-13, B-14 (and B-05 for registries that check Basic themselves) on a
 /// refused registry request at r.
 void denial_rules(auth_flow const& flow, std::size_t r, std::vector<finding>& out);
+/// B-11: a denial that a later token for the same identity and scope no longer meets
+/// (rules_auth_propagation.cpp).
+void permission_propagation(auth_flow const& flow, std::vector<finding>& out);
 
 }  // namespace regtrace::capture::rules::detail

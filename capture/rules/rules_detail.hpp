@@ -106,7 +106,8 @@ bool same_client(entry_facts const& a, entry_facts const& b);
 /// so a realm or Location compares with exchange::url(). Defined in rules_session.cpp.
 std::string normalize_url(std::string_view url);
 /// The entry never reached its host: a failed CONNECT, or no upstream answer because resolving,
-/// connecting or the TLS handshake failed. Defined in rules_session.cpp.
+/// connecting or the TLS handshake failed (not when regtrace itself was stopped mid-way). Defined in
+/// rules_session.cpp.
 bool host_unreachable(exchange const& x);
 
 /// A GET or HEAD. Defined in rules_session.cpp, as are the three below.
@@ -156,18 +157,42 @@ void combine(finding& into, finding from);
 /// Appends to a finding seen on several requests how many and which ("Seen on 12 requests (#4, #7,
 /// … #31).") and how many the client recovered from.
 void state_count(finding& f);
+/// The entry failed in this phase. Defined in rules_session.cpp, with the two below.
+bool failed_in(exchange const& x, phase where);
+/// An idle timeout ended the entry: regtrace's own (upstream_timeout, client_timeout) or the body
+/// relay's (Beast's timeout error).
+bool idle_timed_out(exchange const& x);
+/// Who stopped the entry, as the failure records it (failing_peer::unknown without one).
+failing_peer stopped_by(exchange const& x);
+
+/// Which client library sent a request, from its User-Agent; decides the "client sees" text.
+enum class client_family { docker, containerd, containers_image, curl, other };
+/// Defined in rules_session.cpp, with the two below.
+client_family client_of(entry_facts const& e);
+/// The text for this client: containerd's, containers/image's, else Docker's (catalog §1.4).
+std::string pick_client_text(client_family c, std::string docker, std::string containerd,
+                             std::string containers_image);
+/// The request's User-Agent, or "" without one.
+std::string user_agent_of(entry_facts const& e);
+
+/// What a client that gave up waiting (errc::client_abandoned) printed, from its User-Agent and the
+/// request (Go's 15 s ping and token timer, containerd's header timeout, curl --max-time); "" when the
+/// client did not abandon the entry. Defined in rules_transport_stops.cpp.
+std::string abandoned_client_error(entry_facts const& e);
 
 /// A rule, or a group of them: reads the whole trace and appends its findings to out.
 using rule = void (*)(facts_span trace, std::vector<finding>& out);
 /// Runs the rules in order; findings of equal severity and first entry keep this order.
 void run_rules(std::span<rule const> rules, facts_span trace, std::vector<finding>& out);
 
-void transport_rules(facts_span trace, std::vector<finding>& out);         // A-02..A-06, A-08
-void transport_answer_rules(facts_span trace, std::vector<finding>& out);  // A-07, A-10..A-13
+void transport_rules(facts_span trace, std::vector<finding>& out);         // A-01..A-06, A-08, A-17
+void transport_answer_rules(facts_span trace, std::vector<finding>& out);  // A-10..A-13, A-15
+void transport_stop_rules(facts_span trace, std::vector<finding>& out);    // A-07, A-14
+void transport_bypass_rules(facts_span trace, std::vector<finding>& out);  // A-09
 void auth_rules(facts_span trace, std::vector<finding>& out);       // B-*
 void api_rules(facts_span trace, std::vector<finding>& out);        // C-*
 void redirect_rules(facts_span trace, std::vector<finding>& out);   // D-*
 void vendor_rules(facts_span trace, std::vector<finding>& out);     // E-*
-void replay_rules(facts_span trace, std::vector<finding>& out);     // R-*: regtrace's own replay
+void replay_rules(facts_span trace, std::vector<finding>& out);     // R-*: regtrace's own (replay, refusals)
 
 }  // namespace regtrace::capture::rules::detail

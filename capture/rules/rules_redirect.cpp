@@ -83,29 +83,6 @@ bool same_resource(exchange const& location, exchange const& x) {
   return true;
 }
 
-std::vector<redirect> find_redirects(facts_span trace) {
-  std::vector<redirect> out;
-  for (std::size_t i = 0; i < trace.size(); ++i) {
-    exchange const& x = *trace[i].x;
-    auto const* location = trace[i].response_header("Location");
-    if (x.kind != entry_kind::exchange || !is_redirect(x.status) || !location || location->empty()) continue;
-    redirect r;
-    r.from = i;
-    r.location = resolve_location(x, *location);
-    if (!set_url(r.target, r.location)) continue;
-    r.storage = classify("GET", r.target.host, r.target.target).kind == request_kind::storage;
-    // Host names, not ports: Go keeps Authorization across ports of one host, and so does the catalog's
-    // "<host> ≠ request host".
-    r.foreign = host_of(r.target) != host_of(x);
-    for (std::size_t q = i + 1; q < trace.size() && !r.follow; ++q)
-      if (trace[q].x->kind == entry_kind::exchange && same_client(trace[i], trace[q]) &&
-          same_resource(r.target, *trace[q].x))
-        r.follow = q;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
 std::vector<evidence_item> pair_evidence(facts_span trace, redirect const& r, std::string_view from_note,
                                          std::string_view follow_note) {
   std::vector<evidence_item> items{evidence_of(trace[r.from], from_note)};
@@ -181,20 +158,6 @@ std::string edge_refusal(entry_facts const& s) {
   if (!s.error.message.empty()) text += " (" + quoted(s.error.message.substr(0, 120)) + ")";
   if (auto const* server = s.response_header("Server")) text += " from server " + quoted(*server);
   return text + ": a firewall or CDN edge, not the storage service, refused it.";
-}
-
-// Nothing reached the redirect target: the entry where the client asked the registry for the same URL
-// again. Only then, so a storage request still to come is never reported.
-std::optional<std::size_t> asked_again(facts_span trace, redirect const& r) {
-  entry_facts const& origin = trace[r.from];
-  auto const host = host_of(r.target);
-  for (std::size_t q = r.from + 1; q < trace.size(); ++q)
-    if (host_of(*trace[q].x) == host) return std::nullopt;
-  for (std::size_t q = r.from + 1; q < trace.size(); ++q)
-    if (same_client(origin, trace[q]) && trace[q].x->method == origin.x->method &&
-        trace[q].x->url() == origin.x->url())
-      return q;
-  return std::nullopt;
 }
 
 // D-04: the redirect target cannot be reached, refuses at its edge, or is never asked.
@@ -285,6 +248,41 @@ void redirect_loops(facts_span trace, std::vector<redirect> const& redirects, st
 }
 
 }  // namespace
+
+std::vector<redirect> find_redirects(facts_span trace) {
+  std::vector<redirect> out;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    exchange const& x = *trace[i].x;
+    auto const* location = trace[i].response_header("Location");
+    if (x.kind != entry_kind::exchange || !is_redirect(x.status) || !location || location->empty()) continue;
+    redirect r;
+    r.from = i;
+    r.location = resolve_location(x, *location);
+    if (!set_url(r.target, r.location)) continue;
+    r.storage = classify("GET", r.target.host, r.target.target).kind == request_kind::storage;
+    // Host names, not ports: Go keeps Authorization across ports of one host, and so does the catalog's
+    // "<host> ≠ request host".
+    r.foreign = host_of(r.target) != host_of(x);
+    for (std::size_t q = i + 1; q < trace.size() && !r.follow; ++q)
+      if (trace[q].x->kind == entry_kind::exchange && same_client(trace[i], trace[q]) &&
+          same_resource(r.target, *trace[q].x))
+        r.follow = q;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::optional<std::size_t> asked_again(facts_span trace, redirect const& r) {
+  entry_facts const& origin = trace[r.from];
+  auto const host = host_of(r.target);
+  for (std::size_t q = r.from + 1; q < trace.size(); ++q)
+    if (host_of(*trace[q].x) == host) return std::nullopt;
+  for (std::size_t q = r.from + 1; q < trace.size(); ++q)
+    if (same_client(origin, trace[q]) && trace[q].x->method == origin.x->method &&
+        trace[q].x->url() == origin.x->url())
+      return q;
+  return std::nullopt;
+}
 
 void redirect_rules(facts_span trace, std::vector<finding>& out) {
   auto const redirects = find_redirects(trace);

@@ -1,6 +1,7 @@
 #pragma once
 // Internal to the group D rules (rules_redirect.cpp: each 30x linked to the request that fetched its
-// Location; rules_redirect_signature.cpp: storage refusing a pre-signed URL): the redirect both read,
+// Location; rules_redirect_signature.cpp: storage refusing a pre-signed URL) and to A-09
+// (rules_transport_bypass.cpp: a Location no request reached regtrace for): the redirect they read,
 // and what storage answered.
 
 #include "capture/rules/rules_detail.hpp"
@@ -20,6 +21,13 @@ struct redirect {
   bool foreign = false;               ///< another host name than the one that answered
   std::optional<std::size_t> follow;  ///< the request that fetched the Location
 };
+
+/// Every 30x of the trace with an absolute (or resolvable) Location, linked to the request that followed
+/// it (catalog §7.3). Defined in rules_redirect.cpp.
+std::vector<redirect> find_redirects(facts_span trace);
+/// No request reached the redirect target, and the client asked the registry for the same URL again:
+/// the position of that repeated request, else nullopt. Defined in rules_redirect.cpp.
+std::optional<std::size_t> asked_again(facts_span trace, redirect const& r);
 
 /// The storage service's own words: x-ms-error-code or the XML <Code>, and its <Message>.
 std::string storage_answer(entry_facts const& e);

@@ -1,24 +1,14 @@
-// Catalog §3 group A on the answers themselves, the things only a MITM that times and hashes every
-// exchange sees: a client timer that fired, a body that does not hash to its digest, a
-// byte range not honoured, an HTML page where the registry API should answer.
+// Catalog §3 group A on the answers themselves, the things only a MITM that hashes and reads every
+// exchange sees: a body that does not hash to its digest, a byte range not honoured, an
+// HTML page where the registry API should answer, several ranges in one request refused
+// or ignored.
 #include "capture/rules/rules_detail.hpp"
 #include "capture/text/ascii.hpp"
 
-#include <cstdio>
 #include <map>
 
 namespace regtrace::capture::rules::detail {
 namespace {
-
-constexpr catalog_entry awaiting_headers{
-    "A-07",
-    "CLIENT_TIMEOUT_AWAITING_HEADERS",
-    severity::error,
-    "The registry took longer than the client's timeout to answer",
-    "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
-    "Find the slow hop: try `curl -v https://REGISTRY/v2/` through the same proxy and time the token "
-    "endpoint. Docker and skopeo give up on the ping and token requests after 15 s, containerd 2.3+ "
-    "after 30 s without response headers."};
 
 constexpr catalog_entry body_altered{
     "A-10",
@@ -38,6 +28,15 @@ constexpr catalog_entry range_ignored{
     "expected HTTP 206 from byte range request (Docker); unhandled content range in response (containerd)",
     "Let Range and Content-Range pass untouched through every proxy and CDN between client and storage."};
 
+constexpr catalog_entry multi_range_refused{
+    "A-15",
+    "MULTI_RANGE_UNSUPPORTED",
+    severity::warning,
+    "A request for several byte ranges was refused or answered with the whole body",
+    "falling back to full pull (podman debug log); sometimes \"invalid status code 501\"",
+    "Let multi-range requests through to storage that supports them (206 multipart/byteranges), or turn "
+    "partial pulls off on the client (enable_partial_images = false in containers-storage.conf)."};
+
 constexpr catalog_entry error_page{
     "A-12",
     "NON_REGISTRY_ERROR_PAGE",
@@ -55,35 +54,6 @@ constexpr catalog_entry upload_too_large{
     "error parsing HTTP 413 response body: invalid character '<' ... 413 Request Entity Too Large ... nginx",
     "Lift the request body limit on every nginx or ingress hop in front of the registry "
     "(client_max_body_size 0; the nginx default is 1 MiB)."};
-
-// Go's net/http timers that cut ping and token requests (catalog §6.1, §7.3).
-constexpr double go_client_timeout_ms = 15'000;
-constexpr double containerd_header_timeout_ms = 30'000;
-constexpr double timer_tolerance_ms = 500;
-
-void slow_answers(facts_span trace, std::vector<finding>& out) {
-  for (auto const& e : trace) {
-    exchange const& x = *e.x;
-    if (x.kind != entry_kind::exchange) continue;
-    double const waited = ms_to_headers(x);
-    bool const timed_out = failed_with(x, errc::upstream_timeout);
-    bool const short_timer = e.cls.kind == request_kind::ping || e.cls.kind == request_kind::token;
-    double const limit = short_timer ? go_client_timeout_ms : containerd_header_timeout_ms;
-    if (!(waited >= limit - timer_tolerance_ms || (timed_out && short_timer))) continue;
-    // Manifest and blob requests of dockerd have no overall timeout: only the 30 s containerd header
-    // timer can explain an abort there, and only when the client did give up.
-    if (!short_timer && !x.failure) continue;
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.1f s", waited / 1000);
-    std::string text =
-        "The " + std::string(to_string(e.cls.kind)) + " request waited " + ms + " for response headers";
-    text += timed_out ? ", and the registry never answered" : "";
-    text += short_timer ? "; Docker and skopeo give up on ping and token requests after 15 s."
-                        : "; containerd 2.3+ gives up after 30 s without response headers.";
-    out.push_back(make_finding(awaiting_headers, std::move(text),
-                               {evidence_of(e, std::string("headers after ") + ms)}));
-  }
-}
 
 // sha256 hex of a "sha256:<hex>" digest, or "" for other algorithms.
 std::string_view sha256_hex_of(std::string_view digest) {
@@ -140,11 +110,16 @@ bool asks_no_range(entry_facts const&, entry_facts const& later) {
   return later.request_header("Range") == nullptr;
 }
 
+// "bytes=0-99,200-299": several ranges in one request (RFC 9110 §14.1.2), A-15's, not A-11's.
+bool is_multi_range(std::string_view range) {
+  return range.find(',') != std::string_view::npos;
+}
+
 void ranges_ignored(facts_span trace, std::vector<finding>& out) {
   for (auto const& e : trace) {
     exchange const& x = *e.x;
     auto const* range = e.request_header("Range");
-    if (!range || x.method != "GET") continue;
+    if (!range || x.method != "GET" || is_multi_range(*range)) continue;
     long long const asked = range_start(*range);
     if (asked <= 0) continue;
     std::string text;
@@ -168,6 +143,34 @@ void ranges_ignored(facts_span trace, std::vector<finding>& out) {
       f.level = severity::error;
       f.explanation += " No later request fetched it whole, so the download most likely failed.";
     }
+    out.push_back(std::move(f));
+  }
+}
+
+// several ranges asked at once (containers-storage partial pulls of zstd:chunked and estargz
+// layers) answered with the whole body, 416 or 501 instead of 206 multipart/byteranges.
+void multi_ranges_refused(facts_span trace, std::vector<finding>& out) {
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    auto const& e = trace[i];
+    exchange const& x = *e.x;
+    auto const* range = e.request_header("Range");
+    if (!range || x.method != "GET" || !is_multi_range(*range)) continue;
+    if (x.status != 200 && x.status != 416 && x.status != 501) continue;
+    std::string text = "The client asked for several byte ranges at once (Range: " + *range + ") and got " +
+                       std::to_string(x.status) +
+                       (x.status == 200 ? " with the whole body" : std::string(" ") + x.reason) +
+                       " instead of 206 multipart/byteranges.";
+    std::vector<evidence_item> items{evidence_of(e, "Range: " + *range)};
+    for (std::size_t j = i + 1; j < trace.size(); ++j) {
+      auto const& later = trace[j];
+      if (later.x->url() != x.url() || later.request_header("Range") || !same_client(e, later)) continue;
+      text += " The client then fetched the whole blob (entry " + std::to_string(later.index) +
+              "): its fallback to a full pull.";
+      items.push_back(evidence_of(later, "full pull"));
+      break;
+    }
+    auto f = make_finding(multi_range_refused, std::move(text), std::move(items));
+    f.cause = host_of(x) + (x.status == 200 ? " ignored" : " refused");  // the whole body, or an error
     out.push_back(std::move(f));
   }
 }
@@ -214,7 +217,7 @@ void html_answers(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void transport_answer_rules(facts_span trace, std::vector<finding>& out) {
-  static constexpr rule rules[] = {slow_answers, digest_mismatches, ranges_ignored, html_answers};
+  static constexpr rule rules[] = {digest_mismatches, ranges_ignored, multi_ranges_refused, html_answers};
   run_rules(rules, trace, out);
 }
 

@@ -1,5 +1,6 @@
 // Catalog §3 group E rules: platform and vendor specifics (E-01 RHEL docker signature verification,
-// E-05 ACR quarantine, E-07 mirror fallback, E-08 referrers API absent, E-09 registry warnings).
+// E-05 ACR quarantine, E-07 mirror fallback, E-08 referrers API absent, E-09 registry warnings; the
+// cloud endpoints of E-03, E-04 and E-06 are in rules_vendor_cloud.cpp).
 #include "capture/text/ascii.hpp"
 #include "capture/rules/rules_api_common.hpp"
 #include "capture/rules/rules_detail.hpp"
@@ -249,8 +250,9 @@ void registry_warnings(facts_span trace, std::vector<finding>& out) {
 }  // namespace
 
 void vendor_rules(facts_span trace, std::vector<finding>& out) {
-  static constexpr rule rules[] = {rhel_signature_verification, acr_quarantine, mirror_fallback,
-                                   referrers_absent, registry_warnings};
+  static constexpr rule rules[] = {
+      rhel_signature_verification, acr_quarantine,    mirror_fallback, referrers_absent,
+      registry_warnings,           vendor_cloud_rules};
   run_rules(rules, trace, out);
 }
 

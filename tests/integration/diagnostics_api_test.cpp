@@ -1,6 +1,8 @@
 // Catalog §3 group C through the proxy: registry API errors on pull and push.
 #include "tests/support/cloud_world.hpp"
 
+#include "tests/support/docker_daemon.hpp"
+
 using namespace regtrace;
 using namespace regtrace::test;
 
@@ -96,6 +98,53 @@ TEST_CASE("C-04 PLATFORM_NOT_IN_INDEX: an index without the client's platform, a
   REQUIRE(t.entries.size() == 1);
   CHECK(request_header(t.entries[0], "User-Agent").find("arch/amd64") != std::string::npos);
   require_finding(t, "C-04", "error", {0}, 0);
+}
+
+TEST_CASE("C-04 PLATFORM_NOT_IN_INDEX: docker pull --platform for a platform the index lacks",
+          "[diagnostics][docker]") {
+  cloud_world w;
+  nlohmann::json index = {
+      {"schemaVersion", 2},
+      {"mediaType", oci_index},
+      {"manifests",
+       {{{"mediaType", oci_manifest},
+         {"digest", digest_of("amd64")},
+         {"size", 500},
+         {"platform", {{"architecture", "amd64"}, {"os", "linux"}}}},
+        {{"mediaType", oci_manifest},
+         {"digest", digest_of("arm64")},
+         {"size", 500},
+         {"platform", {{"architecture", "arm64"}, {"os", "linux"}, {"variant", "v8"}}}}}}};
+  w.upstream.add_manifest("app", "v1", oci_index, index.dump());
+  // dockerd runs on linux/amd64, which the index lists: only --platform asks for what it lacks.
+  auto const pull = [&](proxy_fixture const& via, std::string const& name, int* status) {
+    docker_daemon daemon(w.dir / name, via.port(), via.ca_file(), {w.registry()});
+    return daemon.docker("pull --platform linux/s390x " + w.registry() + "/app:v1", status);
+  };
+  int status = 0;
+  auto const output = pull(w.proxy, "docker", &status);
+  INFO(output);
+  CHECK(status != 0);
+  std::string const refused = "no matching manifest for linux/s390x in the manifest list entries";
+  CHECK(output.find(refused) != std::string::npos);
+
+  auto t = w.finish();
+  // dockerd asks HEAD by tag, then GET by digest: the GET carries the index.
+  auto const fetched = index_of(
+      t, [](auto const& x) { return x.method == "GET" && x.target.starts_with("/v2/app/manifests/"); });
+  CHECK(request_header(t.entries[fetched], "User-Agent").find("arch/amd64") != std::string::npos);
+  // Concluded when the trace closes: live, dockerd's next request could still have been the child.
+  require_finding(t, "C-04", "error", {fetched}, std::nullopt);
+  for (auto const& f : t.har["log"]["_findings"])
+    if (f["id"] == "C-04") CHECK_THAT(f["explanation"].get<std::string>(), Catch::Contains("--platform"));
+
+  // Replayed: the same index, the same refusal.
+  auto replay = start_replay(w);
+  auto const again = pull(*replay, "docker-replayed", &status);
+  INFO("replayed: " << again);
+  CHECK(status != 0);
+  CHECK(again.find(refused) != std::string::npos);
+  require_answered_from_trace(finish_replay(*replay));
 }
 
 TEST_CASE("C-06 BLOB_UNKNOWN_ON_PULL: a layer of the manifest just fetched is unknown", "[diagnostics]") {

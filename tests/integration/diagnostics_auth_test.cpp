@@ -129,6 +129,27 @@ TEST_CASE("B-09 AUTH_INSUFFICIENT_SCOPE: a pull-only token used for a push", "[d
   require_finding(t, "B-09", "error", {2}, std::nullopt, evidence_match::includes);
 }
 
+TEST_CASE("B-11 AUTH_PERMISSION_PROPAGATION_DELAY: a push refused, then allowed once the grant took effect",
+          "[diagnostics]") {
+  cloud_world w;
+  private_registry(w, {"repository:app:pull"});
+  std::string const uploads = "/v2/app/blobs/uploads/";
+  auto token = fetch_token(w, "repository:app:pull,push", alice_basic);  // granted pull only
+  CHECK(w.reg("POST", uploads, {{"Authorization", "Bearer " + token}}).status == 401);
+  w.upstream.add_user("alice", "s3cret",
+                      {"repository:app:pull,push"});  // the new role reaches the token server
+  auto granted = fetch_token(w, "repository:app:pull,push", alice_basic);
+  CHECK(w.reg("POST", uploads, {{"Authorization", "Bearer " + granted}}).status == 202);
+
+  auto t = w.finish();
+  REQUIRE(t.entries.size() == 4);
+  require_finding(t, "B-11", "warning", {1, 2, 3}, 3);
+  for (auto const& f : t.har["log"]["_findings"]) {
+    INFO(f.dump(2));
+    CHECK((f["severity"] == "info" || f["severity"] == "warning"));  // the retry with the new token worked
+  }
+}
+
 TEST_CASE("B-10 AUTH_TOKEN_REJECTED: a token not yet valid at the registry (clock skew)", "[diagnostics]") {
   cloud_world w;
   private_registry(w, {"repository:app:pull"});

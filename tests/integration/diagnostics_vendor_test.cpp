@@ -2,6 +2,7 @@
 #include "tests/support/cloud_world.hpp"
 
 #include "capture/rules/finding.hpp"
+#include "tests/support/docker_daemon.hpp"
 
 using namespace regtrace;
 using namespace regtrace::test;
@@ -87,4 +88,70 @@ TEST_CASE("require_finding reads log._findings and _regtrace.findings as the tra
              {"_findings", {capture::rules::to_json(f)}}}}};
   require_finding(t, "E-05", "error", {0, 1}, 1);
   require_finding(t, "E-05", "error", {1}, 1, evidence_match::includes);
+}
+
+TEST_CASE("E-03 ACR_AAD_TOKEN_EXCHANGE: the registry refuses to exchange an expired Entra ID token",
+          "[diagnostics]") {
+  cloud_world w;
+  w.upstream.on(registry_host, "POST", "/oauth2/exchange",
+                {registry_error(401, "UNAUTHORIZED", "aad access token is expired")});
+  // az acr login's form (Azure/acr docs/AAD-OAuth.md); the AAD token is a secret the trace redacts.
+  auto const refused =
+      w.reg("POST", "/oauth2/exchange", {{"Content-Type", "application/x-www-form-urlencoded"}},
+            "grant_type=access_token&service=registry.test&tenant=72f988bf&access_token="
+            "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiI3MmY5ODhiZiJ9.c2lnbmF0dXJl");
+  CHECK(refused.status == 401);
+
+  auto t = w.finish();
+  REQUIRE(t.entries.size() == 1);
+  CHECK(t.entries[0].request_body.text.find("eyJ0aWQiOiI3MmY5ODhiZiJ9") == std::string::npos);
+  require_finding(t, "E-03", "error", {0}, 0);
+  auto const& findings = t.har["log"]["_findings"];
+  CHECK(std::none_of(findings.begin(), findings.end(), [](auto const& f) { return f["id"] == "B-05"; }));
+}
+
+TEST_CASE("E-06 GCR_SHUTDOWN: gcr.io refuses a push and says Container Registry is shut down",
+          "[diagnostics]") {
+  cloud_world w;
+  w.upstream.on(cloud_registry::gcr_host, "POST", "/v2/proj/app/blobs/uploads/",
+                {registry_error(403, "DENIED",
+                                "Container Registry is deprecated and shutting down, please use the auto "
+                                "migration tool to migrate to Artifact Registry")});
+  CHECK(w.send("POST", cloud_registry::gcr_host, "/v2/proj/app/blobs/uploads/").status == 403);
+
+  auto t = w.finish();
+  REQUIRE(t.entries.size() == 1);
+  require_finding(t, "E-06", "error", {0}, 0);
+}
+
+TEST_CASE("E-04 ACR_PROXY_403_LOGIN: docker login to ACR meets a proxy's 403 page", "[diagnostics][docker]") {
+  cloud_world w;
+  w.upstream.on(cloud_registry::acr_host, "GET", "/v2/", {waf_403_page()});
+  auto const registry = w.upstream.authority(cloud_registry::acr_host);
+  auto const login = [&](proxy_fixture const& via, std::string const& name, int* status) {
+    docker_daemon daemon(w.dir / name, via.port(), via.ca_file(), {registry});
+    return daemon.docker("login " + registry + " -u alice -p s3cret", status);
+  };
+  int status = 0;
+  auto const output = login(w.proxy, "docker", &status);
+  INFO(output);
+  CHECK(status != 0);
+  auto const refused = "login attempt to https://" + registry + "/v2/ failed with status: 403 Forbidden";
+  CHECK(output.find(refused) != std::string::npos);
+
+  auto t = w.finish();
+  std::vector<std::size_t> pings;
+  for (std::size_t i = 0; i < t.entries.size(); ++i)
+    if (t.entries[i].target == "/v2/" && t.entries[i].status == 403) pings.push_back(i);
+  REQUIRE_FALSE(pings.empty());
+  require_finding(t, "E-04", "error", pings, pings.front());
+  for (auto const& f : t.har["log"]["_findings"])
+    if (f["id"] == "E-04") CHECK(f["client_error"] == refused);
+
+  // Replayed: the same page, the same refusal.
+  auto replay = start_replay(w);
+  auto const again = login(*replay, "docker-replayed", &status);
+  INFO("replayed: " << again);
+  CHECK(again.find(refused) != std::string::npos);
+  require_answered_from_trace(finish_replay(*replay));
 }

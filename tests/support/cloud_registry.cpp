@@ -36,15 +36,30 @@ std::optional<reply> scripted(cloud_registry::state& s, received_request const& 
   return std::nullopt;
 }
 
+// Writes the head and the first answer.body_stops_after bytes of the body, then, for a stall, waits
+// silently until the peer closes the connection.
 template <class Stream>
-void serve(Stream& stream, cloud_registry const& self, cloud_registry::state& s) {
+void write_cut(Stream& stream, http::response<http::string_body>& response, reply const& answer) {
+  beast::error_code ec;
+  http::response_serializer<http::string_body> serializer{response};
+  http::write_header(stream, serializer, ec);
+  auto const sent = std::min(*answer.body_stops_after, answer.body.size());
+  if (!ec) net::write(stream, net::buffer(answer.body.data(), sent), ec);
+  char byte = 0;
+  while (!ec && answer.stall) stream.read_some(net::buffer(&byte, 1), ec);
+}
+
+// Serves requests until the client closes; false when an answer was cut short on purpose (the
+// connection then ends without close_notify, as a server that died mid-body).
+template <class Stream>
+bool serve(Stream& stream, cloud_registry const& self, cloud_registry::state& s) {
   beast::flat_buffer buffer;
   for (;;) {
     beast::error_code ec;
     http::request_parser<http::string_body> parser;
     parser.body_limit(boost::none);
     http::read(stream, buffer, parser, ec);
-    if (ec) return;
+    if (ec) return true;
     auto const& request = parser.get();
     received_request r{lower(request[http::field::host]),
                        std::string(request.method_string()),
@@ -77,20 +92,24 @@ void serve(Stream& stream, cloud_registry const& self, cloud_registry::state& s)
     response.body() = answer.body;
     response.prepare_payload();
     bool const close = !request.keep_alive() || response[http::field::connection] == "close";
+    if (answer.body_stops_after) {
+      write_cut(stream, response, answer);
+      return false;
+    }
     if (request.method() == http::verb::head) {
       http::response_serializer<http::string_body> serializer{response};
       http::write_header(stream, serializer, ec);
     } else {
       http::write(stream, response, ec);
     }
-    if (ec || close) return;
+    if (ec || close) return true;
   }
 }
 
 }  // namespace
 
 std::vector<std::string> cloud_registry::host_names() {
-  return {registry_host, auth_host, storage_host, foreign_host};
+  return {registry_host, auth_host, storage_host, foreign_host, acr_host, gcr_host};
 }
 
 cloud_registry::cloud_registry(test_pki const& pki, tls_versions versions)
@@ -110,7 +129,7 @@ cloud_registry::cloud_registry(test_pki const& pki, tls_versions versions)
     beast::ssl_stream<tcp::socket&> stream(socket, s->tls);
     beast::error_code ec;
     stream.handshake(net::ssl::stream_base::server, ec);
-    if (!ec) serve(stream, *this, *s);
+    if (!ec && !serve(stream, *this, *s)) return;  // cut: closed without close_notify
     stream.shutdown(ec);  // close_notify, as real servers send it
   });
   state_->port = state_->listener->port();

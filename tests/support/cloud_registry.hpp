@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,11 @@ struct reply {
   header_pairs headers;  ///< sent in order; Date and Content-Length are added
   std::string body;
   std::chrono::milliseconds delay{0};  ///< waited before the response headers (a slow upstream)
+  /// The body stops after this many bytes, though Content-Length promises all of it (catalog A-14):
+  /// the connection is then closed without close_notify, or with `stall` left open and silent until
+  /// the peer closes it.
+  std::optional<std::size_t> body_stops_after{};
+  bool stall = false;
 };
 
 /// A request as the upstream received it.
@@ -75,6 +81,10 @@ class cloud_registry {
   static constexpr char const* auth_host = "auth.test";
   static constexpr char const* storage_host = "storage.test";
   static constexpr char const* foreign_host = "foreign.test";  ///< never served: foreign layers point here
+  /// Cloud providers' own names, for rules that read the host (catalog E-04, E-06): answered by
+  /// scripted routes only.
+  static constexpr char const* acr_host = "myreg.azurecr.io";
+  static constexpr char const* gcr_host = "gcr.io";
   /// Every name the test leaf must carry.
   static std::vector<std::string> host_names();
 

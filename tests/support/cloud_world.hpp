@@ -58,7 +58,8 @@ struct cloud_world {
                        cloud_registry::tls_versions versions = cloud_registry::tls_versions::modern)
       : pki(make_test_pki(
             dir.path(), cloud_registry::registry_host,
-            {cloud_registry::auth_host, cloud_registry::storage_host, cloud_registry::foreign_host})),
+            {cloud_registry::auth_host, cloud_registry::storage_host, cloud_registry::foreign_host,
+             cloud_registry::acr_host, cloud_registry::gcr_host})),
         upstream(pki, versions),
         unreachable_port(closed_port()),
         proxy([&](proxy::proxy_config& config) {

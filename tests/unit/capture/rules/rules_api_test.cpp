@@ -220,6 +220,21 @@ TEST_CASE("C-04: containerd (platform unknown) stops at the index and pulls some
   CHECK(found[0].client_error == "registry.test:5443/app:v1: no match for platform in manifest: not found");
 }
 
+TEST_CASE("C-04: docker pull --platform for a platform the index lacks (Docker's own is listed)",
+          "[rules][api]") {
+  trace_builder t;
+  t.token_flow("app");
+  t.add("GET", "/v2/app/manifests/v1", 200,
+        image_index({{digest('1'), "linux/amd64"}, {digest('2'), "linux/arm64"}}), index_type);
+  // Live, the child GET of a healthy pull may still come.
+  CHECK(with_id(t.diagnose(false), "C-04").empty());
+  auto const found = with_id(t.diagnose(), "C-04");
+  REQUIRE(found.size() == 1);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{2});
+  CHECK_THAT(found[0].explanation, Contains("linux/amd64, which the index lists") && Contains("--platform"));
+  CHECK(found[0].client_error == "no matching manifest for <os>/<arch> in the manifest list entries");
+}
+
 TEST_CASE("C-04 not raised when a child is fetched or a person inspects with curl", "[rules][api]") {
   SECTION("child fetched") {
     trace_builder t;

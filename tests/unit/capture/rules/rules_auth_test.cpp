@@ -4,6 +4,7 @@
 #include "capture/registry/jwt.hpp"
 #include "capture/rules/rules.hpp"
 #include "capture/text/base64.hpp"
+#include "tests/support/auth_exchanges.hpp"
 #include "tests/support/exchanges.hpp"
 #include "tests/support/findings.hpp"
 
@@ -18,41 +19,6 @@ using rules::diagnose;
 using rules::finding;
 using rules::severity;
 using ids = std::vector<std::size_t>;
-
-constexpr auto hub_challenge =
-    R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull")";
-constexpr auto hub_token_url =
-    "https://auth.docker.io/"
-    "token?account=alice&scope=repository%3Alibrary%2Falpine%3Apull&service=registry.docker.io";
-constexpr auto anonymous_token_url =
-    "https://auth.docker.io/token?scope=repository%3Alibrary%2Falpine%3Apull&service=registry.docker.io";
-constexpr auto manifest_url = "https://registry-1.docker.io/v2/library/alpine/manifests/3.19";
-constexpr auto blob_url =
-    "https://registry-1.docker.io/v2/library/alpine/blobs/"
-    "sha256:4abcf20661432fb2d719aaf90656f55c287f8ca915dc1c92ec14ff61e67fbaf8";
-
-std::string jwt(nlohmann::json const& payload) {
-  return capture::base64url_encode(R"({"alg":"ES256","typ":"JWT"})") + "." + capture::base64url_encode(payload.dump()) + ".c2lnbmF0dXJl";
-}
-
-exchange challenge_401(std::string method, std::string url, std::string challenge = hub_challenge) {
-  return with_response(make_exchange(std::move(method), url, 401, {},
-                                     registry_headers({{"WWW-Authenticate", std::move(challenge)}})),
-                       R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})");
-}
-
-exchange token_200(std::string url, header_list request_headers, std::string token = "tok.en.x") {
-  return with_response(make_exchange("GET", url, 200, std::move(request_headers)),
-                       R"({"token":")" + token + R"(","expires_in":300,"issued_at":"2026-11-27T21:56:37Z"})");
-}
-
-header_list basic_alice() {
-  return {{"Authorization", "Basic YWxpY2U6c2VjcmV0"}};  // alice:secret
-}
-
-header_list bearer(std::string token = "tok.en.x") {
-  return {{"Authorization", "Bearer " + token}};
-}
 
 // Live only: a prefix of a flow, with the client's next requests still to come.
 std::vector<finding> serious_live(std::vector<exchange> const& trace) {

@@ -63,6 +63,49 @@ TEST_CASE("A-02: regtrace's upstream proxy refuses its CONNECT (a chained set-up
   CHECK(with_id(all, "A-08").empty());  // the proxy was reached; it said no
 }
 
+TEST_CASE("A-01: a TLS ClientHello on regtrace's plain-HTTP port, quoted in hex", "[rules][transport]") {
+  auto hello = request("-", "", 400, "127.0.0.1");
+  hello.port = 8888;
+  hello.scheme = "http";
+  hello.generated_response = true;
+  hello.unparsed_hex = "16 03 01 02 00 01 00 01 fc 03 03";
+  hello.failure = regtrace_failure(phase::connect_request, errc::tls_to_proxy_port, "bad method");
+  std::vector<exchange> trace{hello, hello};
+  auto all = diagnose(trace);
+  auto found = with_id(all, "A-01");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].level == severity::critical);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0, 1});
+  CHECK_THAT(found[0].explanation,
+             Catch::Contains("16 03 01 02 00 01 00 01 fc 03 03") && Catch::Contains("Seen on 2 requests"));
+  CHECK_THAT(found[0].remediation, Catch::Contains("http://"));
+  CHECK(with_id(all, "A-02").empty());
+  CHECK(with_id(all, "R-03").empty());
+}
+
+TEST_CASE("A-02 is not a CONNECT target without a port: the client's mistake is R-03", "[rules][transport]") {
+  auto bad = request("CONNECT", "", 400);
+  bad.kind = entry_kind::connect_failed;
+  bad.reason = "Bad Request";
+  bad.generated_response = true;
+  bad.failure = regtrace_failure(phase::connect_request, errc::bad_connect_target, "CONNECT registry.test");
+  auto zero = bad;
+  zero.failure =
+      regtrace_failure(phase::connect_request, errc::bad_connect_target, "CONNECT registry.test:0");
+  std::vector<exchange> trace{bad, zero, bad};
+  auto all = diagnose(trace);
+  CHECK(with_id(all, "A-02").empty());
+  auto found = with_id(all, "R-03");
+  REQUIRE(found.size() == 2);  // one per target, each quoted
+  CHECK(found[0].level == severity::error);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0, 2});
+  CHECK_THAT(found[0].explanation, Catch::Contains("\"CONNECT registry.test\"") &&
+                                       Catch::Contains("host:port") && Catch::Contains("Seen on 2 requests") &&
+                                       Catch::Contains("no corporate proxy"));
+  CHECK(evidence_entries(found[1]) == std::vector<std::size_t>{1});
+  CHECK_THAT(found[1].explanation, Catch::Contains("\"CONNECT registry.test:0\""));
+}
+
 TEST_CASE("A-03: the client rejects regtrace's certificate with an alert", "[rules][transport]") {
   auto ok = request("GET", "/v2/", 200);
   auto rejected = request("CONNECT", "", 0);
@@ -98,6 +141,64 @@ TEST_CASE("A-04 and A-08: upstream TLS and dial failures, one finding per host",
   CHECK(evidence_entries(dial[0]) == std::vector<std::size_t>{1, 2});
   CHECK_THAT(dial[0].explanation, Catch::Contains("storage.test") && Catch::Contains("upstream_connect"));
   CHECK(with_id(all, "C-14").empty());  // regtrace's own 502 is no registry server error
+}
+
+TEST_CASE("A-06, not A-04: an upstream that accepted TCP and never spoke TLS", "[rules][transport]") {
+  // curl --max-time 5 gave up while regtrace waited on the registry's handshake.
+  auto abandoned = request("GET", "/v2/", 0);
+  abandoned.request_headers = {{"User-Agent", "curl/7.88.1"}};
+  abandoned.timings.connect = 5'000;
+  abandoned.timings.ssl = 4'990;
+  abandoned.failure = make_failure(phase::upstream_tls, make_error_code(errc::client_abandoned),
+                                   "TLS handshake with registry.test", failing_peer::client);
+  // dockerd waited longer than regtrace's idle timeout: regtrace answered 504 itself.
+  auto timed_out = request("GET", "/v2/", 504, "slow.test");
+  timed_out.reason = "Gateway Timeout";
+  timed_out.generated_response = true;
+  timed_out.request_headers = {{"User-Agent", "docker/20.10.24 go/go1.19.8 os/linux arch/amd64"}};
+  timed_out.failure =
+      regtrace_failure(phase::upstream_tls, errc::upstream_timeout, "TLS handshake with slow.test");
+  std::vector<exchange> trace{abandoned, timed_out};
+  auto all = diagnose(trace);
+  CHECK(with_id(all, "A-04").empty());
+  CHECK(with_id(all, "A-07").empty());
+  auto found = with_id(all, "A-06");
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].level == severity::error);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
+  CHECK_THAT(found[0].explanation, Catch::Contains("registry.test stalled") &&
+                                       Catch::Contains("accepted the TCP connection") &&
+                                       Catch::Contains("5.0 s") && Catch::Contains("client gave up"));
+  CHECK_THAT(found[0].client_error, Catch::StartsWith("curl: (28) Operation timed out"));
+  CHECK(found[0].client_error.find("502") == std::string::npos);
+  CHECK_THAT(found[0].remediation, !Catch::Contains("--upstream-ca"));
+  CHECK_THAT(found[1].explanation, Catch::Contains("slow.test") && Catch::Contains("own timeout"));
+  CHECK_THAT(found[1].client_error, Catch::Contains("504 Gateway Timeout"));
+}
+
+TEST_CASE("A-17: TLS spoken to a plain-HTTP registry, and plain HTTP to a TLS port", "[rules][transport]") {
+  auto tls_to_plain = request("GET", "/v2/", 502, "plain.test");
+  tls_to_plain.generated_response = true;
+  tls_to_plain.failure =
+      regtrace_failure(phase::upstream_tls, errc::upstream_not_tls,
+                       "TLS handshake with plain.test: the server answered \"HTTP/1.1 400\"");
+  auto plain_to_tls = request("GET", "/v2/", 400, "tls.test");
+  plain_to_tls.scheme = "http";
+  plain_to_tls.port = 80;
+  plain_to_tls.response_body.text = "Client sent an HTTP request to an HTTPS server.\n";
+  auto ordinary_400 = plain_to_tls;
+  ordinary_400.response_body.text = R"({"errors":[{"code":"NAME_INVALID"}]})";
+  std::vector<exchange> trace{tls_to_plain, plain_to_tls, ordinary_400};
+  auto all = diagnose(trace);
+  CHECK(with_id(all, "A-04").empty());
+  auto found = with_id(all, "A-17");
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].level == severity::error);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
+  CHECK_THAT(found[0].explanation, Catch::Contains("plain.test") && Catch::Contains("plain HTTP"));
+  CHECK_THAT(found[0].remediation, Catch::Contains("insecure-registries"));
+  CHECK(evidence_entries(found[1]) == std::vector<std::size_t>{1});
+  CHECK_THAT(found[1].explanation, Catch::Contains("HTTP request to an HTTPS server"));
 }
 
 TEST_CASE("A-05: TLS 1.1 or older on either leg", "[rules][transport]") {
@@ -174,6 +275,28 @@ TEST_CASE("A-11: a range request answered 200, recovered or not", "[rules][trans
   honoured.response_headers = {{"Content-Range", "bytes 100-199/200"}};
   std::vector<exchange> healthy{honoured};
   CHECK(with_id(diagnose(healthy), "A-11").empty());
+}
+
+TEST_CASE("A-15: several ranges answered with the whole blob, 416 or 501; not A-11", "[rules][transport]") {
+  auto whole = request("GET", "/v2/app/blobs/" + blob_digest, 200);
+  whole.request_headers = {{"Range", "bytes=100-199,300-399"}};
+  auto refused = whole;
+  refused.status = 416;
+  refused.reason = "Range Not Satisfiable";
+  auto full_pull = request("GET", "/v2/app/blobs/" + blob_digest, 200);
+  auto served = whole;  // the storage served both ranges: healthy
+  served.status = 206;
+  served.response_headers = {{"Content-Type", "multipart/byteranges; boundary=x"}};
+  std::vector<exchange> trace{whole, refused, full_pull, served};
+  auto all = diagnose(trace);
+  CHECK(with_id(all, "A-11").empty());
+  auto found = with_id(all, "A-15");
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].level == severity::warning);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0, 2});
+  CHECK_THAT(found[0].explanation, Catch::Contains("bytes=100-199,300-399") &&
+                                       Catch::Contains("whole body") && Catch::Contains("full pull"));
+  CHECK_THAT(found[1].explanation, Catch::Contains("416"));
 }
 
 TEST_CASE("A-12 and A-13: HTML pages from other hops", "[rules][transport]") {

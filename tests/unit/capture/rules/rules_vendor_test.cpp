@@ -124,3 +124,76 @@ TEST_CASE("E-09: one finding per distinct warning text, every entry carrying it"
   }
   CHECK_THAT(found[0].explanation + found[1].explanation, Contains("pulls will need a login from May"));
 }
+
+TEST_CASE("E-03: ACR refuses the AAD token exchange, or answers it without a refresh token; not B-05",
+          "[rules][vendor]") {
+  trace_builder t;
+  t.host = "myreg.azurecr.io";
+  t.add("POST", "/oauth2/exchange", 401, registry_error("UNAUTHORIZED", "aad access token is expired"))
+      .request_body = text_body(
+      "grant_type=access_token&service=myreg.azurecr.io&tenant=72f988bf&"
+      "access_token=%3Credacted%20sha256%3A1234abcd%3E");
+  t.add("POST", "/oauth2/exchange", 200, R"({"access_token":"<redacted sha256:99aa11bb>"})").request_body =
+      text_body("grant_type=access_token&service=myreg.azurecr.io&tenant=72f988bf");
+  t.add("POST", "/oauth2/exchange", 200, R"({"refresh_token":"<redacted sha256:77bb22cc>"})").request_body =
+      text_body("grant_type=access_token&service=myreg.azurecr.io&tenant=72f988bf");
+  auto const all = t.diagnose();
+  auto const found = with_id(all, "E-03");
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].level == severity::error);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
+  CHECK_THAT(found[0].explanation, Contains("tenant=72f988bf") && Contains("401") &&
+                                       Contains("aad access token is expired") && !Contains("redacted"));
+  CHECK(evidence_entries(found[1]) == std::vector<std::size_t>{1});
+  CHECK_THAT(found[1].explanation, Contains("without a refresh_token"));
+  CHECK(with_id(all, "B-05").empty());  // no registry credential was refused
+}
+
+TEST_CASE("E-04: docker login to ACR refused 403 by a proxy page or the network rules", "[rules][vendor]") {
+  trace_builder t;
+  t.host = "myreg.azurecr.io";
+  t.port = 443;
+  auto& proxy_page = t.add("GET", "/v2/", 403, "<html><title>Access Denied</title></html>", "text/html");
+  proxy_page.response_headers = {{"Content-Type", "text/html"}, {"Server", "Zscaler"}};
+  t.add("GET", "/v2/", 403,
+        registry_error("DENIED",
+                       "client with IP '203.0.113.7' is not allowed access. Refer "
+                       "https://aka.ms/acr/firewall to grant access."));
+  auto const found = with_id(t.diagnose(), "E-04");
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].level == severity::error);
+  CHECK_THAT(found[0].explanation, Contains("Zscaler") && Contains("hop in front of the registry"));
+  CHECK(found[0].client_error ==
+        "login attempt to https://myreg.azurecr.io/v2/ failed with status: 403 Forbidden");
+  CHECK_THAT(found[1].explanation, Contains("network rules"));
+
+  trace_builder elsewhere;  // the same page in front of another registry is A-12's alone
+  auto& page = elsewhere.add("GET", "/v2/", 403, "<html><title>Access Denied</title></html>", "text/html");
+  page.response_headers = {{"Content-Type", "text/html"}};
+  CHECK(with_id(elsewhere.diagnose(), "E-04").empty());
+}
+
+TEST_CASE("E-06: gcr.io refuses a push after the shutdown, or says it is shut down", "[rules][vendor]") {
+  trace_builder t;
+  t.host = "gcr.io";
+  t.port = 443;
+  t.add("POST", "/v2/proj/app/blobs/uploads/", 403, registry_error("DENIED", "Permission denied"));
+  t.add("GET", "/v2/proj/app/manifests/v1", 403,
+        registry_error("DENIED",
+                       "Container Registry is deprecated and shutting down, please use the auto "
+                       "migration tool to migrate to Artifact Registry"));
+  t.add("GET", "/v2/proj/tool/manifests/v1", 404, registry_error("MANIFEST_UNKNOWN", "manifest unknown"));
+  auto const found = with_id(t.diagnose(), "E-06");
+  REQUIRE(found.size() == 2);  // the plain 404 of a missing tag is C-01's
+  CHECK(found[0].level == severity::error);
+  CHECK(evidence_entries(found[0]) == std::vector<std::size_t>{0});
+  CHECK_THAT(found[0].explanation, Contains("since 2025-03-18"));
+  CHECK(evidence_entries(found[1]) == std::vector<std::size_t>{1});
+  CHECK_THAT(found[1].explanation, Contains("Container Registry is deprecated"));
+
+  trace_builder artifact_registry;  // the same refusal from Artifact Registry is no shutdown
+  artifact_registry.host = "europe-docker.pkg.dev";
+  artifact_registry.add("POST", "/v2/proj/repo/app/blobs/uploads/", 403,
+                        registry_error("DENIED", "Permission denied"));
+  CHECK(with_id(artifact_registry.diagnose(), "E-06").empty());
+}
