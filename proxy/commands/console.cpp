@@ -52,6 +52,7 @@ std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes
 void console_totals::add(capture::exchange const& x) {
   ++exchanges;
   if (x.failure || x.status == 0) ++failed;
+  if (capture::failed_with(x, capture::errc::proxy_stopped)) ++cut_by_stop;
   bytes_up += x.request_body.bytes;
   bytes_down += x.response_body.bytes;
 }
@@ -104,8 +105,11 @@ std::string format_finding_line(capture::rules::finding const& f) {
 
 std::string format_summary(console_totals const& totals) {
   std::string line = std::to_string(totals.exchanges) + " exchanges (" + std::to_string(totals.failed) +
-                     " failed), " + format_bytes(totals.bytes_up) + " sent, " + format_bytes(totals.bytes_down) +
-                     " received";
+                     " failed" +
+                     (totals.cut_by_stop ? ", " + std::to_string(totals.cut_by_stop) +
+                                               " in flight when regtrace stopped, written as incomplete entries"
+                                         : std::string{}) +
+                     "), " + format_bytes(totals.bytes_up) + " sent, " + format_bytes(totals.bytes_down) + " received";
   static constexpr char const* names[] = {"info", "warning", "error", "critical"};
   std::string counts;
   for (int level = 3; level >= 0; --level) {

@@ -50,6 +50,7 @@ struct seen_finding {
 struct console_totals {
   std::uint64_t exchanges = 0;
   std::uint64_t failed = 0;      ///< with a failure record or no response
+  std::uint64_t cut_by_stop = 0;  ///< in flight when regtrace stopped: written as incomplete entries
   std::uint64_t bytes_up = 0;    ///< request bodies
   std::uint64_t bytes_down = 0;  ///< response bodies
   std::uint64_t findings[4] = {};  ///< live findings (causes) by their current severity

@@ -80,6 +80,7 @@ std::string json_summary_event(console_totals const& totals, std::filesystem::pa
   auto out = event("summary");
   out["exchanges"] = totals.exchanges;
   out["failed"] = totals.failed;
+  out["in_flight_at_stop"] = totals.cut_by_stop;
   out["bytes_sent"] = totals.bytes_up;
   out["bytes_received"] = totals.bytes_down;
   out["findings"] = {{"info", totals.findings[0]},

@@ -52,7 +52,10 @@ struct proxy_config {
   std::size_t relay_chunk_bytes = 64 * 1024;   ///< one fixed chunk per read/write on the relay
   std::size_t header_limit_bytes = 64 * 1024;  ///< request/response header bound (431 beyond)
   std::size_t trace_queue_capacity = 4096;
-  /// On stop, connections get this long to write what they had in flight (SPEC §4: about 2 s at most).
+  /// On stop, work about to end (an answer arriving, a refused handshake) gets this long to end by itself
+  /// before everything in flight is cut and written as incomplete entries.
+  std::chrono::milliseconds stop_grace{250};
+  /// On stop, connections get this long in all to write what they had in flight (SPEC §4: about 2 s).
   std::chrono::milliseconds stop_deadline{2000};
   bool console_exchanges = true;                   ///< one console line per exchange
   bool console_json = false;                       ///< --log-format json: console events as JSON Lines

@@ -105,7 +105,9 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
                                        proxy_context& context) {
   apply_limits(parser, context.config);
   client.stream.tcp().expires_after(context.config.idle_timeout);
+  ++context.idle_connections;  // a stop need not wait for a connection between requests
   auto [ec, n] = co_await http::async_read_header(client.stream, client.buffer, parser, use_nothrow);
+  --context.idle_connections;
   // HAR startedDateTime is when the request started, not when a kept-alive connection began to wait
   // for it: sequence rules order requests of different connections by it.
   record.started = std::chrono::system_clock::now();

@@ -45,6 +45,7 @@ struct proxy_context {
   std::atomic<std::uint64_t> next_connection_id{0};
   std::atomic<std::uint64_t> next_upstream_id{0};
   std::atomic<std::uint64_t> open_connections{0};  ///< stop() waits for them to write what they had
+  std::atomic<std::uint64_t> idle_connections{0};  ///< of those, waiting for the next request head
   /// regtrace is stopping: what is cut short now is recorded as errc::proxy_stopped, not answered.
   std::atomic<bool> stopping{false};
 };

@@ -195,18 +195,22 @@ void server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   bool const started = impl_->workers[0]->thread.joinable();
-  // Stop accepting, then end every connection's operations: each one writes what it had in flight as
-  // an incomplete entry (SPEC §4) and closes. The stop waits for that, up to stop_deadline; a connection
-  // still running after it is lost, and the summary counts what the trace writer received.
+  // Stop accepting; let work about to end end by itself (stop_grace); then end every connection's
+  // operations: each one writes what it had in flight as an incomplete entry (SPEC §4) and closes. The
+  // stop waits for that, up to stop_deadline; a connection still running after it is lost.
   auto& context = *impl_->context;
   context.stopping = true;
   net::post(impl_->acceptor->get_executor(), [state = impl_] {
     beast::error_code ignored;
     state->acceptor->close(ignored);
   });
+  auto const grace_end = std::chrono::steady_clock::now() + context.config.stop_grace;
+  auto const deadline = std::chrono::steady_clock::now() + context.config.stop_deadline;
+  while (started && context.open_connections > context.idle_connections &&
+         std::chrono::steady_clock::now() < grace_end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (std::size_t i = 0; i < impl_->workers.size(); ++i)
     net::post(impl_->workers[i]->io, [watch = context.watches[i].get()] { watch->stop_all(); });
-  auto const deadline = std::chrono::steady_clock::now() + context.config.stop_deadline;
   while (started && context.open_connections > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (auto& w : impl_->workers) w->io.stop();

@@ -98,63 +98,44 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: the /v2/ ping gets no headers w
              {{"Content-Type", "application/json"}, {"Docker-Distribution-Api-Version", "registry/2.0"}},
              "{}",
              17s}});
-  // dockerd's ping client gives up after 15 s and closes the tunnel (catalog §6.1).
+  // dockerd's ping client gives up after 15 s and closes the tunnel (catalog §6.1). The entry is
+  // written then, with what the client got: nothing (issue 12; the registry's answer at 17 s is not
+  // waited for, and was never the client's).
   w.client(cloud_registry::registry_host, w.upstream.port())
       .send_only("GET", "/v2/", {{"Host", w.registry()}, {"User-Agent", w.user_agent}});
   std::this_thread::sleep_for(15s);
   w.clients.clear();
-  w.wait_for_entries(1);  // the registry answers at 17 s; regtrace records the late answer
+  w.wait_for_entries(1);
 
   auto t = w.finish();
   REQUIRE(t.entries.size() == 1);
   CHECK(t.entries[0].target == "/v2/");
-  // Time to the response headers (regtrace books a body-less request's wait under send as well).
+  CHECK(t.entries[0].status == 0);
   CHECK(t.entries[0].timings.send + t.entries[0].timings.wait >= 15000);
-  REQUIRE(t.entries[0].failure);  // the client had gone when the answer came
+  REQUIRE(t.entries[0].failure);
+  CHECK(capture::failed_with(t.entries[0], capture::errc::client_abandoned));
   CHECK(t.entries[0].failure->where == capture::phase::response_relay);
   require_finding(t, "A-07", "error", {0}, 0);
 
-  // Replayed with --replay-timing, the answer comes only after the recorded wait, so the client's 15 s
-  // timer fires again; replayed without it, the same answer comes at once, before the timed one.
-  auto const recorded_wait = t.entries[0].timings.wait;
-  auto timed = start_replay(w, true);
-  auto at_once = start_replay(w);
-  header_pairs const ping{{"Host", w.registry()}, {"User-Agent", w.user_agent}};
-  proxy_client timed_client(timed->port()), quick_client(at_once->port());
-  for (auto [client, replay] :
-       {std::pair{&timed_client, timed.get()}, std::pair{&quick_client, at_once.get()}}) {
-    REQUIRE(client->send_connect(w.registry()) == 200);
-    REQUIRE(client->handshake(cloud_registry::registry_host, replay->ca_file()) == "");
-  }
-  auto const sent_at = std::chrono::steady_clock::now();
-  timed_client.send_only("GET", "/v2/", ping);
-  client_response timed_answer;
-  std::chrono::steady_clock::time_point timed_at;
-  std::string timed_error;
-  std::thread reader([&] {
-    try {
-      timed_answer = timed_client.receive("GET");
-    } catch (std::exception const& e) {
-      timed_error = e.what();
+  // Replayed, with or without --replay-timing, the answer that never came does not come either: the
+  // client meets the same silence until it gives up again, and the replay's trace says so.
+  for (bool const timing : {true, false}) {
+    INFO("--replay-timing " << timing);
+    auto replay = start_replay(w, timing);
+    {
+      proxy_client client(replay->port());
+      REQUIRE(client.send_connect(w.registry()) == 200);
+      REQUIRE(client.handshake(cloud_registry::registry_host, replay->ca_file()) == "");
+      client.send_only("GET", "/v2/", {{"Host", w.registry()}, {"User-Agent", w.user_agent}});
+      std::this_thread::sleep_for(1s);  // the client's timer, shorter this time
     }
-    timed_at = std::chrono::steady_clock::now();
-  });
-  auto const quick_answer = quick_client.request("GET", "/v2/", ping);
-  auto const quick_at = std::chrono::steady_clock::now();
-  reader.join();
-  CHECK(timed_error == "");
-  CHECK(quick_answer.status == 200);
-  CHECK(timed_answer.status == 200);
-  CHECK(timed_answer.body == quick_answer.body);
-  CHECK(quick_at < timed_at);
-  auto const timed_wait_ms = std::chrono::duration<double, std::milli>(timed_at - sent_at).count();
-  CHECK(timed_wait_ms >= 15000);
-  CHECK(timed_wait_ms >= recorded_wait);
-  auto const timed_trace = finish_replay(*timed);
-  require_answered_from_trace(timed_trace);
-  REQUIRE(timed_trace.entries.size() == 1);
-  CHECK(timed_trace.entries[0].timings.wait >= 15000);
-  require_answered_from_trace(finish_replay(*at_once));
+    wait_for_trace_entries(replay->har_file(), 1);
+    auto const replayed = finish_replay(*replay);
+    require_answered_from_trace(replayed);
+    REQUIRE(replayed.entries.size() == 1);
+    CHECK(replayed.entries[0].status == 0);
+    CHECK(capture::failed_with(replayed.entries[0], capture::errc::client_abandoned));
+  }
 }
 
 TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: dockerd's ping client gives up after 15 s",
@@ -181,34 +162,26 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: dockerd's ping client gives up 
   INFO(output);
   CHECK(status != 0);
   CHECK(gave_up(output));
-  w.wait_for_entries(1);  // the registry answers at 20 s, after dockerd gave up
+  w.wait_for_entries(1);  // written when dockerd gave up, not when the registry answers at 20 s
 
   auto t = w.finish();
   auto const ping = index_of(t, [](auto const& x) { return x.target == "/v2/"; });
+  CHECK(t.entries[ping].status == 0);
+  CHECK(capture::failed_with(t.entries[ping], capture::errc::client_abandoned));
   CHECK(t.entries[ping].timings.send + t.entries[ping].timings.wait >= 15000);
   require_finding(t, "A-07", "error", {ping}, ping, evidence_match::includes);
 
-  // Replayed with --replay-timing, dockerd gives up the same way.
-  auto timed = start_replay(w, true);
-  auto again = pull(*timed, "docker-timed", &status);
-  INFO("replayed with the recorded timing: " << again);
+  // Replayed, dockerd meets the same silence and gives up the same way.
+  auto replay = start_replay(w, true);
+  auto again = pull(*replay, "docker-replayed", &status);
+  INFO("replayed: " << again);
   CHECK(status != 0);
   CHECK(gave_up(again));
-
-  // Replayed without it, the ping is answered at once: dockerd goes on to ask for the manifest, which
-  // the trace does not hold (the replay's 404 names it).
-  auto at_once = start_replay(w);
-  auto quick = pull(*at_once, "docker-at-once", &status);
-  INFO("replayed at once: " << quick);
-  CHECK(status != 0);
-  CHECK(!gave_up(quick));
-  CHECK(quick.find("has no recorded answer") != std::string::npos);
-
-  wait_for_trace_entries(timed->har_file(), 1);  // the timed replay answers at 20 s, as the registry did
-  auto const timed_trace = finish_replay(*timed);
-  require_answered_from_trace(timed_trace);
-  auto const replayed_ping = index_of(timed_trace, [](auto const& x) { return x.target == "/v2/"; });
-  CHECK(timed_trace.entries[replayed_ping].timings.wait >= 15000);
+  auto const replayed = finish_replay(*replay);
+  require_answered_from_trace(replayed);
+  auto const replayed_ping = index_of(replayed, [](auto const& x) { return x.target == "/v2/"; });
+  CHECK(capture::failed_with(replayed.entries[replayed_ping], capture::errc::client_abandoned));
+  CHECK(replayed.entries[replayed_ping].timings.wait >= 15000);
 }
 
 TEST_CASE("A-08 UPSTREAM_DIAL_FAILURE: the registry host refuses the connection", "[diagnostics]") {

@@ -304,6 +304,22 @@ TEST_CASE("console_totals counts exchanges, failures and bytes each way", "[prox
   CHECK(format_summary(totals).ends_with("; findings: 1 critical, 2 warning"));
 }
 
+TEST_CASE("the summary says how many exchanges were in flight when regtrace stopped", "[proxy][console]") {
+  console_totals totals;
+  auto cut = blob_get();
+  cut.status = 0;
+  cut.response_body.bytes = 0;
+  cut.failure = capture::make_failure(capture::phase::response_relay,
+                                      capture::make_error_code(capture::errc::proxy_stopped),
+                                      "regtrace was stopped after 1.0 s, while waiting for the response header");
+  totals.add(cut);
+  totals.add(blob_get());
+  CHECK(format_summary(totals).starts_with(
+      "2 exchanges (1 failed, 1 in flight when regtrace stopped, written as incomplete entries), "));
+  auto const summary = nlohmann::json::parse(json_summary_event(totals, "t.har", 2, 0));
+  CHECK(summary["in_flight_at_stop"] == 1);
+}
+
 TEST_CASE("console_totals: a cause prints once; the summary lists it with how often it showed",
           "[proxy][console]") {
   using regtrace::capture::rules::severity;
