@@ -30,6 +30,15 @@ std::string offset_text(double ms) {
   return text;
 }
 
+std::string clients_text(report const& r) {
+  std::string text;
+  for (auto const& c : r.clients) {
+    if (!text.empty()) text += ", ";
+    text += c.runtime.label + " (" + std::to_string(c.requests) + (c.requests == 1 ? " request)" : " requests)");
+  }
+  return text;
+}
+
 std::string creator_text(source_info const& s) {
   return s.creator.empty() ? std::string("an unnamed tool") : s.creator;
 }

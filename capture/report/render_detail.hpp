@@ -18,6 +18,8 @@ std::string status_text(entry_row const& row);
 std::string offset_text(double ms);
 /// "regtrace", "mitmproxy har_dump" or "an unnamed tool", for the source line.
 std::string creator_text(source_info const& s);
+/// "Docker Engine 20.10.24 (42 requests), curl 7.88.1 (1 request)", "" when no request named its client.
+std::string clients_text(report const& r);
 /// "#2, #5" for a finding's evidence entries.
 std::string evidence_labels(rules::finding const& f);
 

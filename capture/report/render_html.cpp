@@ -68,7 +68,10 @@ void write_summary(std::string& out, report const& r) {
   out += "<header><h1>regtrace report</h1><p class=\"source\"><code>" + html_escape(r.source.file) +
          "</code> · written by " + html_escape(detail::creator_text(r.source)) + " · " +
          std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
-         (r.source.truncated ? " · <strong>truncated</strong>" : "") + "</p></header>\n";
+         (r.source.truncated ? " · <strong>truncated</strong>" : "") + "</p>";
+  if (auto const clients = detail::clients_text(r); !clients.empty())
+    out += "<p class=\"clients\">Clients: " + html_escape(clients) + "</p>";
+  out += "</header>\n";
   out += "<div class=\"verdict " + verdict_class(r) + "\" id=\"verdict\">" + html_escape(r.verdict);
   out += "<div class=\"counts\">";
   for (std::size_t level = 4; level-- > 0;) {

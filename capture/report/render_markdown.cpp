@@ -125,6 +125,7 @@ std::string render_markdown(report const& r) {
          std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
          (r.source.truncated ? " (the file is truncated)" : "") + "; diagnosed by regtrace " +
          REGTRACE_VERSION + ".\n";
+  if (auto const clients = detail::clients_text(r); !clients.empty()) out += "\nClients: " + md_text(clients) + ".\n";
   if (!r.warnings.empty()) {
     out += "\n";
     for (auto const& w : r.warnings) out += "> **Warning:** " + md_text(w) + "\n>\n";

@@ -103,6 +103,7 @@ std::string render_text(report const& r, bool colour) {
   out += "regtrace report: " + printable(r.source.file) + " (" + printable(detail::creator_text(r.source)) +
          ", " + std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
          (r.source.truncated ? ", truncated" : "") + ")\n";
+  if (auto const clients = detail::clients_text(r); !clients.empty()) out += "Clients: " + printable(clients) + "\n";
   auto const worst = worst_severity(r);
   auto const verdict_code = !worst || *worst == severity::info ? "1;32"
                             : *worst >= severity::error        ? "1;31"

@@ -122,6 +122,7 @@ report make_report(har_read_result read, std::string file, std::vector<rules::fi
     r.entries.push_back(std::move(row));
   }
   r.operations = find_operations(r);
+  r.clients = registry::clients_of(r.exchanges);
   r.verdict = verdict_of(r);
   return r;
 }

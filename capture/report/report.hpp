@@ -5,6 +5,7 @@
 
 #include "capture/model/exchange.hpp"
 #include "capture/har/har_reader.hpp"
+#include "capture/registry/user_agent.hpp"
 #include "capture/report/operations.hpp"
 #include "capture/rules/finding.hpp"
 
@@ -60,6 +61,7 @@ struct report {
   std::string remediation;   ///< the fix of the most severe finding
   std::vector<entry_row> entries;
   std::vector<operation> operations;  ///< the client operations the entries make up, before the findings
+  std::vector<registry::client_summary> clients;  ///< the runtimes that sent the requests (User-Agent)
   std::vector<std::string> warnings;  ///< from the reader: truncated file, skipped entries
   std::vector<exchange> exchanges;    ///< the trace as read; entry_row::exchange indexes it
 };

@@ -129,7 +129,7 @@ TEST_CASE("JSON report: schema, stable keys, 0-based entry indexes", "[capture][
   CHECK(j["schema"] == "regtrace.report/1");
   CHECK(keys_of(j) == std::set<std::string>{"schema", "generator", "verdict", "result", "worst_severity",
                                             "counts", "client_error", "remediation", "findings", "entries",
-                                            "warnings", "source"});
+                                            "warnings", "source", "clients"});
   CHECK(j["verdict"] == r.verdict);
   CHECK(j["result"] == "failed");
   CHECK(j["worst_severity"] == "error");
@@ -210,4 +210,24 @@ TEST_CASE("HTML timeline places bars by start offset and timing phases", "[captu
   CHECK(contains(svg, "<title>#3 GET"));
   CHECK(contains(svg, "wait: 20 ms"));
   CHECK(contains(svg, "fill=\"#66a61e\""));  // the wait phase colour
+}
+
+TEST_CASE("every format names the clients from their User-Agent, escaped", "[capture][report]") {
+  auto r = test::sample_report();
+  r.clients = {{{"docker", "20.10.24+dfsg1", "Docker Engine 20.10.24+dfsg1"}, "docker/20.10.24+dfsg1 go/go1.19.8", 2},
+               {{"<b>", "1", "<b> 1"}, "<b>/1", 1}};
+  auto const text = report::render_text(r, false);
+  CHECK(contains(text, "Clients: Docker Engine 20.10.24+dfsg1 (2 requests), <b> 1 (1 request)\n"));
+  auto const markdown = report::render_markdown(r);
+  CHECK(contains(markdown, "Clients: Docker Engine 20.10.24+dfsg1 (2 requests)"));
+  auto const html = report::render_html(r);
+  CHECK(contains(html, "Clients: Docker Engine 20.10.24+dfsg1 (2 requests), &lt;b&gt; 1 (1 request)"));
+  CHECK_FALSE(contains(html, "<b> 1"));
+  auto const j = nlohmann::json::parse(report::render_json(r));
+  REQUIRE(j["clients"].size() == 2);
+  CHECK(j["clients"][0] == nlohmann::json{{"runtime", "docker"},
+                                          {"version", "20.10.24+dfsg1"},
+                                          {"label", "Docker Engine 20.10.24+dfsg1"},
+                                          {"user_agent", "docker/20.10.24+dfsg1 go/go1.19.8"},
+                                          {"requests", 2}});
 }
