@@ -1,6 +1,5 @@
-// `regtrace ca init|show|path|export|docker-trust` (SPEC §2).
+// `regtrace ca init|show|path|export` (SPEC §2); `docker-trust` is `ca trust --for docker` (ca_trust_command.cpp).
 #include "proxy/commands/cli.hpp"
-#include "proxy/config/connect_target.hpp"
 #include "tls/authority.hpp"
 
 #include <cstdio>
@@ -68,34 +67,7 @@ int run_ca_export(std::filesystem::path const& ca_dir, bool der, std::filesystem
 
 int run_ca_docker_trust(std::filesystem::path const& ca_dir, std::string const& registry,
                         std::filesystem::path const& certs_dir, bool dry_run) {
-  // certs.d folders are named exactly as the registry appears in image names: HOST or HOST:PORT.
-  bool valid =
-      parse_connect_authority(registry).has_value() ||
-      (registry.find(':') == std::string::npos && parse_connect_authority(registry + ":443").has_value());
-  if (!valid) throw std::runtime_error("\"" + registry + "\" is not a registry HOST or HOST:PORT");
-  auto authority = load_existing(ca_dir);
-  auto folder = certs_dir / registry;
-  auto target = folder / "ca.crt";
-  if (dry_run) {
-    std::printf("Would run: mkdir -p %s && cp %s %s\n", folder.c_str(), authority->certificate_path().c_str(),
-                target.c_str());
-    return 0;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  if (ec) {
-    throw std::runtime_error("cannot create " + folder.string() + ": " + ec.message() +
-                             (ec == std::errc::permission_denied ? ". Run it as root (sudo)." : ""));
-  }
-  try {
-    write_file(target, authority->certificate_pem());
-  } catch (std::exception const& e) {
-    throw std::runtime_error(std::string(e.what()) + (errno == EACCES ? ". Run it as root (sudo)." : ""));
-  }
-  std::printf(
-      "Docker now trusts regtrace's CA for %s (%s). No restart needed: dockerd reads it on every pull.\n",
-      registry.c_str(), target.c_str());
-  return 0;
+  return run_ca_trust({ca_dir, trust_runtime::docker, {registry}, certs_dir, {}, dry_run});
 }
 
 }  // namespace regtrace::proxy

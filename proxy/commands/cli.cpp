@@ -1,6 +1,7 @@
 // The command line (SPEC §2): every subcommand's options as CLI11 flags, and the dispatch to the
 // command that was given. What the values mean and which combinations hold is cli_options.cpp's.
 #include "proxy/commands/cli.hpp"
+#include "proxy/commands/runtime_setup.hpp"
 
 #include "proxy/commands/check.hpp"
 #include "proxy/commands/cli_options.hpp"
@@ -71,6 +72,10 @@ void add_proxy_options(CLI::App& proxy, proxy_options& o) {
                  "With --replay: wait as long as each recorded answer took");
   proxy.add_option("--store-bodies", o.store_bodies,
                    "Keep response bodies (layers, manifests) in this folder by SHA-256, for --replay");
+  proxy.add_option("--setup", o.setup,
+                   "Whose set-up to print at start: auto (the runtimes running here), all, none, or a comma "
+                   "list of docker, containerd, podman")
+      ->capture_default_str();
 }
 
 struct proxy_command_line {
@@ -82,7 +87,10 @@ struct proxy_command_line {
     add_proxy_options(*command, options);
   }
   int run() const {
-    return run_proxy_command(build_proxy_config(options), options.quiet ? -1 : options.verbose);
+    if (!parse_setup_choice(options.setup, {}))
+      throw std::invalid_argument("--setup takes auto, all, none, or a comma list of docker, containerd and podman (got \"" +
+                                  options.setup + "\")");
+    return run_proxy_command(build_proxy_config(options), options.quiet ? -1 : options.verbose, options.setup);
   }
 };
 
@@ -99,6 +107,28 @@ struct ca_command_line {
   CLI::App* path = nullptr;
   CLI::App* export_ = nullptr;
   CLI::App* docker_trust = nullptr;
+  CLI::App* trust = nullptr;
+  CLI::App* untrust = nullptr;
+  std::string runtime;
+  std::vector<std::string> registries;
+  std::string trust_dir;
+  std::string containerd_config = "/etc/containerd/config.toml";
+
+  // `trust` and `untrust` take the same options.
+  CLI::App* add_trust_action(char const* name, char const* description) {
+    auto* action = command->add_subcommand(name, description);
+    action->add_option("--for", runtime, "docker, containerd, podman or system")
+        ->required()
+        ->check(CLI::IsMember({"docker", "containerd", "podman", "system"}, CLI::ignore_case));
+    action->add_option("registries", registries, "Registries HOST[:PORT] as in image names (none for system)");
+    action->add_option("--dir", trust_dir,
+                       "The runtime's folder instead of its default (/etc/docker/certs.d, "
+                       "/etc/containerd/certs.d, /etc/containers/certs.d, /usr/local/share/ca-certificates)");
+    action->add_option("--containerd-config", containerd_config, "containerd's config, checked for config_path")
+        ->capture_default_str();
+    action->add_flag("--dry-run", dry_run, "Print what would be written or removed, change nothing");
+    return action;
+  }
 
   void add_to(CLI::App& app) {
     command = app.add_subcommand("ca", "Manage regtrace's certificate authority");
@@ -115,8 +145,10 @@ struct ca_command_line {
     docker_trust->add_option("registry", registry, "Registry HOST[:PORT] as used in image names")->required();
     docker_trust->add_option("--certs-dir", certs_dir, "Docker's certs.d folder")->capture_default_str();
     docker_trust->add_flag("--dry-run", dry_run, "Print what would be done");
+    trust = add_trust_action("trust", "Make a runtime trust the CA for registries (files marked as regtrace's)");
+    untrust = add_trust_action("untrust", "Remove what `ca trust` wrote (only files regtrace wrote)");
     // Accepted before or after the action: `regtrace ca --ca-dir D show` and `regtrace ca show --ca-dir D`.
-    for (auto* action : {init, show, path, export_, docker_trust})
+    for (auto* action : {init, show, path, export_, docker_trust, trust, untrust})
       action->add_option("--ca-dir", ca_dir, "Folder of the CA")->default_str(default_ca_dir().string());
   }
   int run() const {
@@ -126,6 +158,10 @@ struct ca_command_line {
     if (path->parsed()) return run_ca_path(dir);
     if (export_->parsed()) return run_ca_export(dir, der, export_output);
     if (docker_trust->parsed()) return run_ca_docker_trust(dir, registry, certs_dir, dry_run);
+    if (trust->parsed() || untrust->parsed()) {
+      ca_trust_options const o{dir, *trust_runtime_from_string(runtime), registries, trust_dir, containerd_config, dry_run};
+      return trust->parsed() ? run_ca_trust(o) : run_ca_untrust(o);
+    }
     return 0;
   }
 };

@@ -2,10 +2,12 @@
 // The command line (SPEC §2): argv → configuration → the command. Errors become sentences and a
 // non-zero exit code here; no exception text or stack trace reaches the user.
 
+#include "proxy/commands/trust_plan.hpp"
 #include "proxy/config/config.hpp"
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace regtrace::proxy {
 
@@ -22,7 +24,8 @@ std::filesystem::path default_har_path(std::filesystem::path const& dir);
 std::size_t parse_byte_size(std::string const& text);
 
 /// Runs the proxy until SIGINT/SIGTERM; prints the banner, exchange lines and the summary.
-int run_proxy_command(proxy_config config, int verbosity);
+/// setup: --setup's value, checked by check_setup_choice.
+int run_proxy_command(proxy_config config, int verbosity, std::string const& setup = "auto");
 
 /// `regtrace report` options, as given on the command line (validated by run_report_command).
 struct report_options {
@@ -40,6 +43,17 @@ int run_ca_init(std::filesystem::path const& ca_dir);
 int run_ca_show(std::filesystem::path const& ca_dir);
 int run_ca_path(std::filesystem::path const& ca_dir);
 int run_ca_export(std::filesystem::path const& ca_dir, bool der, std::filesystem::path const& output);
+/// `regtrace ca trust|untrust --for RUNTIME HOST[:PORT]...` (trust_plan.hpp has the layouts).
+struct ca_trust_options {
+  std::filesystem::path ca_dir;
+  trust_runtime runtime = trust_runtime::docker;
+  std::vector<std::string> registries;
+  std::filesystem::path dir;                ///< "" = the runtime's own folder
+  std::filesystem::path containerd_config;  ///< checked for config_path (--for containerd)
+  bool dry_run = false;
+};
+int run_ca_trust(ca_trust_options const& options);
+int run_ca_untrust(ca_trust_options const& options);
 int run_ca_docker_trust(std::filesystem::path const& ca_dir, std::string const& registry,
                         std::filesystem::path const& certs_dir, bool dry_run);
 

@@ -32,6 +32,7 @@ struct proxy_options {
   std::string replay;
   bool replay_timing = false;
   std::string store_bodies;
+  std::string setup = "auto";  ///< whose set-up the banner prints: auto, all, none, docker,containerd,podman
 };
 
 /// The proxy's configuration; throws std::invalid_argument with a sentence naming the option.

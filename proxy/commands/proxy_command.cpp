@@ -2,6 +2,7 @@
 // console, and the summary on SIGINT/SIGTERM.
 #include "proxy/commands/cli.hpp"
 #include "proxy/commands/console.hpp"
+#include "proxy/commands/runtime_setup.hpp"
 #include "proxy/session/server.hpp"
 #include "proxy/config/upstream_proxy.hpp"
 #include "tls/authority.hpp"
@@ -28,7 +29,7 @@ std::string upstream_proxy_line(chained_proxy const& proxy) {
 }
 
 void print_banner(proxy_config const& config, std::uint16_t port, std::filesystem::path const& ca_path,
-                  bool ca_created, std::filesystem::path const& trace) {
+                  bool ca_created, std::filesystem::path const& trace, runtime_set runtimes) {
   std::string proxy_url = "http://" + config.listen_host + ":" + std::to_string(port);
   std::string ca = ca_path.string();
   std::printf(
@@ -36,29 +37,11 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
       "CA certificate: %s%s\n"
       "Trace:          %s\n"
       "%s"
-      "\n"
-      "Point the Docker daemon at regtrace:\n"
-      "  1. Trust regtrace's CA for the registry (dockerd re-reads it on every pull):\n"
-      "       sudo regtrace ca docker-trust REGISTRY[:PORT]\n"
-      "     which is: sudo mkdir -p /etc/docker/certs.d/REGISTRY[:PORT] && sudo cp %s "
-      "/etc/docker/certs.d/REGISTRY[:PORT]/ca.crt\n"
-      "  2. Give dockerd the proxy in its environment, then restart it (systemd drop-in):\n"
-      "       sudo mkdir -p /etc/systemd/system/docker.service.d\n"
-      "       printf '[Service]\\nEnvironment=\"HTTPS_PROXY=%s\" \"HTTP_PROXY=%s\"\\n' | sudo tee "
-      "/etc/systemd/system/docker.service.d/http-proxy.conf\n"
-      "       sudo systemctl daemon-reload && sudo systemctl restart docker\n"
-      "     Docker Engine 23.0+ can use /etc/docker/daemon.json instead: {\"proxies\": {\"https-proxy\": "
-      "\"%s\", \"http-proxy\": \"%s\"}}\n"
-      "  Go programs (dockerd, containerd, skopeo) never proxy \"localhost\" or 127.x addresses: give a "
-      "local\n"
-      "  registry a name and map it here with --resolve NAME:PORT:127.0.0.1.\n"
-      "Other clients: curl --proxy %s --cacert %s https://REGISTRY/v2/\n"
-      "               HTTPS_PROXY=%s skopeo inspect --cert-dir DIR_WITH_CA_CRT docker://REGISTRY/IMAGE\n"
+      "\n%s"
       "Ctrl-C stops regtrace; the trace file is complete after every exchange.\n\n",
       REGTRACE_VERSION, proxy_url.c_str(), ca.c_str(), ca_created ? " (created now)" : "",
-      trace.string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str(), ca.c_str(),
-      proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(), proxy_url.c_str(),
-      ca.c_str(), proxy_url.c_str());
+      trace.string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str(),
+      setup_text(runtimes, proxy_url, ca).c_str());
   std::fflush(stdout);
 }
 
@@ -146,14 +129,14 @@ server_hooks console_hooks(console_totals& totals, proxy_config const& config,
 
 // Where the proxy listens and what it records: the JSON event, the banner, or one line with --quiet.
 void print_start(proxy_config const& config, server const& proxy, std::filesystem::path const& ca_path,
-                 bool ca_created, int verbosity) {
+                 bool ca_created, int verbosity, runtime_set runtimes) {
   bool const json = config.console_json;
   if (json)
     print_line(json_listening_event("http://" + config.listen_host + ":" + std::to_string(proxy.port()),
                                     ca_path, proxy.trace_path(), config.replay_har,
                                     display_url(config.upstream_proxy)));
   else if (verbosity >= 0)
-    print_banner(config, proxy.port(), ca_path, ca_created, proxy.trace_path());
+    print_banner(config, proxy.port(), ca_path, ca_created, proxy.trace_path(), runtimes);
   else
     std::printf("regtrace: listening on %s:%u, trace %s\n%s", config.listen_host.c_str(), proxy.port(),
                 proxy.trace_path().string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str());
@@ -186,7 +169,7 @@ void print_summary(console_totals const& totals, server const& proxy, bool json)
 
 }  // namespace
 
-int run_proxy_command(proxy_config config, int verbosity) {
+int run_proxy_command(proxy_config config, int verbosity, std::string const& setup) {
   auto log = make_logger(config.console_json);
   log->set_level(verbosity < 0   ? spdlog::level::warn
                  : verbosity > 0 ? spdlog::level::debug
@@ -200,7 +183,10 @@ int run_proxy_command(proxy_config config, int verbosity) {
   auto const stop_signals = block_stop_signals();
   console_totals totals;
   auto proxy = server::create(config, log, console_hooks(totals, config, log));
-  print_start(config, *proxy, authority.value()->certificate_path(), ca_created, verbosity);
+  // Looked for only when the banner is printed: a quiet or JSON console never shows the set-up.
+  runtime_set runtimes;
+  if (verbosity >= 0 && !config.console_json) runtimes = *parse_setup_choice(setup, find_running_runtimes());
+  print_start(config, *proxy, authority.value()->certificate_path(), ca_created, verbosity, runtimes);
   proxy->start();
 
   int received = 0;
