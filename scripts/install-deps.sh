@@ -11,11 +11,12 @@ build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohman
 # from docker.io, containerd 1.6 standalone), curl/openssl for the rig, htpasswd, python3 for the OCI
 # layout writer and the HAR checkers, iproute2 for `ss` in the readiness checks, mitmproxy (its
 # har_dump.py example writes the foreign HARs `regtrace report` is tested on), chromium (renders the
-# HTML report) and tinyproxy (the corporate proxy behind `--upstream-proxy`).
+# HTML report), tinyproxy (the corporate proxy behind `--upstream-proxy`) and hey (Go's HTTP client with
+# and without keep-alive: the two connection patterns of Docker Engine 29.4+ and 20.10).
 test_pkgs=("${build_pkgs[@]}" docker-registry skopeo podman docker.io containerd curl openssl ca-certificates
-           apache2-utils python3 iproute2 mitmproxy chromium tinyproxy)
-# bench: hey, the load client (it goes through a proxy with CONNECT + TLS; wrk cannot use a proxy).
-bench_pkgs=("${test_pkgs[@]}" hey procps)
+           apache2-utils python3 iproute2 mitmproxy chromium tinyproxy hey)
+# bench: hey is the load client too (it goes through a proxy with CONNECT + TLS; wrk cannot use a proxy).
+bench_pkgs=("${test_pkgs[@]}" procps)
 
 [[ $# -gt 0 ]] || set -- build
 wanted=()

@@ -41,10 +41,12 @@ std::string server_url(std::string const& registry) {
   return "https://" + (registry == "docker.io" ? std::string("registry-1.docker.io") : registry);
 }
 
+// The registry as containerd's only host, with regtrace's CA. containerd 1.6 reads a hosts.toml only
+// when it has a [host] table (without one it falls back to *.crt files); an empty one keeps `server`
+// the only host, where a [host."https://..."] entry would be a second one that ctr tries after a failure.
 std::string hosts_toml(std::string const& registry, std::filesystem::path const& ca_file) {
-  auto const server = server_url(registry);
-  return std::string(marker) + "server = \"" + server + "\"\n\n[host.\"" + server +
-         "\"]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n  ca = \"" + ca_file.string() + "\"\n";
+  return std::string(marker) + "server = \"" + server_url(registry) + "\"\nca = \"" + ca_file.string() +
+         "\"\n\n# containerd 1.6 reads this file only when it has a [host] table: an empty one.\n[host]\n";
 }
 
 // ca.crt, unless the registry's folder has a ca.crt of someone else's: then regtrace-ca.crt beside it

@@ -54,9 +54,6 @@ tar -C "$RUN_DIR/fresh" -cf "$RUN_DIR/fresh.tar" .
 start_regtrace "$bin" "$RUN_DIR/regtrace" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
 log "regtrace on 127.0.0.1:$REGTRACE_PORT"
 healthy_har="$REGTRACE_HAR"
-# The CA that hosts.toml names: a copy that stays where it is while regtraces come and go.
-ca_file="$RUN_DIR/regtrace-ca.crt"
-cp "$REGTRACE_CA" "$ca_file"
 
 # ---- containerd, all of it in the run folder ----
 cd_dir="$RUN_DIR/containerd"
@@ -95,11 +92,13 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$hosts_dir"
 TOML
-# Client TLS ends at regtrace, so the CA for this registry is regtrace's. containerd 1.6 reads a
-# hosts.toml only when it has a [host] table (without one it falls back to *.crt files); an empty one
-# keeps `server` as the only host: a [host."https://..."] entry beside it would be a second host that
-# ctr tries after a failure.
-printf 'server = "https://%s"\nca = "%s"\n\n[host]\n' "$registry" "$ca_file" >"$hosts_dir/$registry/hosts.toml"
+# Client TLS ends at regtrace, so the CA for this registry is regtrace's: `ca trust --for containerd`
+# writes hosts.toml and the CA beside it (both marked as regtrace's), and checks config_path.
+run_logged ca-trust "$bin" ca trust --ca-dir "$RUN_DIR/regtrace/ca" --for containerd --dir "$hosts_dir" \
+  --containerd-config "$cd_dir/config.toml" "$registry"
+grep -q "names $hosts_dir in config_path" "$RUN_DIR/ca-trust.log" ||
+  fail "ca trust --for containerd did not find config_path in $cd_dir/config.toml (see ca-trust.log)"
+grep -q '^\[host\]$' "$hosts_dir/$registry/hosts.toml" || fail "ca trust wrote no hosts.toml for $registry"
 
 # The exit hook: stop containerd by its pid, unmount what is still mounted under its folder (deepest
 # first) and remove its root and state. Safe to call twice.
@@ -162,6 +161,9 @@ python3 "$here/lib/check_runtime_har.py" "$healthy_har" --agent containerd/ --us
   --pulled "e2e/app@$digest" --pushed "e2e/ctr-copy:v1@$digest" --pushed "e2e/fresh:v1@$fresh_digest" ||
   fail "the HAR does not show ctr's pull and pushes"
 assert_no_secret "$healthy_har" "$password" "$(printf '%s' "$user:$password" | base64 -w0)"
+# containerd keeps its connections alive (as Docker Engine 29.4+ does): requests share them.
+python3 "$here/lib/check_connections.py" "$healthy_har" --pattern kept-alive ||
+  fail "ctr's trace does not show its kept-alive connections (see above)"
 assert_no_error_findings "$healthy_har"
 assert_report_clean "$bin" "$healthy_har"
 log "the healthy trace: ctr's flow, no credential, no ERROR or CRITICAL finding"
@@ -208,4 +210,9 @@ stop_containerd
 for p in "${absent_before[@]}"; do
   [[ ! -e $p ]] || fail "containerd created $p outside its run folder"
 done
+# What ca trust wrote, ca untrust removes (and nothing else: a file of the user's stays).
+echo "user's" >"$hosts_dir/keep.txt"
+run_logged ca-untrust "$bin" ca untrust --for containerd --dir "$hosts_dir" "$registry"
+[[ ! -e $hosts_dir/$registry ]] || fail "ca untrust --for containerd left $hosts_dir/$registry: $(ls "$hosts_dir/$registry")"
+[[ -e $hosts_dir/keep.txt ]] || fail "ca untrust removed a file it did not write"
 log "PASS: ctr pull and pushes through regtrace with a standalone containerd, digests and traces checked, B-05 and C-01 named"

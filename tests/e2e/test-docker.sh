@@ -123,4 +123,7 @@ python3 "$here/lib/check_docker_har.py" "$REGTRACE_HAR" --user "$user" --image-d
 assert_no_secret "$REGTRACE_HAR" "$password" "$(printf '%s' "$user:$password" | base64 -w0)"
 assert_no_error_findings "$REGTRACE_HAR"
 assert_report_clean "$bin" "$REGTRACE_HAR"
+# `ca untrust --for docker` takes out what `ca docker-trust` put in.
+run_logged ca-untrust "$bin" ca untrust --for docker "$registry"
+[[ ! -e /etc/docker/certs.d/$registry ]] || fail "ca untrust --for docker left /etc/docker/certs.d/$registry"
 log "PASS: docker login/pull/push and ctr pull through regtrace, digests and trace checked"

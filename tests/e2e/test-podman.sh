@@ -61,8 +61,11 @@ healthy_har="$REGTRACE_HAR"
 
 # ---- podman, all of it in the run folder ----
 pd="$RUN_DIR/podman"
-mkdir -p "$pd"/{root,runroot,tmp,home,networks,certs}
-cp "$REGTRACE_CA" "$pd/certs/ca.crt"
+mkdir -p "$pd"/{root,runroot,tmp,home,networks}
+# regtrace's CA as podman's certs.d entry for the registry, by `ca trust --for podman` (the machine's
+# /etc/containers/certs.d moved into the run folder with --dir; podman is pointed at it by --cert-dir).
+run_logged ca-trust "$bin" ca trust --ca-dir "$RUN_DIR/regtrace/ca" --for podman --dir "$pd/certs.d" "$registry"
+[[ -s $pd/certs.d/$registry/ca.crt ]] || fail "ca trust --for podman wrote no $pd/certs.d/$registry/ca.crt"
 # cgroupfs and a file events log: no systemd or journald needed; tmp_dir holds libpod's run-time state
 # (default /run/libpod) and, with lock_type "file", its locks (default: shared memory /dev/shm/libpod_lock).
 cat >"$pd/containers.conf" <<CONF
@@ -115,7 +118,7 @@ podman_inspect() {
 # The layer digests (diff IDs) of a local image, space-separated.
 podman_layers() { podman_inspect "$1" '{{range .RootFS.Layers}}{{.}} {{end}}' | sed 's/ $//'; }
 # The registry flags of each command: the cert dir with regtrace's CA, the policy of the folder.
-tls=(--cert-dir "$pd/certs")
+tls=(--cert-dir "$pd/certs.d/$registry")
 policy=(--signature-policy "$pd/policy.json")
 
 run_logged podman-info podman_run info
@@ -208,4 +211,6 @@ for p in "${absent_before[@]}"; do
   [[ ! -e $p ]] || fail "podman created $p outside its run folder"
 done
 ! awk -v d="$pd/" 'index($5, d) == 1' /proc/self/mountinfo | grep -q . || fail "something is still mounted under $pd"
+run_logged ca-untrust "$bin" ca untrust --for podman --dir "$pd/certs.d" "$registry"
+[[ ! -e $pd/certs.d/$registry ]] || fail "ca untrust --for podman left $pd/certs.d/$registry"
 log "PASS: podman login/pull/push/pull by digest through regtrace, digests and traces checked, B-05 and C-01 named"

@@ -21,6 +21,16 @@
 
 namespace regtrace::test {
 
+/// The clients' connection pattern. By default a client keeps one tunnel per host alive for all its
+/// requests, as Docker Engine 29.4+, containerd, podman and skopeo do; with
+/// REGTRACE_TEST_CONNECTION_PER_REQUEST set (ctest `integration-connection-per-request`) every request
+/// opens a new CONNECT tunnel and TLS session, as Docker Engine 20.10 does. Every scenario must give
+/// the same findings either way.
+inline bool connection_per_request() {
+  static bool const on = std::getenv("REGTRACE_TEST_CONNECTION_PER_REQUEST") != nullptr;
+  return on;
+}
+
 /// The trace after the proxy stopped: the entries as read back, and the HAR JSON itself.
 struct finished_trace {
   std::vector<capture::exchange> entries;
@@ -111,6 +121,7 @@ struct cloud_world {
   /// Sends one request (Host and User-Agent added as a client sets them) and remembers it with its answer,
   /// for the replay check of finish().
   client_response send_request(sent_request request) {
+    if (connection_per_request()) clients.erase(request.host + ":" + std::to_string(request.port));
     request.headers.emplace_back("Host", request.host + ":" + std::to_string(request.port));
     request.headers.emplace_back("User-Agent", user_agent);
     request.answer = send_through(client(request.host, request.port), request);

@@ -262,7 +262,9 @@ docker_trust_regtrace() {
   [[ ! -e $entry ]] || fail "$entry already exists: it belongs to someone else, refusing to replace it"
   on_exit "rm -rf '$entry'"
   run_logged docker-trust "$bin" ca --ca-dir "$(dirname "$REGTRACE_CA")" docker-trust "$registry"
-  cmp -s "$entry/ca.crt" "$REGTRACE_CA" || fail "regtrace ca docker-trust did not write $entry/ca.crt"
+  # The file is the CA after regtrace's marker line (which untrust looks for).
+  tail -n +2 "$entry/ca.crt" | cmp -s - "$REGTRACE_CA" || fail "regtrace ca docker-trust did not write $entry/ca.crt"
+  head -n 1 "$entry/ca.crt" | grep -q 'regtrace ca untrust' || fail "$entry/ca.crt has no regtrace marker line"
 }
 
 # ---- assertions on a trace ----
