@@ -34,7 +34,7 @@ host, _, rport = registry.partition(":")
 total, clients, kill_after = 200, 8, 150
 lock = threading.Lock()
 started = 0
-answered = []  # monotonic time each complete 200 arrived
+answered = {}  # request number -> monotonic time its complete 200 arrived
 killed_at = None
 
 def client():
@@ -46,20 +46,21 @@ def client():
             if started >= total or killed_at is not None:
                 return
             started += 1
+            n = started
         try:
             if conn is None:
                 conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
                 conn.set_tunnel(host, int(rport))
                 conn.connect()
                 conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.request("GET", "/v2/")
+            conn.request("GET", "/v2/?burst=%d" % n)  # numbered, to find each one in the trace
             response = conn.getresponse()
             response.read()
             done = time.monotonic()
             if response.status != 200:
                 raise RuntimeError("GET /v2/ answered %d" % response.status)
             with lock:
-                answered.append(done)
+                answered[n] = done
         except (OSError, http.client.HTTPException) as e:
             if killed_at is None:
                 raise
@@ -82,7 +83,8 @@ window = 0.050  # README "The failing moment": a batch waits at most 50 ms
 print(json.dumps({
     "started": started,
     "answered": len(answered),
-    "answered_before_window": sum(1 for t in answered if t < killed_at - window),
+    "answered_before_window": sum(1 for t in answered.values() if t < killed_at - window),
+    "age_ms": {n: round((killed_at - t) * 1000, 1) for n, t in answered.items()},
 }))
 PY
 wait "$REGTRACE_PID" 2>/dev/null || true
@@ -98,7 +100,11 @@ python3 - "$RUN_DIR/kill9-report.json" "$RUN_DIR/burst.json" <<'PY' || fail "the
 import json, sys
 report, burst = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 entries = report["entries"]
-print("entries %d (file cut: %s), client: %s" % (len(entries), report["source"]["truncated"], burst), file=sys.stderr)
+ages = burst.pop("age_ms")
+kept = {e["target"].split("burst=")[1] for e in entries}
+lost = [ages[n] for n in ages if n not in kept]
+print("entries %d (file cut: %s), client: %s; answered but not in the trace: %d, the oldest %s ms before the kill"
+      % (len(entries), report["source"]["truncated"], burst, len(lost), max(lost, default="-")), file=sys.stderr)
 assert burst["answered"] >= 150, "the burst did not get going before the kill"
 for e in entries:
     assert e["status"] == 200 and e["failure"] is None, e
