@@ -146,8 +146,11 @@ net::awaitable<bool> read_request_head(client_side& client, request_parser& pars
   if (record.host.empty()) record.host = context.config.listen_host;
   if (!client.tls) record.port = context.config.listen_port;
   auto where = client.tls ? capture::phase::request_relay : capture::phase::connect_request;
-  record.failure =
-      capture::make_failure(where, code, ec.message() + "; received: \"" + excerpt(client.buffer) + "\"");
+  // A header that stopped arriving was the client's doing (issue 13: a slowloris is the slow peer).
+  bool const timed_out = ec == beast::error::timeout;
+  record.failure = capture::make_failure(
+      where, code, (timed_out ? sentence : ec.message()) + "; received: \"" + excerpt(client.buffer) + "\"",
+      timed_out ? capture::failing_peer::client : capture::failing_peer::unknown);
   co_await respond_generated(client, record, status, sentence, context.config);
   context.sink->submit(std::move(record));
   co_return false;
