@@ -2,6 +2,7 @@
 // command that was given. What the values mean and which combinations hold is cli_options.cpp's.
 #include "proxy/commands/cli.hpp"
 
+#include "capture/text/display.hpp"
 #include "proxy/commands/check.hpp"
 #include "proxy/commands/cli_options.hpp"
 #include "proxy/commands/replay_send.hpp"
@@ -249,7 +250,8 @@ int run_command_line(int argc, char** argv) {
   try {
     return commands.run();
   } catch (std::exception const& e) {
-    std::cerr << "regtrace: " << e.what() << "\n";
+    // The sentence may quote a trace or a peer (SPEC §8: nothing raw to a terminal).
+    std::cerr << "regtrace: " << capture::printable(e.what()) << "\n";
     return 1;
   }
 }

@@ -74,6 +74,19 @@ class json_message_flag : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
 };
 
+// "%*" in the text pattern: the message made terminal-safe, since warnings quote the trace being replayed
+// and its entries' headers (SPEC §8).
+class printable_message_flag : public spdlog::custom_flag_formatter {
+ public:
+  void format(spdlog::details::log_msg const& message, std::tm const&, spdlog::memory_buf_t& out) override {
+    auto const text = capture::printable({message.payload.data(), message.payload.size()});
+    out.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<printable_message_flag>();
+  }
+};
+
 std::shared_ptr<spdlog::logger> make_logger(bool json) {
   auto log = spdlog::stderr_color_mt("regtrace");
   if (json) {
@@ -82,7 +95,9 @@ std::shared_ptr<spdlog::logger> make_logger(bool json) {
         R"({"event":"log","time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%*})");
     log->set_formatter(std::move(formatter));
   } else {
-    log->set_pattern("%H:%M:%S %^%l%$ %v");
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<printable_message_flag>('*').set_pattern("%H:%M:%S %^%l%$ %*");
+    log->set_formatter(std::move(formatter));
   }
   return log;
 }
