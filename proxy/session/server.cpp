@@ -158,7 +158,8 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   if (!context.config.store_bodies_dir.empty())
     context.bodies = std::make_unique<capture::body_store>(context.config.store_bodies_dir);
   for (unsigned i = 0; i < worker_count; ++i) {
-    context.pools.push_back(std::make_unique<upstream_pool>(context.config));
+    context.pools.push_back(
+        std::make_unique<upstream_pool>(context.config, state->workers[i]->io.get_executor()));
     context.watches.push_back(std::make_unique<client_watch>());
   }
   return std::unique_ptr<server>(new server(std::move(state)));
