@@ -107,7 +107,7 @@ print(",".join(["/v2/soak/small/manifests/v1", "/v2/soak/small/blobs/" + manifes
 PY
 )"
 
-# shellcheck disable=SC2086 # REGTRACE_ENV is a list of NAME=VALUE words
+# shellcheck disable=SC2086,SC2163 # REGTRACE_ENV is a list of NAME=VALUE words, exported each
 [[ -z ${REGTRACE_ENV:-} ]] || export ${REGTRACE_ENV}
 start_regtrace "$bin" "$RUN_DIR/regtrace" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt" \
   --threads "$threads"
