@@ -168,7 +168,9 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: dockerd's ping client gives up 
   auto const ping = index_of(t, [](auto const& x) { return x.target == "/v2/"; });
   CHECK(t.entries[ping].status == 0);
   CHECK(capture::failed_with(t.entries[ping], capture::errc::client_abandoned));
-  CHECK(t.entries[ping].timings.send + t.entries[ping].timings.wait >= 15000);
+  // dockerd's 15 s run from before its CONNECT and TLS handshake with regtrace, which the entry's
+  // timings (the exchange's own send and wait) leave out: on a busy machine they take tens of ms.
+  CHECK(t.entries[ping].timings.send + t.entries[ping].timings.wait >= 14000);
   require_finding(t, "A-07", "error", {ping}, ping, evidence_match::includes);
 
   // Replayed, dockerd meets the same silence and gives up the same way.
@@ -181,7 +183,7 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: dockerd's ping client gives up 
   require_answered_from_trace(replayed);
   auto const replayed_ping = index_of(replayed, [](auto const& x) { return x.target == "/v2/"; });
   CHECK(capture::failed_with(replayed.entries[replayed_ping], capture::errc::client_abandoned));
-  CHECK(replayed.entries[replayed_ping].timings.wait >= 15000);
+  CHECK(replayed.entries[replayed_ping].timings.wait >= 14000);
 }
 
 TEST_CASE("A-08 UPSTREAM_DIAL_FAILURE: the registry host refuses the connection", "[diagnostics]") {
