@@ -189,9 +189,9 @@ void print_summary(console_totals const& totals, server const& proxy, bool json)
   }
   std::printf("\n%s\n", format_summary(totals).c_str());
   for (auto const& line : format_seen_findings(totals)) print_line(line);
-  // The trace writer batches for at most 50 ms (the live rules' pace): that, and what is in flight, is
+  // The trace writer batches for at most 50 ms (the live rules' pace), then writes: that, and what is in flight, is
   // what a kill -9 can lose (README "The trace").
-  std::printf("Trace: %s (%llu entries; each reaches the file within 50 ms of its end)\n",
+  std::printf("Trace: %s (%llu entries; each reaches the file within 100 ms of its end)\n",
               proxy.trace_path().string().c_str(), static_cast<unsigned long long>(counters.written));
   if (counters.dropped || counters.write_failed)
     std::printf("Warning: %llu exchanges could not be recorded; the trace says so in log._regtrace.\n",
