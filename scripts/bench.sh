@@ -10,6 +10,13 @@
 #  machine_cpu_s_per_gib  the whole machine's busy CPU seconds (/proc/stat) per GiB during that GET:
 #                       client, registry, kernel and proxy together. On a machine whose cores the
 #                       direct GET already keeps busy, it bounds what any proxy can reach
+#  crypto_floor_s_per_gib  regtrace only: the cryptography its relay cannot avoid, per GiB, measured with
+#                       `openssl speed` in the same run (16 KiB blocks): decrypting with the upstream leg's
+#                       suite, encrypting with the client leg's (both read from the trace) and SHA-256
+#  cpu_over_floor       regtrace's cpu_s_per_gib / crypto_floor_s_per_gib: the relay's own cost (copies,
+#                       system calls, the kernel's TCP work, wake-ups) on top of that floor
+#  get_of_cpu_ceiling   regtrace's GET against the fastest the machine's cores allow at the busy CPU that GET
+#                       used per GiB (cores / machine_cpu_s_per_gib): near 1, the cores were the limit
 #  peak_rss_mib         each proxy's VmHWM right after the blob GETs
 #  head_latency_ms      median time of a manifest HEAD on one kept-alive connection (curl, sequential)
 #  keepalive_rps        manifest HEADs/s, 64 clients on kept-alive connections (hey)
@@ -166,6 +173,52 @@ measure_blob_get() {
   done
 }
 
+# suite_cipher SUITE: the `openssl speed -evp` name of a TLS suite's bulk cipher (TLS 1.3 and 1.2 names).
+suite_cipher() {
+  case "$1" in
+    *AES_128_GCM* | *AES128-GCM*) echo aes-128-gcm ;;
+    *AES_256_GCM* | *AES256-GCM*) echo aes-256-gcm ;;
+    *CHACHA20*) echo chacha20-poly1305 ;;
+    *) return 1 ;;
+  esac
+}
+
+# speed_s_per_gib ARGS...: CPU seconds per GiB of `openssl speed -evp ARGS` on 16 KiB blocks.
+speed_s_per_gib() {
+  openssl speed -seconds 3 -bytes 16384 -evp "$@" 2>/dev/null |
+    awk 'END {v = $NF; sub(/k$/, "", v); printf "%.4f", 2^30 / (v * 1000)}'
+}
+
+# measure_crypto_floor: regtrace's CPU per GiB against the cryptography it must do (see the header).
+measure_crypto_floor() {
+  define crypto_floor_s_per_gib s value "" "" "decrypt (upstream suite) + encrypt (client suite) + SHA-256 per GiB, openssl speed"
+  define cpu_over_floor x value 1.15 max "regtrace's CPU per GiB over the crypto floor measured in this run"
+  define get_of_cpu_ceiling x value "" "" "regtrace's GET / (cores / machine CPU s per GiB of that GET)"
+  local suites client upstream floor cpu machine mbps
+  read -r client upstream < <(python3 - "$REGTRACE_HAR" "$layer_digest" <<'PY'
+import json, sys
+entries = json.load(open(sys.argv[1]))["log"]["entries"]
+for e in reversed(entries):
+    r = e.get("_regtrace", {})
+    if e["request"]["url"].endswith(sys.argv[2]) and "client_tls" in r and "upstream_tls" in r:
+        print(r["client_tls"]["cipher"], r["upstream_tls"]["cipher"])
+        break
+PY
+  )
+  client="$(suite_cipher "${client:-}")" && upstream="$(suite_cipher "${upstream:-}")" ||
+    { note regtrace "no crypto floor: the trace names no known suites for the layer GET"; return; }
+  floor="$(awk -v d="$(speed_s_per_gib "$upstream" -decrypt)" -v e="$(speed_s_per_gib "$client")" \
+    -v h="$(speed_s_per_gib sha256)" 'BEGIN {printf "%.3f", d + e + h}')"
+  note regtrace "crypto floor: $upstream decrypt + $client encrypt + sha256 = $floor s/GiB"
+  cpu="$(awk -F'\t' '$1 == "cpu_s_per_gib" && $2 == "regtrace" {print $3}' "$samples" | median)"
+  machine="$(awk -F'\t' '$1 == "machine_cpu_s_per_gib" && $2 == "regtrace" {print $3}' "$samples" | median)"
+  mbps="$(awk -F'\t' '$1 == "blob_get_mbps" && $2 == "regtrace" {print $3}' "$samples" | median)"
+  sample crypto_floor_s_per_gib regtrace "$floor"
+  sample cpu_over_floor regtrace "$(awk -v c="$cpu" -v f="$floor" 'BEGIN {printf "%.3f", c / f}')"
+  sample get_of_cpu_ceiling regtrace "$(awk -v m="$mbps" -v b="$machine" -v n="$(nproc)" \
+    'BEGIN {printf "%.3f", m * 1e6 / (n / b * 2^30)}')"
+}
+
 # --- (2) small requests: latency on one kept-alive connection, and 64 clients kept alive.
 
 measure_head_latency() {
@@ -307,6 +360,7 @@ load_start="$(cut -d' ' -f1 /proc/loadavg)"
 setup_registry
 start_proxies
 measure_blob_get
+measure_crypto_floor
 measure_head_latency
 measure_keepalive
 measure_new_connections

@@ -21,6 +21,11 @@ constexpr unsigned char alpn_http_1_1[] = {8, 'h', 't', 't', 'p', '/', '1', '.',
 constexpr char const* client_facing_tls12_ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
 
+// TLS 1.3 suites, AES-128-GCM first as Go's crypto/tls (dockerd, containerd, the distribution
+// registry) orders them on AES hardware. OpenSSL's default puts AES-256-GCM first, which costs about
+// 8% more per byte on a multi-GB layer for no gain a registry client asks for.
+constexpr char const* tls13_suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
 constexpr unsigned char session_id_context[] = {'r', 'e', 'g', 't', 'r', 'a', 'c', 'e'};
 
 /// Picks "http/1.1" from the client's list or declines ALPN: we relay HTTP/1.1 only, and a client
@@ -40,6 +45,13 @@ int select_alpn(SSL*, unsigned char const** out, unsigned char* out_length, unsi
     at += 1 + length;
   }
   return SSL_TLSEXT_ERR_NOACK;
+}
+
+/// OpenSSL keeps a record-sized read and write buffer (about 17 KiB each) per connection for its whole
+/// life; released, they exist only while a record is in them, so a kept-alive connection waiting for its
+/// next request holds none (issue 13: 500 idle connections).
+void release_idle_buffers(SSL_CTX* ctx) {
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
 error context_error(char const* what) {
@@ -73,12 +85,14 @@ result<ssl_ctx_ptr> make_client_facing_context() {
   bool const ok = SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) == 1 &&
                   SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION) == 1 &&
                   SSL_CTX_set_cipher_list(c, client_facing_tls12_ciphers) == 1 &&
+                  SSL_CTX_set_ciphersuites(c, tls13_suites) == 1 &&
                   SSL_CTX_set_session_id_context(c, session_id_context, sizeof session_id_context) == 1;
   if (!ok) return context_error("cannot configure the client-facing TLS context");
   // dockerd opens a connection per request (SPEC §7): resumption saves a full handshake each time.
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
   SSL_CTX_clear_options(c, SSL_OP_NO_TICKET);
   SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);
+  release_idle_buffers(c);
   return ctx;
 }
 
@@ -90,6 +104,10 @@ result<ssl_ctx_ptr> make_upstream_context(upstream_trust const& trust) {
   // Registries require TLS 1.2 (catalog A-05); say so here rather than rely on the system openssl.cnf.
   if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1) {
     return context_error("cannot set the minimum TLS version on the upstream TLS context");
+  }
+  // The registry chooses; OpenSSL-based servers that follow the client's order get Go's order.
+  if (SSL_CTX_set_ciphersuites(c, tls13_suites) != 1) {
+    return context_error("cannot set the TLS 1.3 suites on the upstream TLS context");
   }
   if (SSL_CTX_set_default_verify_paths(c) != 1) {
     return context_error("cannot load the system CA certificates");
@@ -105,6 +123,7 @@ result<ssl_ctx_ptr> make_upstream_context(upstream_trust const& trust) {
     return context_error("cannot set ALPN on the upstream TLS context");
   }
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT);
+  release_idle_buffers(c);
   return ctx;
 }
 

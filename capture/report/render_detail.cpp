@@ -95,7 +95,14 @@ std::string operation_requests(operation const& op) {
 std::string html_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char const c = text[i];
+    // U+0080..U+009F (C2 80..C2 9F) are C1 controls, forbidden in HTML as C0 ones are.
+    if (c == '\xC2' && i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0x80) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
     switch (c) {
       case '&':
         out += "&amp;";

@@ -35,7 +35,8 @@ std::string operation_amounts(operation const& op);
 /// "#1 to #15 (9 requests)".
 std::string operation_requests(operation const& op);
 
-/// Text for HTML content and attribute values: & < > " ' as entities, control characters as U+FFFD.
+/// Text for HTML content and attribute values: & < > " ' as entities, control characters (C0 but tab,
+/// newline and CR; DEL; C1) as U+FFFD.
 std::string html_escape(std::string_view text);
 /// The SVG waterfall of the report's entries (render_html_timeline.cpp).
 std::string html_timeline(report const& r);

@@ -231,10 +231,10 @@ void live_diagnostics::push(exchange x, std::size_t index) {
   window_first_index_ += drop;
 }
 
-live_diagnostics::news live_diagnostics::conclude() {
+live_diagnostics::news live_diagnostics::conclude(bool trace_complete) {
   news out;
   if (window_.empty()) return out;
-  for (auto& f : findings_by_cause(window_, window_first_index_, false)) {
+  for (auto& f : findings_by_cause(window_, window_first_index_, trace_complete)) {
     auto key = std::pair{f.id, f.cause};
     auto const known = causes_.find(key);
     finding now = known == causes_.end() ? std::move(f)

@@ -23,8 +23,9 @@ std::vector<finding> diagnose(std::span<exchange const> entries, std::size_t fir
 
 /// Live use: the proxy's trace writer adds each exchange as it is recorded and learns what changed.
 /// Keeps a bounded window of recent exchanges, since sequence rules look back (catalog §0: sessions of
-/// about 120 s), and each cause's finding so far, so a cause is reported once however long it goes on;
-/// the final word is diagnose() over the whole file.
+/// about 120 s), and each cause's finding so far, so a cause is reported once however long it goes on.
+/// When the proxy stops, conclude(true) judges the window as a finished trace (what a client never
+/// did); `regtrace report` gives the word over the whole file.
 /// Not thread-safe: owned by the single trace writer.
 class live_diagnostics {
  public:
@@ -49,7 +50,8 @@ class live_diagnostics {
   /// Adds the next trace entry to the window without running the rules (a batch is concluded once).
   void push(exchange x, std::size_t index);
   /// Runs the rules on the window and merges what they find into each cause's finding so far.
-  news conclude();
+  /// trace_complete: nothing more will come (the proxy stopped), as diagnose() takes it.
+  news conclude(bool trace_complete = false);
   /// Every cause's finding so far, the count stated, most severe first: what log._findings says live.
   std::vector<finding> findings() const;
 

@@ -69,12 +69,51 @@ std::string shorten_target(std::string_view target, std::size_t max_width) {
   return out;
 }
 
-std::string printable(std::string_view text) {
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at text[i] (RFC 3629 §4: no overlong forms, no
+// surrogates), or 0 when the byte starts none.
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+  auto const byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  auto const lead = byte(i);
+  std::size_t const n = lead >= 0xC2 && lead <= 0xDF   ? 2
+                        : lead >= 0xE0 && lead <= 0xEF ? 3
+                        : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                                       : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  auto const second = byte(i + 1);
+  if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) || (lead == 0xF0 && second < 0x90) ||
+      (lead == 0xF4 && second > 0x8F))
+    return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string printable(std::string_view text, bool keep_newlines) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    auto const u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? (c == '\n' || c == '\t' ? ' ' : '?') : c;
+  for (std::size_t i = 0; i < text.size();) {
+    auto const u = static_cast<unsigned char>(text[i]);
+    if (u < 0x80) {
+      out += u == '\n'                 ? (keep_newlines ? '\n' : ' ')
+             : u == '\t'               ? ' '
+             : (u < 0x20 || u == 0x7f) ? '?'
+                                       : text[i];
+      ++i;
+      continue;
+    }
+    // A stray byte reads as a C1 control on an 8-bit terminal, and U+0080..U+009F (C2 80..C2 9F) are
+    // C1 controls on a UTF-8 one: xterm reads U+009B as CSI, as it reads ESC [.
+    auto const n = utf8_length(text, i);
+    bool const c1 = n == 2 && u == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
+    if (n == 0 || c1)
+      out += '?';
+    else
+      out.append(text.substr(i, n));
+    i += n == 0 ? 1 : n;
   }
   return out;
 }

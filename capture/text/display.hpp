@@ -17,8 +17,9 @@ std::string format_duration_ms(double ms);
 /// elided in the middle, query values dropped.
 std::string shorten_target(std::string_view target, std::size_t max_width = 64);
 /// Text from a trace or a peer, made safe for a terminal: escape sequences could drive it, so control
-/// bytes become "?" (newlines and tabs a space).
-std::string printable(std::string_view text);
+/// bytes (C0, DEL, and C1 written as UTF-8) become "?"; tabs become a space, and newlines too unless
+/// keep_newlines (a block of several lines), where a CR still becomes "?".
+std::string printable(std::string_view text, bool keep_newlines = false);
 /// items joined by separator: "a, b, c".
 std::string join(std::vector<std::string> const& items, std::string_view separator = ", ");
 

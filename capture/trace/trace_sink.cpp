@@ -1,6 +1,5 @@
 #include "capture/trace/trace_sink.hpp"
 
-#include "capture/har/har_reader.hpp"
 #include "capture/har/har_writer.hpp"
 #include "capture/redaction/redaction.hpp"
 #include "capture/rules/rules.hpp"
@@ -68,8 +67,10 @@ struct trace_sink::batch_findings {
   findings_by_position completed_by;  ///< the new and grown findings, by the record that showed them
 };
 
-trace_sink::trace_sink(trace_sink_options options)
-    : options_(std::move(options)), file_(std::make_unique<har_file>(options_.har_path)) {
+trace_sink::trace_sink(trace_sink_options options, write_failure_injector inject_write_failure)
+    : options_(std::move(options)),
+      inject_write_failure_(std::move(inject_write_failure)),
+      file_(std::make_unique<har_file>(options_.har_path)) {
   if (options_.diagnose) diagnostics_ = std::make_unique<rules::live_diagnostics>();
   thread_ = std::thread([this] { run(); });
 }
@@ -141,6 +142,7 @@ void trace_sink::report_counters(counters now) noexcept {
 
 bool trace_sink::write_extras(counters now) noexcept {
   try {
+    if (inject_write_failure_ && !inject_write_failure_().empty()) return false;
     auto findings = nlohmann::json::array();
     for (auto const& f : findings_) findings.push_back(rules::to_json(f));
     nlohmann::json const extras{
@@ -155,10 +157,10 @@ bool trace_sink::write_extras(counters now) noexcept {
 
 void trace_sink::final_diagnosis() noexcept {
   try {
-    auto trace = read_har_file(options_.har_path);
-    if (!trace.ok) return;  // the live findings stay
-    findings_ = rules::diagnose(trace.exchanges);
-    rules::map_evidence_entries(findings_, trace.entry_indexes);
+    // The live window judged as a finished trace, not the whole file read back: a stop must not take
+    // longer the longer regtrace ran (issue 13: 8 s after 55,000 entries). `regtrace report` re-reads all.
+    diagnostics_->conclude(true);
+    findings_ = diagnostics_->findings();
     write_extras(counters_);
   } catch (...) {
     // Out of memory: the live findings stay in the trace.
@@ -237,27 +239,49 @@ trace_sink::batch_findings trace_sink::redact_and_diagnose(std::vector<exchange>
 trace_sink::counters trace_sink::write_batch(std::vector<exchange> const& batch) {
   counters seen;
   for (auto const& x : batch) {
-    bool written = false;
     std::string problem;
-    try {
-      written = file_->append(to_har_entry(x));
-      if (!written) problem = file_->last_error();
-    } catch (std::exception const& e) {
-      problem = std::string("cannot write a trace record: ") + e.what();
-    }
+    bool const written = append(x, problem);
     {
       std::lock_guard lock(mutex_);
       ++(written ? counters_.written : counters_.write_failed);
       seen = counters_;
     }
-    if (written) {
-      notify(options_.on_written, x);
-    } else {
-      notify(options_.on_problem, problem);
-      report_counters(seen);
-    }
+    note_outcome(written, seen, problem);
+    if (written) notify(options_.on_written, x);
   }
   return seen;
+}
+
+bool trace_sink::append(exchange const& x, std::string& problem) noexcept {
+  try {
+    if (inject_write_failure_) problem = inject_write_failure_();
+    if (!problem.empty()) return false;
+    if (file_->append(to_har_entry(x))) return true;
+    problem = file_->last_error();
+  } catch (std::exception const& e) {
+    problem = std::string("cannot write a trace record: ") + e.what();
+  } catch (...) {
+    problem = "cannot write a trace record";
+  }
+  return false;
+}
+
+void trace_sink::note_outcome(bool written, counters now, std::string const& problem) {
+  if (written && failing_since_) {
+    auto const lost = now.write_failed - *failing_since_;
+    failing_since_.reset();
+    // The records lost go into the trace now, while writing works, not at the next batch.
+    report_counters(now);
+    notify(options_.on_problem, "trace writing resumed after " + std::to_string(lost) +
+                                    (lost == 1 ? " record was lost" : " records were lost") +
+                                    "; the trace counts them in log._regtrace.failed_records");
+  } else if (!written) {
+    // The file is told of every loss (it may have room for the counters again); the console once.
+    report_counters(now);
+    if (failing_since_) return;
+    failing_since_ = now.write_failed - 1;
+    notify(options_.on_problem, "trace writing failed: " + problem + "; records are being counted as lost");
+  }
 }
 
 }  // namespace regtrace::capture

@@ -14,6 +14,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -31,7 +33,10 @@ struct trace_sink_options {
   /// Called on the writer thread after each record is written (already redacted). May be empty.
   std::function<void(exchange const&)> on_written;
   /// Called on the writer thread when a record cannot be written or was dropped; a sentence. A record
-  /// submitted after close() is reported on the submitting thread, since the writer is gone.
+  /// submitted after close() is reported on the submitting thread, since the writer is gone. Writes
+  /// that keep failing (a full disk) are told twice, not once per record (issue 13): when the first
+  /// fails ("trace writing failed: ...; records are being counted as lost") and when one works again
+  /// ("trace writing resumed after N records were lost").
   std::function<void(std::string const&)> on_problem;
   /// Run the rules on each record as it is written (SPEC §5): each entry lists the IDs of the
   /// findings it showed, log._findings holds one finding per cause (issue 12), and on_findings hears
@@ -45,11 +50,17 @@ struct trace_sink_options {
   std::function<void(exchange const&, std::vector<rules::finding> const&)> on_findings;
 };
 
+/// Test seam (STYLE rule 14, injected failures): asked before each write to the trace file; a
+/// non-empty sentence fails that write with it as the reason, as a full disk would, and leaves the file
+/// untouched. Called on the writer thread, and by close().
+using write_failure_injector = std::function<std::string()>;
+
 /// Thread-safe: submit() from any thread; close() once, from the owner.
 class trace_sink {
  public:
   /// Opens the HAR file (throws std::runtime_error with a sentence if it cannot) and starts the thread.
-  explicit trace_sink(trace_sink_options options);
+  /// inject_write_failure: empty outside tests.
+  explicit trace_sink(trace_sink_options options, write_failure_injector inject_write_failure = {});
   ~trace_sink();
   trace_sink(trace_sink const&) = delete;
   trace_sink& operator=(trace_sink const&) = delete;
@@ -81,6 +92,11 @@ class trace_sink {
   batch_findings redact_and_diagnose(std::vector<exchange>& batch);
   /// Appends each record; on_written or on_problem hears of each. Returns the counters after the last.
   counters write_batch(std::vector<exchange> const& batch);
+  /// Appends one record; false with the reason in problem.
+  bool append(exchange const& x, std::string& problem) noexcept;
+  /// Tells on_problem when records begin to be lost and when writing works again, once each (issue
+  /// 13: a full disk printed a line per lost record). now: the counters after this record.
+  void note_outcome(bool written, counters now, std::string const& problem);
   /// Writes the dropped/failed counts into the trace when they changed. Caller owns the file: the
   /// writer thread, or anyone holding mutex_ once the writer has stopped.
   void report_counters(counters now) noexcept;
@@ -91,6 +107,7 @@ class trace_sink {
   void final_diagnosis() noexcept;
 
   trace_sink_options options_;
+  write_failure_injector inject_write_failure_;
   std::unique_ptr<har_file> file_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -99,6 +116,9 @@ class trace_sink {
   counters reported_;  ///< what the trace's extras say; touched only by whoever owns the file
   std::unique_ptr<rules::live_diagnostics> diagnostics_;  ///< writer thread only
   std::vector<rules::finding> findings_;  ///< what log._findings says, one per cause; owned like reported_
+  /// write_failed when the current run of failed writes began; empty while writing works. Writer
+  /// thread only.
+  std::optional<std::uint64_t> failing_since_;
   bool closing_ = false;
   bool stopped_ = false;  ///< the writer thread has been joined; the file belongs to mutex_ holders
   std::thread thread_;

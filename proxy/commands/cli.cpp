@@ -3,6 +3,7 @@
 #include "proxy/commands/cli.hpp"
 #include "proxy/commands/runtime_setup.hpp"
 
+#include "capture/text/display.hpp"
 #include "proxy/commands/check.hpp"
 #include "proxy/commands/cli_options.hpp"
 #include "proxy/commands/replay_send.hpp"
@@ -285,7 +286,8 @@ int run_command_line(int argc, char** argv) {
   try {
     return commands.run();
   } catch (std::exception const& e) {
-    std::cerr << "regtrace: " << e.what() << "\n";
+    // The sentence may quote a trace or a peer (SPEC §8: nothing raw to a terminal).
+    std::cerr << "regtrace: " << capture::printable(e.what()) << "\n";
     return 1;
   }
 }

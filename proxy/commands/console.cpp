@@ -34,7 +34,8 @@ std::string format_exchange_line(capture::exchange const& x) {
       x.failure->detail.find(x.failure->message) == std::string::npos)
     line += " (" + x.failure->message + ")";
   for (auto const& id : x.finding_ids) line += " [" + id + "]";
-  return line;
+  // A replayed entry's method, target and failure detail come from a trace: hostile input (SPEC §8).
+  return capture::printable(line);
 }
 
 std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
@@ -46,7 +47,7 @@ std::string format_progress_line(capture::exchange const& x, std::uint64_t bytes
   char rate[32];
   std::snprintf(rate, sizeof rate, ", %.1f MB/s",
                 seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0);
-  return line + rate;
+  return capture::printable(line + rate);
 }
 
 void console_totals::add(capture::exchange const& x) {
@@ -100,7 +101,7 @@ std::string format_finding_line(capture::rules::finding const& f) {
     auto end = f.remediation.find(". ");
     line += " Fix: " + f.remediation.substr(0, end == std::string::npos ? std::string::npos : end + 1);
   }
-  return line;
+  return capture::printable(line);  // titles quote the trace
 }
 
 std::string format_summary(console_totals const& totals) {
@@ -126,8 +127,8 @@ std::vector<std::string> format_seen_findings(console_totals const& totals) {
   std::ranges::stable_sort(order, std::greater{}, &seen_finding::level);
   std::vector<std::string> lines;
   for (auto const* s : order)
-    lines.push_back("  " + s->id + " " + upper_level(s->level) + " " + s->name + ": " + s->title + ", seen " +
-                    times(s->count));
+    lines.push_back(capture::printable("  " + s->id + " " + upper_level(s->level) + " " + s->name + ": " +
+                                       s->title + ", seen " + times(s->count)));
   return lines;
 }
 

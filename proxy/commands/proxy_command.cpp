@@ -57,6 +57,19 @@ class json_message_flag : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
 };
 
+// "%*" in the text pattern: the message made terminal-safe, since warnings quote the trace being replayed
+// and its entries' headers (SPEC §8).
+class printable_message_flag : public spdlog::custom_flag_formatter {
+ public:
+  void format(spdlog::details::log_msg const& message, std::tm const&, spdlog::memory_buf_t& out) override {
+    auto const text = capture::printable({message.payload.data(), message.payload.size()});
+    out.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<printable_message_flag>();
+  }
+};
+
 std::shared_ptr<spdlog::logger> make_logger(bool json) {
   auto log = spdlog::stderr_color_mt("regtrace");
   if (json) {
@@ -65,7 +78,9 @@ std::shared_ptr<spdlog::logger> make_logger(bool json) {
         R"({"event":"log","time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%*})");
     log->set_formatter(std::move(formatter));
   } else {
-    log->set_pattern("%H:%M:%S %^%l%$ %v");
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<printable_message_flag>('*').set_pattern("%H:%M:%S %^%l%$ %*");
+    log->set_formatter(std::move(formatter));
   }
   return log;
 }
@@ -157,9 +172,9 @@ void print_summary(console_totals const& totals, server const& proxy, bool json)
   }
   std::printf("\n%s\n", format_summary(totals).c_str());
   for (auto const& line : format_seen_findings(totals)) print_line(line);
-  // The trace writer batches for at most 50 ms (the live rules' pace): that, and what is in flight, is
+  // The trace writer batches for at most 50 ms (the live rules' pace), then writes: that, and what is in flight, is
   // what a kill -9 can lose (README "The trace").
-  std::printf("Trace: %s (%llu entries; each reaches the file within 50 ms of its end)\n",
+  std::printf("Trace: %s (%llu entries; each reaches the file within 100 ms of its end)\n",
               proxy.trace_path().string().c_str(), static_cast<unsigned long long>(counters.written));
   if (counters.dropped || counters.write_failed)
     std::printf("Warning: %llu exchanges could not be recorded; the trace says so in log._regtrace.\n",

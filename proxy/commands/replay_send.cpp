@@ -6,7 +6,9 @@
 #include "capture/registry/classifier.hpp"
 #include "capture/rules/rules.hpp"
 #include "capture/replay/diff.hpp"
+#include "capture/text/display.hpp"
 #include "proxy/config/host_rules.hpp"
+#include "proxy/session/replay_fields.hpp"
 #include "proxy/upstream/registry_client.hpp"
 
 #include <nlohmann/json.hpp>
@@ -33,16 +35,23 @@ bool worth_resending(exchange const& x, std::vector<std::string> const& only) {
   return false;
 }
 
-// A recorded request as it is sent again: method, URL and request headers; nothing of the answer.
-exchange request_of(exchange const& recorded) {
+// A recorded request as it is sent again: method, URL and the request headers that can be written
+// (SPEC §8: a trace is hostile input); nothing of the answer. What is left out goes to *notes.
+exchange request_of(exchange const& recorded, std::vector<std::string>* notes) {
   exchange x;
   x.method = recorded.method;
   x.scheme = recorded.scheme;
   x.host = recorded.host;
   x.port = recorded.port;
   x.target = recorded.target;
-  x.request_headers = recorded.request_headers;
+  auto writable = writable_fields_of(recorded.request_headers);
+  x.request_headers = std::move(writable.kept);
+  for (auto& note : writable.notes) notes->push_back(std::move(note));
   return x;
+}
+
+void warn(std::size_t entry, std::string const& what) {
+  std::fprintf(stderr, "regtrace: warning: entry #%zu: %s\n", entry + 1, capture::printable(what).c_str());
 }
 
 // What changed between the recorded reads and today's answers, request by request, then in the
@@ -97,19 +106,25 @@ void print_json(replay_send_options const& options, std::size_t resent, replay_o
   std::printf("%s\n", report.dump(2).c_str());
 }
 
+// Everything here quotes the trace or the registry: each line is made terminal-safe (SPEC §8).
 void print_text(replay_send_options const& options, std::size_t resent, replay_outcome const& outcome) {
-  std::printf("regtrace replay send: %s — %zu registry reads re-sent, %zu changed\n\n",
-              options.trace.filename().c_str(), resent, outcome.changed);
+  auto const line = [](std::string const& text) { std::printf("%s\n", capture::printable(text).c_str()); };
+  line("regtrace replay send: " + options.trace.filename().string() + " — " + std::to_string(resent) +
+       " registry reads re-sent, " + std::to_string(outcome.changed) + " changed");
+  std::printf("\n");
   for (auto const& d : outcome.diffs) {
-    std::printf("#%zu %s %s: %s\n", d.recorded_entry + 1, d.method.c_str(), d.url.c_str(),
-                d.changes.empty() ? "same" : "CHANGED");
-    for (auto const& change : d.changes) std::printf("    %s\n", change.c_str());
+    line("#" + std::to_string(d.recorded_entry + 1) + " " + d.method + " " + d.url + ": " +
+         (d.changes.empty() ? "same" : "CHANGED"));
+    for (auto const& change : d.changes) line("    " + change);
   }
-  for (auto const& f : outcome.findings.appeared)
-    std::printf("\nnew finding %s %s: %s\n", f.id.c_str(), f.name.c_str(), f.title.c_str());
-  for (auto const& f : outcome.findings.disappeared)
-    std::printf("\ngone: finding %s %s (%s) no longer shows\n", f.id.c_str(), f.name.c_str(),
-                f.title.c_str());
+  for (auto const& f : outcome.findings.appeared) {
+    std::printf("\n");
+    line("new finding " + f.id + " " + f.name + ": " + f.title);
+  }
+  for (auto const& f : outcome.findings.disappeared) {
+    std::printf("\n");
+    line("gone: finding " + f.id + " " + f.name + " (" + f.title + ") no longer shows");
+  }
   if (!outcome.anything()) std::printf("\nThe registry answers as it did when the trace was recorded.\n");
 }
 
@@ -118,14 +133,23 @@ void print_text(replay_send_options const& options, std::size_t resent, replay_o
 int run_replay_send(replay_send_options const& options) {
   auto trace = capture::read_har_file(options.trace);
   if (!trace.ok) throw std::runtime_error(trace.error);
-  for (auto const& warning : trace.warnings) std::fprintf(stderr, "regtrace: warning: %s\n", warning.c_str());
+  for (auto const& warning : trace.warnings)
+    std::fprintf(stderr, "regtrace: warning: %s\n", capture::printable(warning).c_str());
 
   std::vector<std::size_t> picked;  // positions in trace.exchanges
   std::vector<exchange> now;
   for (std::size_t i = 0; i < trace.exchanges.size(); ++i) {
-    if (!worth_resending(trace.exchanges[i], options.only)) continue;
+    auto const& recorded = trace.exchanges[i];
+    if (!worth_resending(recorded, options.only)) continue;
+    auto const entry = trace.entry_indexes.empty() ? i : trace.entry_indexes[i];
+    if (std::string why; !is_resendable_request(recorded, &why)) {
+      warn(entry, "not re-sent: " + why);
+      continue;
+    }
+    std::vector<std::string> notes;
+    now.push_back(request_of(recorded, &notes));
     picked.push_back(i);
-    now.push_back(request_of(trace.exchanges[i]));
+    for (auto const& note : notes) warn(entry, note);
   }
   if (picked.empty())
     throw std::runtime_error(options.trace.string() + " has no registry read (GET or HEAD) to re-send");

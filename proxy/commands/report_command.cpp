@@ -45,7 +45,7 @@ int run_report_command(report_options const& o) {
         read.error.starts_with("not a HAR")
             ? o.trace.string() + " is " + read.error + ". Export the trace again as a HAR (JSON) file."
             : read.error;
-    std::cerr << "regtrace: " << sentence << "\n";
+    std::cerr << "regtrace: " << capture::printable(sentence) << "\n";
     return 1;
   }
   auto const r = report::build_report(std::move(read), o.trace.string());
@@ -60,8 +60,9 @@ int run_report_command(report_options const& o) {
   }
   // Text on the terminal already shows the warnings; elsewhere a script's log should still see them.
   if (*fmt != report::format::text || !to_stdout)
-    for (auto const& w : r.warnings) std::cerr << "regtrace: warning: " << w << "\n";
-  if (!to_stdout) std::cerr << "regtrace: wrote " << o.output.string() << ": " << r.verdict << "\n";
+    for (auto const& w : r.warnings) std::cerr << "regtrace: warning: " << capture::printable(w) << "\n";
+  if (!to_stdout)
+    std::cerr << "regtrace: wrote " << o.output.string() << ": " << capture::printable(r.verdict) << "\n";
 
   auto const worst = report::worst_severity(r);
   return fail_on && worst && *worst >= *fail_on ? 2 : 0;

@@ -10,6 +10,9 @@
 #include "proxy/session/interruption.hpp"
 #include "proxy/upstream/connect.hpp"
 
+#include <algorithm>
+#include <memory>
+
 namespace regtrace::proxy {
 namespace {
 
@@ -19,14 +22,13 @@ using response_parser = http::response_parser<http::buffer_body>;
 // are awaited directly, so they take it by reference (STYLE rule 3 forbids that to spawned coroutines).
 struct relay_state {
   relay_state(client_side& client_in, request_parser& request_in, upstream_target const& target_in,
-              capture::exchange& record_in, proxy_context& context_in, std::span<char> chunk_in)
+              capture::exchange& record_in, proxy_context& context_in)
       : client(client_in),
         request(request_in),
         target(target_in),
         record(record_in),
         context(context_in),
         config(context_in.config),
-        chunk(chunk_in),
         client_keep_alive(request_in.get().keep_alive()),
         request_has_body(!request_in.is_done()),
         is_head(request_in.get().method() == http::verb::head),
@@ -49,7 +51,6 @@ struct relay_state {
   capture::exchange& record;
   proxy_context& context;
   proxy_config const& config;
-  std::span<char> chunk;
 
   // The request as the client sent it, read before prepare_request strips what was only for regtrace.
   bool const client_keep_alive;
@@ -65,6 +66,8 @@ struct relay_state {
   steady_clock::time_point header_sent{};  // a request without a body waits for its answer from here
   steady_clock::time_point wait_started{};
   bool body_refused = false;  // the upstream stopped taking the body and answered first
+  std::unique_ptr<char[]> chunk_storage;
+  std::size_t chunk_bytes = 0;
   steady_clock::time_point const started = steady_clock::now();
 
   // The upstream connection this exchange now waits on: what the client watch ends if the client goes.
@@ -72,6 +75,22 @@ struct relay_state {
     upstream = std::move(connection);
     client.waiting_on = {};
     client.waiting_on.stream = &upstream->stream.tcp();
+  }
+  // The chunk a body of `length` is relayed in: the body's size when it is known and smaller than
+  // relay_chunk_bytes, else relay_chunk_bytes (a long body gets its own bigger piece, relay_body, and
+  // falls back to this one). Allocated for the exchange only, and only as big as needed: 500 registry
+  // requests in flight at once, most with bodies of a few hundred bytes, held 32 MiB of 64 KiB chunks
+  // (issue 13). Uninitialised: reads fill it.
+  std::span<char> chunk_for(boost::optional<std::uint64_t> length) {
+    std::size_t const bytes = length && *length < config.relay_chunk_bytes
+                                  ? std::max<std::size_t>(static_cast<std::size_t>(*length), 1)
+                                  : config.relay_chunk_bytes;
+    if (chunk_bytes < bytes) {
+      chunk_storage.reset();  // the old one goes first: never both at once
+      chunk_storage = std::make_unique_for_overwrite<char[]>(bytes);
+      chunk_bytes = bytes;
+    }
+    return {chunk_storage.get(), bytes};
   }
   // The exchange was cut short while regtrace was `doing` (see record_if_cut_short).
   bool cut_short(capture::phase where, std::string_view doing, beast::error_code const& ec) {
@@ -219,6 +238,27 @@ net::awaitable<bool> answer_continue(relay_state& s) {
   co_return false;
 }
 
+// A body the parser refused, as opposed to a stream that failed: a chunk size that overflows, a bad
+// chunk extension, a chunk without its CRLF, a malformed trailer (RFC 9112 §7.1).
+bool is_malformed_body(beast::error_code const& ec) {
+  if (ec.category() != http::make_error_code(http::error::bad_chunk).category()) return false;
+  return ec != http::error::end_of_stream && ec != http::error::partial_message &&
+         ec != http::error::need_more && ec != http::error::need_buffer && ec != http::error::short_read;
+}
+
+// The client's request body could not be parsed after part of it went upstream: the client is answered
+// 400 like a malformed request head, and the upstream connection, holding half a request, is dropped
+// (relay_state never pools it). Before issue 13 the client's connection was closed with no answer.
+net::awaitable<void> answer_malformed_body(relay_state& s, beast::error_code const& ec) {
+  s.record.failure = capture::make_failure(
+      capture::phase::request_relay, capture::errc::malformed_request,
+      "the client sent a malformed chunked request body (" + ec.message() + ") after " +
+          std::to_string(s.record.request_body.bytes) + " bytes of it were relayed upstream",
+      capture::failing_peer::client);
+  co_await respond_generated(s.client, s.record, http::status::bad_request,
+                             "regtrace could not parse the request body: " + ec.message(), s.config);
+}
+
 // Streams the request body upstream, and ends HAR send: when the request is out. For a request without
 // a body send_head already read the answer's header, so waiting counts from the header write.
 net::awaitable<bool> relay_request_body(relay_state& s) {
@@ -230,13 +270,17 @@ net::awaitable<bool> relay_request_body(relay_state& s) {
     co_return true;
   }
   auto const progress = progress_of(record, s.request.content_length(), s.context);
-  auto sent =
-      co_await relay_body<true>(s.client.stream, s.client.buffer, s.request, s.upstream->stream,
-                                *s.serializer, s.chunk, s.request_recorder, s.config.idle_timeout, progress);
+  auto sent = co_await relay_body<true>(s.client.stream, s.client.buffer, s.request, s.upstream->stream,
+                                        *s.serializer, s.chunk_for(s.request.content_length()),
+                                        s.request_recorder, s.config.idle_timeout, progress);
   record.request_body = s.request_recorder.finish(static_cast<bool>(sent));
   if (!sent) {
     record.timings.send = ms_between(s.send_started, steady_clock::now());
     if (s.cut_short(capture::phase::request_relay, "relaying the request body", sent.ec)) co_return false;
+    if (sent.source_failed && is_malformed_body(sent.ec)) {
+      co_await answer_malformed_body(s, sent.ec);
+      co_return false;
+    }
     if (sent.source_failed) {
       record.failure =
           capture::make_failure(capture::phase::request_relay, sent.ec,
@@ -327,7 +371,8 @@ net::awaitable<bool> relay_response(relay_state& s) {
   auto const progress = progress_of(record, s.response->content_length(), s.context);
   if (relayed && !no_body)
     relayed = co_await relay_body<false>(s.upstream->stream, s.upstream->buffer, *s.response, s.client.stream,
-                                         out, s.chunk, recorder, s.config.idle_timeout, progress);
+                                         out, s.chunk_for(s.response->content_length()), recorder,
+                                         s.config.idle_timeout, progress);
   record.response_body = recorder.finish(static_cast<bool>(relayed));
   record.timings.receive = ms_between(receive_started, steady_clock::now());
   if (!relayed) {
@@ -363,9 +408,8 @@ void record_request(capture::exchange& record, request_parser const& parser) {
 }
 
 net::awaitable<bool> relay_exchange(client_side& client, request_parser& request, upstream_target target,
-                                    capture::exchange& record, proxy_context& context,
-                                    std::span<char> chunk) {
-  relay_state s(client, request, target, record, context, chunk);
+                                    capture::exchange& record, proxy_context& context) {
+  relay_state s(client, request, target, record, context);
   prepare_request(s);
   if (!co_await send_head(s)) co_return false;
   if (!co_await answer_continue(s)) co_return false;

@@ -7,8 +7,6 @@
 #include "proxy/session/proxy_context.hpp"
 #include "proxy/upstream/connection.hpp"
 
-#include <span>
-
 namespace regtrace::proxy {
 
 /// A parser with regtrace's limits: bodies unbounded (they stream), headers bounded (431).
@@ -18,7 +16,8 @@ void apply_limits(request_parser& parser, proxy_config const& config);
 void record_request(capture::exchange& record, request_parser const& parser);
 
 /// Relays one exchange to target. Returns true when the client connection may carry another request.
+/// Each body is relayed in a chunk of its own, no bigger than the body (up to relay_chunk_bytes).
 net::awaitable<bool> relay_exchange(client_side& client, request_parser& request, upstream_target target,
-                                    capture::exchange& record, proxy_context& context, std::span<char> chunk);
+                                    capture::exchange& record, proxy_context& context);
 
 }  // namespace regtrace::proxy

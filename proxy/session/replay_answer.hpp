@@ -4,6 +4,7 @@
 
 #include "capture/model/exchange.hpp"
 
+#include <chrono>
 #include <string_view>
 
 namespace regtrace::proxy {
@@ -17,6 +18,7 @@ enum class answer_form {
   stalled_body,  ///< the body stopped moving and the client gave up: the header, the bytes, then silence
   kept_text,     ///< the body the trace kept whole, as text
   body_missing,  ///< the trace cannot give the body: regtrace answers 502 (errc::replay_body_missing)
+  bad_status,    ///< the recorded status is no final HTTP status (RFC 9110 §15): regtrace answers 502
 };
 
 /// True when the upstream cut the recorded body short: the replay cuts it again.
@@ -28,5 +30,13 @@ bool abandoned_by_client(capture::exchange const& recorded);
 /// The form recorded is replayed in, as the answer to a request with `method`. body_stored: the body
 /// store holds a file of the recorded body's digest and length.
 answer_form choose_answer_form(capture::exchange const& recorded, std::string_view method, bool body_stored);
+
+/// The longest wait --replay-timing replays: a trace may say anything (1e300, NaN, inf), and a client
+/// that waited ten minutes for one answer has long given up.
+inline constexpr std::chrono::minutes max_replayed_wait{10};
+
+/// The recorded wait (HAR timings.wait, in ms) as a duration: 0 for a negative or NaN one, at most
+/// max_replayed_wait.
+std::chrono::microseconds replayed_wait(double recorded_ms);
 
 }  // namespace regtrace::proxy

@@ -9,12 +9,14 @@
 #include "proxy/session/generated_response.hpp"
 #include "proxy/session/interruption.hpp"
 #include "proxy/session/replay_answer.hpp"
+#include "proxy/session/replay_fields.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace regtrace::proxy {
@@ -30,6 +32,8 @@ struct replay_job {
   std::span<char> chunk;
   bool keep_alive = false;  ///< the client's request allowed another one
   steady_clock::time_point started = steady_clock::now();
+  capture::header_list fields{};  ///< the recorded answer's header fields that can be written back
+  std::string reason{};           ///< its reason phrase, or "" when it could not be
 };
 
 // Framing is the replaying proxy's own business: the recorded values describe another connection.
@@ -40,14 +44,37 @@ bool is_framing(std::string_view name) {
   return false;
 }
 
-// The recorded status, reason and headers, framing left out.
+// What of the recorded head can be written back (SPEC §8: never a CR, LF or NUL from a trace); what
+// cannot is left out and said in a warning naming the connection and the recorded entry.
+void take_recorded_head(replay_job& job, capture::exchange const& recorded, std::uint64_t entry) {
+  auto writable = writable_fields_of(recorded.response_headers);
+  job.fields = std::move(writable.kept);
+  if (is_field_value(recorded.reason) && recorded.reason.size() <= max_replayed_field_bytes)
+    job.reason = recorded.reason;
+  else
+    writable.notes.push_back("left out the reason phrase: it holds CR, LF, NUL or another control character");
+  if (!job.context.log) return;
+  for (auto const& note : writable.notes)
+    job.context.log->warn("[c{} r{}] replaying entry {}: {}", job.record.connection_id,
+                          job.record.request_index, entry + 1, note);
+}
+
+// The recorded status, reason and headers (those take_recorded_head kept), framing left out. The
+// status is a final one (answer_form::bad_status otherwise).
 template <class Body>
-void set_recorded_head(http::response<Body>& response, capture::exchange const& recorded, bool keep_alive) {
+void set_recorded_head(http::response<Body>& response, replay_job const& job,
+                       capture::exchange const& recorded) {
   response.result(static_cast<unsigned>(recorded.status));
-  if (!recorded.reason.empty()) response.reason(recorded.reason);
-  for (auto const& h : recorded.response_headers)
+  if (!job.reason.empty()) response.reason(job.reason);
+  for (auto const& h : job.fields)
     if (!is_framing(h.name)) response.insert(h.name, h.value);
-  response.keep_alive(keep_alive);
+  response.keep_alive(job.keep_alive);
+}
+
+// The recorded Content-Length, when it is one (digits only: it is written back as the framing).
+std::optional<std::uint64_t> recorded_length(replay_job const& job) {
+  auto const* length = capture::find_header(job.fields, "Content-Length");
+  return length ? parse_content_length(*length) : std::nullopt;
 }
 
 // Whether --store-bodies holds the recorded body: a file of its digest and length.
@@ -73,7 +100,7 @@ net::awaitable<bool> send(replay_job& job, http::response<Body>& response, std::
 
 // A registry-style error (catalog §1 body shape), so clients print its message: "unknown: regtrace replay
 // ...".
-net::awaitable<bool> send_replay_error(replay_job& job, http::status status, capture::errc code,
+net::awaitable<bool> send_replay_error(replay_job& job, http::status status, beast::error_code code,
                                        std::string message) {
   auto& record = job.record;
   record.failure = capture::make_failure(capture::phase::response_relay, code, message);
@@ -90,9 +117,11 @@ net::awaitable<bool> send_replay_error(replay_job& job, http::status status, cap
   co_return co_await send(job, response, response.body());
 }
 
-// Streams a stored body (--store-bodies) in fixed chunks: layers are gigabytes (STYLE rule 6).
+// Streams a stored body (--store-bodies) in fixed chunks: layers are gigabytes (STYLE rule 6). Never
+// more than the Content-Length sent, should the file have grown since it was measured.
 net::awaitable<bool> send_stored(replay_job& job, http::response<http::buffer_body>& response,
-                                 std::filesystem::path const& file) {
+                                 capture::body_store const& bodies, std::string_view sha256,
+                                 std::uint64_t bytes) {
   auto& record = job.record;
   auto& stream = job.client.stream;
   record_response_head(record, response);
@@ -102,15 +131,19 @@ net::awaitable<bool> send_stored(replay_job& job, http::response<http::buffer_bo
     record.failure = capture::make_failure(capture::phase::response_relay, ec, doing);
     return false;
   };
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(file.c_str(), "rb"), &std::fclose);
+  errno = 0;
+  auto const in = bodies.open(sha256);
   if (!in)
-    co_return fail(beast::error_code(errno, boost::system::generic_category()), "opening the stored body");
+    co_return fail(beast::error_code(errno ? errno : ENOENT, boost::system::generic_category()),
+                   "opening the stored body");
   http::response_serializer<http::buffer_body> out{response};
   stream.tcp().expires_after(job.config.idle_timeout);
   auto [header_ec, header_n] = co_await http::async_write_header(stream, out, use_nothrow);
   if (header_ec) co_return fail(header_ec, "writing the replayed answer");
-  for (;;) {
-    std::size_t const n = std::fread(job.chunk.data(), 1, job.chunk.size(), in.get());
+  for (std::uint64_t left = bytes;;) {
+    auto const want = static_cast<std::size_t>(std::min<std::uint64_t>(job.chunk.size(), left));
+    std::size_t const n = want ? std::fread(job.chunk.data(), 1, want, in.get()) : 0;
+    left -= n;
     recorder.observe({job.chunk.data(), n});
     response.body().data = n ? job.chunk.data() : nullptr;
     response.body().size = n;
@@ -228,11 +261,12 @@ net::awaitable<bool> send_answer(replay_job& job, capture::exchange const& recor
   if (form == answer_form::silent) co_return co_await send_silence(job);
   if (form == answer_form::cut_body || form == answer_form::stalled_body) {
     http::response<http::buffer_body> response;
-    set_recorded_head(response, recorded, job.keep_alive);
+    set_recorded_head(response, job, recorded);
     response.keep_alive(false);
-    // The length the client was promised, or chunks when the recorded answer had no length.
-    if (auto const* length = capture::find_header(recorded.response_headers, "Content-Length"))
-      response.set(http::field::content_length, *length);
+    // The length the client was promised, or chunks when the recorded answer had none: a length no
+    // longer than the bytes sent would frame them as a whole answer and more.
+    if (auto const length = recorded_length(job); length && *length > kept.bytes)
+      response.content_length(*length);
     else
       response.chunked(true);
     if (form == answer_form::stalled_body) co_return co_await send_stall(job, response, recorded);
@@ -240,11 +274,10 @@ net::awaitable<bool> send_answer(replay_job& job, capture::exchange const& recor
   }
   if (form == answer_form::no_body) {
     http::response<http::empty_body> response;
-    set_recorded_head(response, recorded, job.keep_alive);
+    set_recorded_head(response, job, recorded);
     // HEAD answers carry the length of the body they describe.
-    if (auto const* length = capture::find_header(recorded.response_headers, "Content-Length");
-        length && is_head)
-      response.set(http::field::content_length, *length);
+    if (auto const length = recorded_length(job); length && is_head)
+      response.content_length(*length);
     else if (recorded.status != 204 && recorded.status != 304)
       response.content_length(0);
     std::string_view const no_text;  // named: GCC 12 and braced temporaries in co_await
@@ -252,12 +285,12 @@ net::awaitable<bool> send_answer(replay_job& job, capture::exchange const& recor
   }
   if (form == answer_form::stored_body) {
     http::response<http::buffer_body> response;
-    set_recorded_head(response, recorded, job.keep_alive);
+    set_recorded_head(response, job, recorded);
     response.content_length(kept.bytes);
-    co_return co_await send_stored(job, response, bodies->path_for(kept.sha256));
+    co_return co_await send_stored(job, response, *bodies, kept.sha256, kept.bytes);
   }
   http::response<http::string_body> response;
-  set_recorded_head(response, recorded, job.keep_alive);
+  set_recorded_head(response, job, recorded);
   response.body() = kept.text;
   response.prepare_payload();
   co_return co_await send(job, response, response.body());
@@ -282,9 +315,10 @@ net::awaitable<bool> read_request_body(replay_job& job, request_parser& request)
 // client is watched meanwhile, as while a real upstream is awaited: if it gives up, the wait ends.
 net::awaitable<beast::error_code> wait_as_recorded(capture::exchange const& recorded, client_side& client,
                                                    proxy_config const& config) {
-  if (!(config.replay_timing && recorded.timings.wait > 0)) co_return beast::error_code{};
+  auto const wait = replayed_wait(recorded.timings.wait);
+  if (!config.replay_timing || wait.count() == 0) co_return beast::error_code{};
   net::steady_timer timer(co_await net::this_coro::executor);
-  timer.expires_after(std::chrono::microseconds(static_cast<long long>(recorded.timings.wait * 1000)));
+  timer.expires_after(wait);
   client.closed_at.reset();
   client.watch_for_close = true;
   hooked waiting(&client.waiting_on, timer);
@@ -322,6 +356,14 @@ net::awaitable<bool> replay_exchange(client_side& client, request_parser& reques
             "-byte body of entry " + std::to_string(answer->index + 1) + " (" + record.method + " " +
             record.url() + "); record with --store-bodies DIR and replay with the same DIR");
   }
+  if (form == answer_form::bad_status) {
+    co_return co_await send_replay_error(
+        job, http::status::bad_gateway, make_error_code(boost::system::errc::bad_message),
+        "regtrace replay: entry " + std::to_string(answer->index + 1) + " (" + record.method + " " +
+            record.url() + ") holds status " + std::to_string(recorded.status) +
+            ", which is no final HTTP status (RFC 9110 §15); it cannot be sent as an answer");
+  }
+  take_recorded_head(job, recorded, answer->index);
   auto const waited = co_await wait_as_recorded(recorded, client, context.config);
   record.timings.wait = ms_between(started, steady_clock::now()) - record.timings.send;
   if (waited && record_if_cut_short(record, client, context, capture::phase::response_relay,

@@ -12,6 +12,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <malloc.h>
+
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -32,6 +34,7 @@ struct server::impl {
   std::optional<tcp::acceptor> acceptor;  // on worker 0
   std::unique_ptr<capture::trace_sink> sink;
   std::shared_ptr<proxy_context> context;
+  net::steady_timer* trim_timer = nullptr;  // trim_when_quiet's, on worker 0, while it runs
   bool stopped = false;
 };
 
@@ -114,6 +117,67 @@ net::awaitable<void> accept_loop(std::shared_ptr<server::impl> state) {
   }
 }
 
+// Gives the heap's free pages back to the system once every connection waits for its next request,
+// at most once a second and only after exchanges ended since the last time. A burst of exchanges
+// (500 at once, issue 13) leaves much of its memory free but scattered among the live connections'
+// allocations, where glibc keeps it: RSS after the burst stayed at its peak (97 MB), and was 63 MB once
+// trimmed. malloc_trim takes each arena's lock in turn, so it runs only when the workers are quiet.
+net::awaitable<void> trim_when_quiet(std::shared_ptr<server::impl> state) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  state->trim_timer = &timer;
+  auto const& context = *state->context;
+  std::uint64_t trimmed_after = 0;  // exchanges written at the last trim
+  while (!context.stopping) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    auto const written = state->sink->stats().written;
+    if (context.stopping || written == trimmed_after || context.open_connections > context.idle_connections)
+      continue;
+#ifdef __GLIBC__
+    ::malloc_trim(0);
+#endif
+    trimmed_after = written;
+  }
+  state->trim_timer = nullptr;
+}
+
+// Stops accepting; lets work about to end end by itself (stop_grace); then ends every connection's
+// operations: each one writes what it had in flight as an incomplete entry (SPEC §4) and closes. Waits
+// for that, up to stop_deadline (a connection still running after it is lost), then for the workers.
+void end_connections(std::shared_ptr<server::impl> const& state) {
+  bool const started = state->workers[0]->thread.joinable();
+  auto& context = *state->context;
+  context.stopping = true;
+  net::post(state->acceptor->get_executor(), [state] {
+    beast::error_code ignored;
+    state->acceptor->close(ignored);
+  });
+  auto const grace_end = std::chrono::steady_clock::now() + context.config.stop_grace;
+  auto const deadline = std::chrono::steady_clock::now() + context.config.stop_deadline;
+  while (started && context.open_connections > context.idle_connections &&
+         std::chrono::steady_clock::now() < grace_end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (std::size_t i = 0; i < state->workers.size(); ++i)
+    net::post(state->workers[i]->io, [watch = context.watches[i].get()] { watch->stop_all(); });
+  net::post(state->workers[0]->io, [state] {
+    if (state->trim_timer) state->trim_timer->cancel();
+  });
+  while (started && context.open_connections > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (auto& w : state->workers) w->io.stop();
+  for (auto& w : state->workers)
+    if (w->thread.joinable()) w->thread.join();
+  // With the threads gone, close the listener and let the accept loop see it, releasing its frame.
+  beast::error_code ignored;
+  state->acceptor->close(ignored);
+  for (auto& w : state->workers) {
+    w->keep_running.reset();
+    w->io.restart();
+    w->io.poll();
+  }
+  for (auto& pool : context.pools) pool->clear();
+}
+
 }  // namespace
 
 server::server(std::shared_ptr<impl> state) : impl_(std::move(state)) {}
@@ -158,7 +222,8 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   if (!context.config.store_bodies_dir.empty())
     context.bodies = std::make_unique<capture::body_store>(context.config.store_bodies_dir);
   for (unsigned i = 0; i < worker_count; ++i) {
-    context.pools.push_back(std::make_unique<upstream_pool>(context.config));
+    context.pools.push_back(
+        std::make_unique<upstream_pool>(context.config, state->workers[i]->io.get_executor()));
     context.watches.push_back(std::make_unique<client_watch>());
   }
   return std::unique_ptr<server>(new server(std::move(state)));
@@ -189,43 +254,30 @@ void server::start() {
     });
     impl_->workers[i]->thread = std::thread([&io] { io.run(); });
   }
+  net::co_spawn(impl_->workers[0]->io, trim_when_quiet(impl_),
+                [context = impl_->context](std::exception_ptr error) {
+                  if (error) context->log->error("the memory trimmer ended unexpectedly");
+                });
 }
 
 void server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
-  bool const started = impl_->workers[0]->thread.joinable();
-  // Stop accepting; let work about to end end by itself (stop_grace); then end every connection's
-  // operations: each one writes what it had in flight as an incomplete entry (SPEC §4) and closes. The
-  // stop waits for that, up to stop_deadline; a connection still running after it is lost.
-  auto& context = *impl_->context;
-  context.stopping = true;
-  net::post(impl_->acceptor->get_executor(), [state = impl_] {
-    beast::error_code ignored;
-    state->acceptor->close(ignored);
-  });
-  auto const grace_end = std::chrono::steady_clock::now() + context.config.stop_grace;
-  auto const deadline = std::chrono::steady_clock::now() + context.config.stop_deadline;
-  while (started && context.open_connections > context.idle_connections &&
-         std::chrono::steady_clock::now() < grace_end)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  for (std::size_t i = 0; i < impl_->workers.size(); ++i)
-    net::post(impl_->workers[i]->io, [watch = context.watches[i].get()] { watch->stop_all(); });
-  while (started && context.open_connections > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  for (auto& w : impl_->workers) w->io.stop();
-  for (auto& w : impl_->workers)
-    if (w->thread.joinable()) w->thread.join();
-  // With the threads gone, close the listener and let the accept loop see it, releasing its frame.
-  beast::error_code ignored;
-  impl_->acceptor->close(ignored);
-  for (auto& w : impl_->workers) {
-    w->keep_running.reset();
-    w->io.restart();
-    w->io.poll();
-  }
-  for (auto& pool : impl_->context->pools) pool->clear();
+  auto const began = std::chrono::steady_clock::now();
+  end_connections(impl_);
+  auto const connections_ended = std::chrono::steady_clock::now();
   impl_->sink->close();
+  auto const closed = std::chrono::steady_clock::now();
+  // SPEC §4 promises a stop in about 2 s: when it took longer, say which part did (issue 13).
+  auto const& context = *impl_->context;
+  if (closed - began > context.config.stop_deadline) {
+    using seconds = std::chrono::duration<double>;
+    context.log->warn(
+        "stopping took {:.1f} s: {:.1f} s to end the connections, {:.1f} s to close the trace "
+        "({} entries)",
+        seconds(closed - began).count(), seconds(connections_ended - began).count(),
+        seconds(closed - connections_ended).count(), impl_->sink->stats().written);
+  }
 }
 
 }  // namespace regtrace::proxy

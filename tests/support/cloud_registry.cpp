@@ -37,7 +37,7 @@ std::optional<reply> scripted(cloud_registry::state& s, received_request const& 
 }
 
 // Writes the head and the first answer.body_stops_after bytes of the body, then, for a stall, waits
-// silently until the peer closes the connection.
+// silently until the peer closes the connection, or for a reset, closes it at once with a TCP RST.
 template <class Stream>
 void write_cut(Stream& stream, http::response<http::string_body>& response, reply const& answer) {
   beast::error_code ec;
@@ -47,6 +47,11 @@ void write_cut(Stream& stream, http::response<http::string_body>& response, repl
   if (!ec) net::write(stream, net::buffer(answer.body.data(), sent), ec);
   char byte = 0;
   while (!ec && answer.stall) stream.read_some(net::buffer(&byte, 1), ec);
+  if (answer.reset) {
+    // Closed here, before the listener's shutdown could send a FIN first.
+    beast::get_lowest_layer(stream).set_option(net::socket_base::linger(true, 0), ec);
+    beast::get_lowest_layer(stream).close(ec);
+  }
 }
 
 // Serves requests until the client closes; false when an answer was cut short on purpose (the
@@ -130,7 +135,7 @@ cloud_registry::cloud_registry(test_pki const& pki, tls_versions versions)
     beast::error_code ec;
     stream.handshake(net::ssl::stream_base::server, ec);
     if (!ec && !serve(stream, *this, *s)) return;  // cut: closed without close_notify
-    stream.shutdown(ec);  // close_notify, as real servers send it
+    stream.shutdown(ec);                           // close_notify, as real servers send it
   });
   state_->port = state_->listener->port();
 }

@@ -37,9 +37,10 @@ struct reply {
   std::chrono::milliseconds delay{0};  ///< waited before the response headers (a slow upstream)
   /// The body stops after this many bytes, though Content-Length promises all of it (catalog A-14):
   /// the connection is then closed without close_notify, or with `stall` left open and silent until
-  /// the peer closes it.
+  /// the peer closes it, or with `reset` reset (TCP RST, as a crashed server or a middlebox).
   std::optional<std::size_t> body_stops_after{};
   bool stall = false;
+  bool reset = false;
 };
 
 /// A request as the upstream received it.

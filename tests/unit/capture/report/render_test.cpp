@@ -231,3 +231,88 @@ TEST_CASE("every format names the clients from their User-Agent, escaped", "[cap
                                           {"user_agent", "docker/20.10.24+dfsg1 go/go1.19.8"},
                                           {"requests", 2}});
 }
+
+namespace {
+
+// A trace whose URL, host, header and finding texts carry terminal escapes (ESC, BEL, C1 CSI), markup
+// and Markdown structure (backticks, pipes, newlines): issue 13.
+report::report hostile_report() {
+  auto read = test::sample_read();
+  auto& x = read.exchanges[1];
+  x.host = "evil\x1b[2J.example";
+  x.target =
+      "/v2/a`b``c|d\ne\x1b]0;pwned\x07<script>alert(1)</script>\xc2\x9b"
+      "31m";
+  x.request_headers.push_back({"X-Bell", "ring\x07\x1b[5m"});
+  auto f = test::sample_finding("C-01", rules::severity::error, 1, "evidence \x1b[31m`x`|y\nz");
+  f.title = "title \x1b[2J| - not a list";
+  f.explanation = "- 1. \x1b[1mexplained\n# not a heading";
+  f.client_error = "Error: manifest\x1b]8;;http://evil\x07 unknown\r\nsecond line\n```\nnot code";
+  f.remediation = "1. fix \x07 it";
+  read.warnings.push_back("warning \x1b[41m from the trace");
+  return report::make_report(std::move(read), "t\x1b[1m.har", {f});
+}
+
+// allowed: the line-ending characters the format may hold ("\n", or "\r\n\t" in HTML, where a CR is a
+// line end and no escape).
+bool has_terminal_control(std::string const& text, std::string_view allowed) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto const u = static_cast<unsigned char>(text[i]);
+    if (u != 0 && allowed.find(text[i]) != std::string_view::npos) continue;
+    if (u < 0x20 || u == 0x7f) return true;
+    if (u == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("markdown report never passes terminal escapes from the trace (issue 13)", "[capture][report]") {
+  auto const md = report::render_markdown(hostile_report());
+  INFO(md);
+  CHECK_FALSE(has_terminal_control(md, "\n"));
+  CHECK(contains(md, "?[2J"));  // replaced, not dropped: the reader sees something was there
+}
+
+TEST_CASE("a hostile URL cannot break the markdown structure (issue 13)", "[capture][report]") {
+  auto const md = report::render_markdown(hostile_report());
+  INFO(md);
+  // Every request row is still one line with the table's 10 unescaped pipes.
+  auto const rows_start = md.find("## Requests");
+  REQUIRE(rows_start != std::string::npos);
+  std::size_t rows = 0;
+  for (auto line_start = md.find("| #", rows_start + 20); line_start != std::string::npos;
+       line_start = md.find('\n', line_start) + 1) {
+    auto const line = md.substr(line_start, md.find('\n', line_start) - line_start);
+    if (line.empty()) break;
+    std::size_t pipes = 0;
+    for (std::size_t i = 0; i < line.size(); ++i) pipes += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+    INFO(line);
+    CHECK(pipes == 10);
+    ++rows;
+  }
+  CHECK(rows == 3);
+  // The path's backticks stay inside one code span, fenced by a longer run.
+  CHECK(contains(md, "```/v2/a`b``c\\|d e?]0;pwned?<script>alert(1)</script>?31m```"));
+  // Free text cannot open a list or a heading; the client error's fence outlasts its backticks.
+  CHECK(contains(md, "\\- 1. ?\\[1mexplained \\# not a heading"));
+  CHECK(contains(md, "**Fix:** 1\\. fix ? it"));
+  CHECK(contains(md,
+                 "````text\nError: manifest?]8;;http://evil? unknown?\nsecond line\n```\nnot code\n````\n"));
+  CHECK(contains(md, "> **Warning:** warning ?\\[41m from the trace"));
+}
+
+TEST_CASE("text report: hostile host, header and finding texts stay one escaped line each (issue 13)",
+          "[capture][report]") {
+  auto const text = report::render_text(hostile_report(), false);
+  INFO(text);
+  CHECK_FALSE(has_terminal_control(text, "\n"));
+}
+
+TEST_CASE("HTML report escapes <script> and terminal escapes in a URL (issue 13)", "[capture][report]") {
+  auto const html = report::render_html(hostile_report());
+  CHECK_FALSE(contains(lower(html), "<script"));
+  CHECK(contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+  CHECK_FALSE(has_terminal_control(html, "\r\n\t"));
+  CHECK(contains(html, "evil\xef\xbf\xbd[2J.example"));  // U+FFFD where the ESC was
+}

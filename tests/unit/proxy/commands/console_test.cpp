@@ -458,3 +458,39 @@ TEST_CASE("--log-format json survives bytes that are not UTF-8", "[proxy][consol
   auto const event = nlohmann::json::parse(json_exchange_event(x));
   CHECK(event["url"].get<std::string>().starts_with("https://registry.test:5443/v2/"));
 }
+
+TEST_CASE("console lines never pass terminal escapes from a replayed trace (issue 13)", "[proxy][console]") {
+  auto const clean = [](std::string const& line) {
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      auto const u = static_cast<unsigned char>(line[i]);
+      if (u < 0x20 || u == 0x7f) return false;
+      if (u == 0xc2 && i + 1 < line.size() && static_cast<unsigned char>(line[i + 1]) < 0xa0) return false;
+    }
+    return true;
+  };
+  auto x = blob_get();
+  x.method = "GET\x1b[2J";
+  x.target =
+      "/v2/\x1b]0;pwned\x07\n\xc2\x9b"
+      "31m";
+  x.failure =
+      capture::make_failure(capture::phase::response_relay,
+                            boost::system::errc::make_error_code(boost::system::errc::connection_reset),
+                            "replayed: \x1b[5mcut\r\n");
+  x.finding_ids = {"C-01\x07"};
+  auto const line = format_exchange_line(x);
+  CAPTURE(line);
+  CHECK(clean(line));
+  CHECK(line.find("GET?[2J") != std::string::npos);
+  CHECK(clean(format_progress_line(x, 1, 2, 1.0)));
+
+  regtrace::capture::rules::finding f;
+  f.id = "C-01";
+  f.name = "MANIFEST_NOT_FOUND";
+  f.title = "no manifest for \x1b[31mtag\x1b[0m";
+  f.remediation = "Push \x07it. More.";
+  CHECK(clean(format_finding_line(f)));
+  console_totals totals;
+  totals.add(f);
+  for (auto const& seen : format_seen_findings(totals)) CHECK(clean(seen));
+}

@@ -7,6 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <limits>
+
 using regtrace::capture::exchange;
 using regtrace::capture::failing_peer;
 using regtrace::capture::make_failure;
@@ -14,6 +17,8 @@ using regtrace::capture::phase;
 using regtrace::proxy::answer_form;
 using regtrace::proxy::choose_answer_form;
 using regtrace::proxy::cut_by_upstream;
+using regtrace::proxy::max_replayed_wait;
+using regtrace::proxy::replayed_wait;
 
 namespace {
 
@@ -109,4 +114,47 @@ TEST_CASE("only the upstream's cut of the response body counts as a cut", "[sess
   SECTION("no failure") {
     CHECK_FALSE(cut_by_upstream(recorded_blob()));
   }
+}
+
+TEST_CASE("a recorded status that is no final HTTP status is not sent (issue 13)",
+          "[session][replay_answer]") {
+  // Beast throws on a status past 999; a 1xx would leave the client waiting for the real answer.
+  for (int status : {0, -1, 42, 100, 101, 199, 600, 1000, 70000, std::numeric_limits<int>::max()}) {
+    INFO("status " << status);
+    auto x = recorded_text();
+    x.status = status;
+    CHECK(choose_answer_form(x, "GET", false) == answer_form::bad_status);
+    CHECK(choose_answer_form(x, "HEAD", true) == answer_form::bad_status);
+  }
+  for (int status : {200, 404, 599}) {
+    auto x = recorded_text();
+    x.status = status;
+    CHECK(choose_answer_form(x, "GET", false) == answer_form::kept_text);
+  }
+  SECTION("what the client gave up on before any answer is still the same silence") {
+    auto x = recorded_blob(0);
+    x.status = 0;
+    x.failure = make_failure(phase::response_relay, regtrace::capture::errc::client_abandoned, "gave up",
+                             failing_peer::client);
+    CHECK(choose_answer_form(x, "GET", false) == answer_form::silent);
+  }
+}
+
+TEST_CASE("--replay-timing waits what the trace says, within 0 and the documented maximum (issue 13)",
+          "[session][replay_answer]") {
+  using std::chrono::microseconds;
+  CHECK(replayed_wait(17250.5) == microseconds(17250500));
+  CHECK(replayed_wait(0.001) == microseconds(1));
+  CHECK(replayed_wait(0) == microseconds(0));
+  CHECK(replayed_wait(-1) == microseconds(0));
+  CHECK(replayed_wait(-1e300) == microseconds(0));
+  CHECK(replayed_wait(std::numeric_limits<double>::quiet_NaN()) == microseconds(0));
+  CHECK(replayed_wait(-std::numeric_limits<double>::infinity()) == microseconds(0));
+  CHECK(replayed_wait(1e300) == max_replayed_wait);
+  CHECK(replayed_wait(std::numeric_limits<double>::infinity()) == max_replayed_wait);
+  CHECK(replayed_wait(std::numeric_limits<double>::max()) == max_replayed_wait);
+  CHECK(replayed_wait(9.3e18) == max_replayed_wait);  // past long long microseconds
+  CHECK(replayed_wait(10 * 60 * 1000.0 - 1) == microseconds(599999000));
+  CHECK(replayed_wait(10 * 60 * 1000.0) == max_replayed_wait);
+  CHECK(max_replayed_wait == std::chrono::minutes(10));
 }
