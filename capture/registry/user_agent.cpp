@@ -2,6 +2,8 @@
 
 #include "capture/text/ascii.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -65,22 +67,37 @@ client_runtime client_runtime_of(std::string_view user_agent) {
   return other;
 }
 
+bool count_client(std::vector<client_summary>& clients, exchange const& x) {
+  auto const* agent = find_header(x.request_headers, "User-Agent");
+  if (!agent || agent->empty()) return false;
+  auto runtime = client_runtime_of(*agent);
+  auto same = std::ranges::find(clients, runtime, &client_summary::runtime);
+  bool const added = same == clients.end() && clients.size() < max_clients;
+  if (added) {
+    clients.push_back({std::move(runtime), agent->substr(0, 512), 0});
+    same = clients.end() - 1;
+  } else if (same == clients.end()) {
+    same = clients.end() - 1;  // beyond max_clients: counted with the last one kept
+  }
+  ++same->requests;
+  return added;
+}
+
 std::vector<client_summary> clients_of(std::span<exchange const> trace) {
   std::vector<client_summary> clients;
-  for (auto const& x : trace) {
-    auto const* agent = find_header(x.request_headers, "User-Agent");
-    if (!agent || agent->empty()) continue;
-    auto runtime = client_runtime_of(*agent);
-    auto same = std::ranges::find(clients, runtime, &client_summary::runtime);
-    if (same == clients.end() && clients.size() < max_clients) {
-      clients.push_back({std::move(runtime), agent->substr(0, 512), 0});
-      same = clients.end() - 1;
-    } else if (same == clients.end()) {
-      same = clients.end() - 1;  // beyond max_clients: counted with the last one kept
-    }
-    ++same->requests;
-  }
+  for (auto const& x : trace) count_client(clients, x);
   return clients;
+}
+
+nlohmann::json clients_json(std::vector<client_summary> const& clients) {
+  auto out = nlohmann::json::array();
+  for (auto const& c : clients)
+    out.push_back({{"runtime", c.runtime.name},
+                   {"version", c.runtime.version},
+                   {"label", c.runtime.label},
+                   {"user_agent", c.user_agent},
+                   {"requests", c.requests}});
+  return out;
 }
 
 }  // namespace regtrace::capture::registry

@@ -5,6 +5,8 @@
 
 #include "capture/model/exchange.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstddef>
 #include <span>
 #include <string>
@@ -33,9 +35,16 @@ struct client_summary {
   bool operator==(client_summary const&) const = default;
 };
 
+/// Counts x's request for its client; true when that client is new to the list.
+bool count_client(std::vector<client_summary>& clients, exchange const& x);
+
 /// The clients of a trace, in order of first request; requests without a User-Agent are not counted.
 /// At most max_clients are kept (a trace of a fleet's proxy sees a handful), the rest counted in the last.
 std::vector<client_summary> clients_of(std::span<exchange const> trace);
 inline constexpr std::size_t max_clients = 16;
+
+/// [{"runtime", "version", "label", "user_agent", "requests"}...]: the report's `clients` and the
+/// trace's log._regtrace.clients.
+nlohmann::json clients_json(std::vector<client_summary> const& clients);
 
 }  // namespace regtrace::capture::registry

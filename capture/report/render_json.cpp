@@ -109,13 +109,7 @@ json to_json(report const& r) {
         {"entries", r.source.entries},
         {"truncated", r.source.truncated},
         {"by_regtrace", r.source.by_regtrace}}}};
-  auto& clients = document["clients"] = json::array();
-  for (auto const& c : r.clients)
-    clients.push_back({{"runtime", c.runtime.name},
-                       {"version", c.runtime.version},
-                       {"label", c.runtime.label},
-                       {"user_agent", c.user_agent},
-                       {"requests", c.requests}});
+  document["clients"] = registry::clients_json(r.clients);
   // Only when there are operations: a report without them keeps exactly the members it always had.
   if (!r.operations.empty()) {
     auto& operations = document["operations"] = json::array();

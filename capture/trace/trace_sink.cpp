@@ -126,6 +126,7 @@ void trace_sink::close() {
     late_drops = counters_.dropped - reported_.dropped;
     report_counters(counters_);
     if (options_.diagnose) final_diagnosis();
+    write_extras(counters_);  // the final findings and counts of log._regtrace.clients
   }
   if (late_drops > 0) notify(options_.on_problem, dropped_sentence(late_drops));
 }
@@ -147,7 +148,8 @@ bool trace_sink::write_extras(counters now) noexcept {
     for (auto const& f : findings_) findings.push_back(rules::to_json(f));
     nlohmann::json const extras{
         {"_findings", std::move(findings)},
-        {"_regtrace", {{"dropped_records", now.dropped}, {"failed_records", now.write_failed}}}};
+        {"_regtrace",
+         {{"dropped_records", now.dropped}, {"failed_records", now.write_failed}, {"clients", registry::clients_json(clients_)}}}};
     return file_->set_log_extras(extras);
   } catch (...) {
     // Out of memory: the extras stay as they were and are retried on the next change.
@@ -161,7 +163,6 @@ void trace_sink::final_diagnosis() noexcept {
     // longer the longer regtrace ran (issue 13: 8 s after 55,000 entries). `regtrace report` re-reads all.
     diagnostics_->conclude(true);
     findings_ = diagnostics_->findings();
-    write_extras(counters_);
   } catch (...) {
     // Out of memory: the live findings stay in the trace.
   }
@@ -247,7 +248,10 @@ trace_sink::counters trace_sink::write_batch(std::vector<exchange> const& batch)
       seen = counters_;
     }
     note_outcome(written, seen, problem);
-    if (written) notify(options_.on_written, x);
+    if (!written) continue;
+    // A new client is in the summary at once; the counts are brought up to date with the next extras.
+    if (registry::count_client(clients_, x)) write_extras(seen);
+    notify(options_.on_written, x);
   }
   return seen;
 }

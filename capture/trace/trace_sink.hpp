@@ -4,6 +4,7 @@
 // counts it, and the count is written into the trace.
 
 #include "capture/model/exchange.hpp"
+#include "capture/registry/user_agent.hpp"
 #include "capture/rules/finding.hpp"
 
 #include <chrono>
@@ -116,6 +117,7 @@ class trace_sink {
   counters reported_;  ///< what the trace's extras say; touched only by whoever owns the file
   std::unique_ptr<rules::live_diagnostics> diagnostics_;  ///< writer thread only
   std::vector<rules::finding> findings_;  ///< what log._findings says, one per cause; owned like reported_
+  std::vector<registry::client_summary> clients_;  ///< log._regtrace.clients: who sent the records written
   /// write_failed when the current run of failed writes began; empty while writing works. Writer
   /// thread only.
   std::optional<std::uint64_t> failing_since_;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -241,4 +242,29 @@ TEST_CASE("trace_sink tells a cause once and keeps its one finding growing", "[c
   auto const& findings = har["log"]["_findings"];
   REQUIRE(findings.size() == 1);
   CHECK(findings[0]["entries"] == nlohmann::json::array({0, 1, 2}));
+}
+
+TEST_CASE("the trace's summary names each client runtime with its request count", "[capture][sink]") {
+  auto const dir = test::scratch_dir("sink-clients");
+  {
+    trace_sink sink(trace_sink_options{.har_path = dir / "trace.har", .redact = true, .queue_capacity = 64});
+    for (auto const* agent : {"docker/20.10.24+dfsg1 go/go1.19.8", "containerd/1.6.20~ds1",
+                              "docker/20.10.24+dfsg1 go/go1.19.8", ""}) {
+      auto x = test::manifest_get();
+      x.request_headers.erase(std::remove_if(x.request_headers.begin(), x.request_headers.end(),
+                                             [](auto const& h) { return h.name == "User-Agent"; }),
+                              x.request_headers.end());
+      if (*agent) x.request_headers.push_back({"User-Agent", agent});
+      REQUIRE(sink.submit(std::move(x)));
+    }
+    sink.close();
+  }
+  auto const har = nlohmann::json::parse(test::slurp(dir / "trace.har"));
+  auto const& clients = har["log"]["_regtrace"]["clients"];
+  REQUIRE(clients.size() == 2);
+  CHECK(clients[0]["runtime"] == "docker");
+  CHECK(clients[0]["version"] == "20.10.24+dfsg1");
+  CHECK(clients[0]["requests"] == 2);
+  CHECK(clients[1]["label"] == "containerd 1.6.20~ds1");
+  CHECK(clients[1]["requests"] == 1);
 }
