@@ -44,8 +44,13 @@ python3 "$here/lib/check_connections.py" "$REGTRACE_HAR" --pattern per-request -
 assert_no_error_findings "$REGTRACE_HAR"
 assert_report_clean "$bin" "$REGTRACE_HAR"
 "$bin" report --format json -o "$RUN_DIR/skopeo-report.json" "$REGTRACE_HAR" 2>/dev/null
-python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["clients"]; assert [x["runtime"] for x in c] == ["skopeo"], c' \
-  "$RUN_DIR/skopeo-report.json" || fail "the report does not name skopeo as the trace's only client"
+python3 - "$RUN_DIR/skopeo-report.json" "$REGTRACE_HAR" <<'PY' || fail "the report or the trace does not name skopeo as the only client"
+import json, sys
+in_report = json.load(open(sys.argv[1]))["clients"]
+in_trace = json.load(open(sys.argv[2]))["log"]["_regtrace"]["clients"]
+assert [c["runtime"] for c in in_report] == ["skopeo"], in_report
+assert in_trace == in_report, f"trace {in_trace} != report {in_report}"
+PY
 log "skopeo's pull: every request recorded on its own connection, no ERROR finding, skopeo named"
 
 # ---- 2. the same refused request, kept alive and a new connection each time ----
