@@ -102,7 +102,8 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string c
   std::chrono::year_month_day const date{std::chrono::year{year},
                                          std::chrono::month{static_cast<unsigned>(month)},
                                          std::chrono::day{static_cast<unsigned>(day)}};
-  if (!date.ok()) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: years outside about 1678..2262 would overflow it.
+  if (!date.ok() || year < 1700 || year > 2200) return std::nullopt;
   auto const t = std::chrono::sys_days{date} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
                  std::chrono::seconds{second} + fraction - offset;
   return std::chrono::time_point_cast<std::chrono::system_clock::duration>(t);

@@ -1,72 +1,37 @@
-// Reading a whole HAR: the normal path parses the document; a file cut short (kill -9 mid-write, a
-// partial copy) falls back to a scan that finds the entries array and keeps every complete entry.
+// Reading a HAR as a stream: the file is read in fixed chunks through har_scanner, which finds each
+// log.entries element (and log.creator) and checks the JSON around them; each entry alone is parsed
+// by nlohmann, mapped to an exchange, handed over and dropped. A file cut short (kill -9 mid-write, a
+// partial copy) keeps every entry completed before the cut.
 
 #include "capture/har/har_reader.hpp"
 
 #include "capture/har/har_entry_reader.hpp"
+#include "capture/har/har_scanner.hpp"
+#include "capture/text/display.hpp"
+#include "capture/text/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <optional>
 
 namespace regtrace::capture {
 namespace {
 
+using detail::scanned_entry;
 using nlohmann::json;
 
-/// Where and why nlohmann refused the text; only called once the non-throwing parse has failed.
-struct parse_problem {
-  std::size_t byte = 0;
-  std::string reason;
-};
-
-parse_problem locate_parse_error(std::string_view text) {
-  try {
-    auto const doc = json::parse(text.begin(), text.end());
-    (void)doc;
-  } catch (json::parse_error const& e) {
-    std::string reason = e.what();
-    // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..." → "syntax error
-    // ..."
-    if (auto const colon = reason.find(": "); colon != std::string::npos) reason.erase(0, colon + 2);
-    // nlohmann quotes the token it last read, which can be a whole string; a sentence needs little of it.
-    if (reason.size() > 160) reason = reason.substr(0, 157) + "...";
-    return {e.byte, reason};
-  } catch (std::exception const& e) {
-    return {0, e.what()};
-  }
-  return {0, "unknown parse error"};
+/// "byte 1234 (line 5, column 7)"; offset is 0-based, the phrase 1-based as editors count.
+std::string position_phrase(std::uint64_t offset, std::uint64_t line, std::uint64_t column) {
+  return "byte " + std::to_string(offset + 1) + " (line " + std::to_string(line) + ", column " +
+         std::to_string(column) + ")";
 }
 
-/// Adds a read entry; index is its 1-based position in log.entries.
-void keep(std::optional<exchange> x, std::size_t index, har_read_result& result) {
-  if (!x) return;
-  result.exchanges.push_back(std::move(*x));
-  result.entry_indexes.push_back(index - 1);
-}
-
-/// "byte 1234 (line 5, column 7)" for nlohmann's 1-based byte position of the offending character.
-std::string position_phrase(std::string_view text, std::size_t byte) {
-  std::size_t const offset = std::min(byte > 0 ? byte - 1 : 0, text.size());
-  std::size_t line = 1;
-  std::size_t line_start = 0;
-  for (std::size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return "byte " + std::to_string(byte) + " (line " + std::to_string(line) + ", column " +
-         std::to_string(offset - line_start + 1) + ")";
-}
-
-/// What a text that is not JSON looks like, so the sentence says what the user opened by mistake.
+/// What a text that is not JSON looks like, from its first bytes, so the sentence says what the user
+/// opened by mistake.
 std::string looks_like(std::string_view text) {
   auto const first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return "; the file is empty";
@@ -78,7 +43,7 @@ std::string looks_like(std::string_view text) {
            "python3 -c \"import sys,zlib; "
            "sys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read()))\"";
   if (text[first] == '<') return "; it looks like HTML or XML, not a HAR (JSON)";
-  for (std::size_t i = 0; i < std::min<std::size_t>(text.size(), 1024); ++i) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
     auto const c = byte(i);
     if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
       return "; it looks like binary data, not a HAR (JSON)";
@@ -86,193 +51,233 @@ std::string looks_like(std::string_view text) {
   return "";
 }
 
-void read_entries(json const& entries, har_read_result& result) {
-  std::size_t index = 0;
-  for (auto const& entry : entries) {
-    ++index;
-    keep(detail::exchange_from_har_entry(entry, index, result.warnings), index, result);
-  }
-}
-
-void read_document(json const& doc, har_read_result& result) {
-  auto const log = doc.is_object() ? doc.find("log") : doc.end();
-  if (!doc.is_object() || log == doc.end() || !log->is_object()) {
-    result.ok = false;
-    result.error = "not a HAR: the JSON has no \"log\" object";
-    return;
-  }
-  auto const entries = log->find("entries");
-  if (entries == log->end() || !entries->is_array()) {
-    result.ok = false;
-    result.error = "not a HAR: log.entries is missing or is not an array";
-    return;
-  }
-  if (auto const creator = log->find("creator"); creator != log->end() && creator->is_object()) {
-    result.creator = creator->value("name", std::string());
-  }
-  read_entries(*entries, result);
-}
-
-/// Byte ranges of the complete objects in log.entries, found without parsing the whole text.
-struct entries_scan {
-  bool found = false;                                        ///< saw `"log":{ ... "entries":[`
-  bool closed = false;                                       ///< saw the `]` that ends the entries array
-  std::size_t open = 0;                                      ///< offset of the entries array's `[`
-  std::vector<std::pair<std::size_t, std::size_t>> objects;  ///< [begin, end) of each complete entry
-};
-
-entries_scan scan_entries(std::string_view text) {
-  entries_scan scan;
-  // Depth 1 is the root object, 2 the log object, 3 the entries array, 4 inside an entry.
-  std::array<std::string_view, 4> key_at{};
-  std::string_view last_string;
-  std::size_t depth = 0;
-  std::size_t string_start = 0;
-  std::size_t entry_start = 0;
-  bool in_string = false;
-  bool escape = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char const c = text[i];
-    if (in_string) {
-      if (escape) {
-        escape = false;
-      } else if (c == '\\') {
-        escape = true;
-      } else if (c == '"') {
-        in_string = false;
-        last_string = text.substr(string_start, i - string_start);
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        string_start = i + 1;
-        break;
-      case ':':
-        if (depth < key_at.size()) key_at[depth] = last_string;
-        break;
-      case '{':
-      case '[':
-        if (c == '[' && depth == 2 && !scan.found && key_at[1] == "log" && key_at[2] == "entries") {
-          scan.found = true;
-          scan.open = i;
-        }
-        if (scan.found && !scan.closed && depth == 3 && c == '{') entry_start = i;
-        ++depth;
-        if (depth < key_at.size()) key_at[depth] = {};
-        break;
-      case '}':
-      case ']':
-        if (depth == 0) return scan;  // unbalanced: nothing more can be trusted
-        --depth;
-        if (scan.found && !scan.closed && depth == 3 && c == '}')
-          scan.objects.emplace_back(entry_start, i + 1);
-        if (scan.found && !scan.closed && depth == 2 && c == ']') {
-          scan.closed = true;
-          return scan;
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  return scan;
-}
-
 std::string entries_phrase(std::size_t n) {
   return std::to_string(n) + (n == 1 ? " complete entry" : " complete entries");
 }
 
-void recover(std::string_view text, parse_problem const& problem, har_read_result& result) {
-  auto const scan = scan_entries(text);
-  if (!scan.found) {
-    result.ok = false;
-    result.error = "not a HAR: the text is not valid JSON (" + problem.reason + ") at " +
-                   position_phrase(text, problem.byte) + looks_like(text);
+/// nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..."
+/// without its prefix, and short: nlohmann quotes the token it last read, which can be a whole string.
+std::string short_reason(std::string reason) {
+  if (auto const colon = reason.find(": "); colon != std::string::npos) reason.erase(0, colon + 2);
+  if (reason.size() > 160) reason = reason.substr(0, 157) + "...";
+  return reason;
+}
+
+/// Parses one entry's bytes (within the limits already) and maps it. index is 0-based.
+std::optional<exchange> exchange_from_bytes(std::string& bytes, std::size_t index, std::uint64_t offset,
+                                            std::vector<std::string>& warnings) {
+  auto const where = "entry " + std::to_string(index + 1);
+  // One bad byte in a header must not cost the entry: nlohmann refuses ill-formed UTF-8 outright.
+  if (auto const bad = first_invalid_utf8(bytes); bad != std::string::npos) {
+    warnings.push_back(where + " holds bytes that are not UTF-8 (the first at byte " +
+                       std::to_string(offset + bad + 1) + "); read each as U+FFFD");
+    bytes = replace_invalid_utf8(bytes);
+  }
+  json entry;
+  try {
+    entry = json::parse(bytes);
+  } catch (json::parse_error const& e) {
+    warnings.push_back(where + " (from byte " + std::to_string(offset + 1) + ") is not valid JSON (" +
+                       short_reason(e.what()) + ") at byte " + std::to_string(offset + e.byte) +
+                       "; skipped it");
+    return std::nullopt;
+  } catch (json::exception const& e) {
+    warnings.push_back(where + " (from byte " + std::to_string(offset + 1) + ") cannot be read (" +
+                       short_reason(e.what()) + "); skipped it");
+    return std::nullopt;
+  }
+  std::string().swap(bytes);  // the entry's text and its document need not live together any longer
+  return detail::exchange_from_har_entry(entry, index + 1, warnings);
+}
+
+/// One read: feeds the scanner, turns what it finds into exchanges for the visitor, and at the end
+/// into the result's sentences.
+class reader {
+ public:
+  reader(har_entry_visitor const& visit, har_read_limits const& limits)
+      : visit_(visit),
+        limits_(limits),
+        scanner_({.max_depth = std::max<std::size_t>(limits.max_depth, 3),
+                  .max_entry_bytes = limits.max_entry_bytes,
+                  .max_creator_bytes = 64 * 1024}) {}
+
+  /// false once nothing more needs reading (the scanner stopped at an error).
+  bool feed(std::string_view chunk) {
+    if (head_.size() < 1024) head_.append(chunk.substr(0, 1024 - head_.size()));
+    bool const more = scanner_.feed(chunk);
+    for (auto& entry : scanner_.take_entries()) deliver(entry);
+    return more;
+  }
+
+  har_read_result finish();
+  har_read_result fail(std::string error) {
+    result_.ok = false;
+    result_.error = std::move(error);
+    return std::move(result_);
+  }
+
+ private:
+  void deliver(scanned_entry& e);
+  void read_creator();
+
+  har_entry_visitor const& visit_;
+  har_read_limits limits_;
+  detail::har_scanner scanner_;
+  std::string head_;  ///< the first KiB, to say what a file that is not a HAR looks like
+  har_read_result result_;
+};
+
+void reader::deliver(scanned_entry& e) {
+  auto& warnings = result_.warnings;
+  auto const where = "entry " + std::to_string(e.index + 1);
+  switch (e.trouble) {
+    case scanned_entry::problem::not_object:
+      warnings.push_back(where + " has no request; skipped it");
+      return;
+    case scanned_entry::problem::too_big:
+      warnings.push_back(where + " (bytes " + std::to_string(e.begin + 1) + "-" + std::to_string(e.end) +
+                         ") takes " + format_bytes(e.end - e.begin) + ", more than the " +
+                         format_bytes(limits_.max_entry_bytes) + " an entry may; skipped it");
+      return;
+    case scanned_entry::problem::too_deep:
+      warnings.push_back(where + " (from byte " + std::to_string(e.begin + 1) + ") nests deeper than " +
+                         std::to_string(limits_.max_depth) + " levels at byte " +
+                         std::to_string(e.trouble_at + 1) + "; skipped it");
+      return;
+    case scanned_entry::problem::none:
+      break;
+  }
+  auto x = exchange_from_bytes(e.bytes, e.index, e.begin, warnings);
+  if (x) visit_(har_entry{.x = std::move(*x), .index = e.index, .offset = e.begin, .size = e.end - e.begin});
+}
+
+void reader::read_creator() {
+  if (scanner_.creator_too_big()) {
+    result_.warnings.push_back("log.creator is larger than 64 KiB or nests too deep; ignored it");
     return;
   }
-  // The log members before the entries, closed by hand, still give the creator.
-  std::string head(text.substr(0, scan.open + 1));
-  head += "]}}";
-  if (auto const doc = json::parse(head, nullptr, false); !doc.is_discarded()) {
-    auto const log = doc.find("log");
-    if (log != doc.end() && log->contains("creator") && (*log)["creator"].is_object()) {
-      result.creator = (*log)["creator"].value("name", std::string());
-    }
+  auto const creator = json::parse(scanner_.creator_json(), nullptr, false);
+  if (!creator.is_object()) return;  // absent, or not valid JSON: the name stays unknown
+  if (auto const name = creator.find("name"); name != creator.end() && name->is_string())
+    result_.creator = name->get<std::string>();
+}
+
+har_read_result reader::finish() {
+  scanner_.finish();
+  for (auto& entry : scanner_.take_entries()) deliver(entry);
+  read_creator();
+  auto const kept = entries_phrase(scanner_.entries_seen());
+  if (auto const* e = scanner_.error()) {
+    auto const where = position_phrase(e->offset, e->line, e->column);
+    if (!scanner_.entries_found())
+      return fail(e->too_deep ? "not a HAR: " + e->reason + " at " + where + ", which no HAR does"
+                              : "not a HAR: the text is not valid JSON (" + e->reason + ") at " + where +
+                                    looks_like(head_));
+    result_.warnings.push_back(
+        (e->too_deep ? "the file " + e->reason.substr(3) : "the file is not valid JSON (" + e->reason + ")") +
+        " at " + where + "; kept " + kept + " before that point");
+    return std::move(result_);
   }
-  std::size_t index = 0;
-  for (auto const& [begin, end] : scan.objects) {
-    ++index;
-    auto const entry = json::parse(text.substr(begin, end - begin), nullptr, false);
-    if (entry.is_discarded()) {
-      result.warnings.push_back("entry " + std::to_string(index) + " (bytes " + std::to_string(begin) + "-" +
-                                std::to_string(end) + ") is not valid JSON; skipped it");
-      continue;
-    }
-    keep(detail::exchange_from_har_entry(entry, index, result.warnings), index, result);
+  if (!scanner_.complete()) {
+    if (!scanner_.entries_found())
+      return fail("not a HAR: the text is not valid JSON (unexpected end of input) at " +
+                  position_phrase(scanner_.offset(), scanner_.line(), scanner_.column()) + looks_like(head_));
+    result_.truncated = true;
+    result_.warnings.push_back("the file ends at byte " + std::to_string(scanner_.offset()) + " (line " +
+                               std::to_string(scanner_.line()) +
+                               ") before the HAR is complete (as after a crash); kept " + kept +
+                               " before the cut");
+    return std::move(result_);
   }
-  // nlohmann counts the end of input as one more byte read, so running out reports size + 1.
-  bool const ran_out = problem.byte > text.size();
-  result.truncated = !scan.closed || ran_out;
-  if (result.truncated) {
-    result.warnings.push_back("the file ends at byte " + std::to_string(text.size()) + " (line " +
-                              std::to_string(std::count(text.begin(), text.end(), '\n') + 1) +
-                              ") before the HAR is complete (as after a crash); kept " +
-                              entries_phrase(scan.objects.size()) + " before the cut");
-  } else {
-    result.warnings.push_back("the file is not valid JSON after the entries (" + problem.reason + ") at " +
-                              position_phrase(text, problem.byte) + "; kept " +
-                              entries_phrase(scan.objects.size()));
+  if (!scanner_.log_found()) return fail("not a HAR: the JSON has no \"log\" object");
+  if (!scanner_.entries_found()) return fail("not a HAR: log.entries is missing or is not an array");
+  return std::move(result_);
+}
+
+/// Runs a read, turning what escapes it (allocation failure, the visitor's own exceptions) into an
+/// error sentence: callers were promised no exceptions.
+template <typename Read>
+har_read_result guarded(Read&& read) {
+  try {
+    return read();
+  } catch (std::exception const& e) {
+    har_read_result result;
+    result.ok = false;
+    result.error = std::string("cannot read the HAR: ") + e.what();
+    return result;
   }
+}
+
+har_entry_visitor collect_into(har_read_result& all) {
+  return [&all](har_entry&& entry) {
+    all.exchanges.push_back(std::move(entry.x));
+    all.entry_indexes.push_back(entry.index);
+  };
+}
+
+har_read_result with_exchanges(har_read_result summary, har_read_result& all) {
+  summary.exchanges = std::move(all.exchanges);
+  summary.entry_indexes = std::move(all.entry_indexes);
+  return summary;
 }
 
 }  // namespace
 
+har_read_result for_each_har_entry_in_text(std::string_view text, har_entry_visitor const& visit,
+                                           har_read_limits const& limits) {
+  return guarded([&] {
+    reader r(visit, limits);
+    auto const chunk = std::max<std::size_t>(limits.chunk_bytes, 1);
+    for (std::size_t at = 0; at < text.size(); at += chunk)
+      if (!r.feed(text.substr(at, chunk))) break;
+    return r.finish();
+  });
+}
+
+har_read_result for_each_har_entry(std::filesystem::path const& path, har_entry_visitor const& visit,
+                                   har_read_limits const& limits) {
+  return guarded([&] {
+    reader r(visit, limits);
+    struct file_closer {
+      void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, file_closer> file(std::fopen(path.c_str(), "rb"));
+    if (!file) return r.fail("cannot read " + path.string() + ": " + std::strerror(errno));
+    std::string buffer(std::max<std::size_t>(limits.chunk_bytes, 1), '\0');
+    std::size_t n = 0;
+    while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0)
+      if (!r.feed(std::string_view(buffer.data(), n))) break;
+    if (std::ferror(file.get())) return r.fail("cannot read " + path.string() + ": " + std::strerror(errno));
+    return r.finish();
+  });
+}
+
 har_read_result read_har_text(std::string_view text) {
-  har_read_result result;
-  try {
-    auto const doc = json::parse(text.begin(), text.end(), nullptr, false);
-    if (!doc.is_discarded()) {
-      read_document(doc, result);
-    } else {
-      recover(text, locate_parse_error(text), result);
-    }
-  } catch (std::exception const& e) {
-    // Only allocation can get here; the caller was promised no exceptions.
-    result.ok = false;
-    result.error = std::string("cannot read the HAR: ") + e.what();
-  }
-  return result;
+  return read_har_text(text, {});
+}
+
+har_read_result read_har_text(std::string_view text, har_read_limits const& limits) {
+  har_read_result all;
+  return with_exchanges(for_each_har_entry_in_text(text, collect_into(all), limits), all);
 }
 
 har_read_result read_har_file(std::filesystem::path const& path) {
-  har_read_result result;
-  struct file_closer {
-    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-  };
-  std::unique_ptr<std::FILE, file_closer> file(std::fopen(path.c_str(), "rb"));
-  if (!file) {
-    result.ok = false;
-    result.error = "cannot read " + path.string() + ": " + std::strerror(errno);
-    return result;
-  }
-  std::string text;
+  return read_har_file(path, {});
+}
+
+har_read_result read_har_file(std::filesystem::path const& path, har_read_limits const& limits) {
+  har_read_result all;
+  return with_exchanges(for_each_har_entry(path, collect_into(all), limits), all);
+}
+
+std::optional<exchange> read_har_entry(std::string bytes, std::size_t index, std::uint64_t offset,
+                                       std::vector<std::string>& warnings) {
   try {
-    char buffer[64 * 1024];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, n);
+    return exchange_from_bytes(bytes, index, offset, warnings);
   } catch (std::exception const& e) {
-    result.ok = false;
-    result.error = "cannot read " + path.string() + ": " + e.what();
-    return result;
+    warnings.push_back("entry " + std::to_string(index + 1) + " cannot be read: " + e.what());
+    return std::nullopt;
   }
-  if (std::ferror(file.get())) {
-    result.ok = false;
-    result.error = "cannot read " + path.string() + ": " + std::strerror(errno);
-    return result;
-  }
-  return read_har_text(text);
 }
 
 }  // namespace regtrace::capture

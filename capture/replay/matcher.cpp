@@ -76,23 +76,25 @@ std::string match_key(exchange const& x) {
   return match_key(x.method, x.scheme, x.host, x.port, x.target, range ? std::string_view(*range) : std::string_view{});
 }
 
-matcher::matcher(std::vector<exchange> recorded) {
-  for (std::size_t i = 0; i < recorded.size(); ++i) {
-    // An entry without an answer replays only when the client gave up waiting for one (silence).
-    if (recorded[i].status == 0 && !failed_with(recorded[i], errc::client_abandoned)) continue;
-    by_key_[match_key(recorded[i])].positions.push_back(recorded_.size());
-    trace_index_.push_back(i);
-    recorded_.push_back(std::move(recorded[i]));
-  }
+bool can_answer(exchange const& recorded) {
+  // An entry without an answer replays only when the client gave up waiting for one (silence).
+  return recorded.status != 0 || failed_with(recorded, errc::client_abandoned);
+}
+
+bool matcher::add(exchange const& recorded, std::size_t index) {
+  if (!can_answer(recorded)) return false;
+  by_key_[match_key(recorded)].answers.push_back(trace_index_.size());
+  trace_index_.push_back(index);
+  return true;
 }
 
 std::optional<matcher::match> matcher::next(std::string_view key) {
-  auto it = by_key_.find(std::string(key));
+  auto it = by_key_.find(key);
   if (it == by_key_.end()) return std::nullopt;
   auto& q = it->second;
-  bool const repeated = q.used >= q.positions.size();
-  std::size_t const position = q.positions[repeated ? q.positions.size() - 1 : q.used++];
-  return match{&recorded_[position], trace_index_[position], repeated};
+  bool const repeated = q.used >= q.answers.size();
+  std::size_t const answer = q.answers[repeated ? q.answers.size() - 1 : q.used++];
+  return match{trace_index_[answer], answer, repeated};
 }
 
 }  // namespace regtrace::capture::replay

@@ -7,6 +7,7 @@
 #include "capture/model/exchange.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,31 +23,35 @@ std::string match_key(std::string_view method, std::string_view scheme, std::str
 /// match_key of a recorded exchange.
 std::string match_key(exchange const& x);
 
-/// Answers live requests from recorded exchanges. Not thread-safe: the caller serialises.
+/// Whether a recorded exchange can answer a request: it has a response (status != 0), or the client
+/// abandoned it before any came (replayed as the same silence).
+bool can_answer(exchange const& recorded);
+
+/// Answers live requests from recorded exchanges. It keeps only their match keys, so a replay of a
+/// large trace holds no bodies or headers (issue 13). Not thread-safe: the caller serialises.
 class matcher {
  public:
-  /// Keeps the entries with a response (status != 0), and those the client abandoned before any came
-  /// (replayed as the same silence).
-  explicit matcher(std::vector<exchange> recorded);
+  /// Adds a recorded exchange at position index of its trace when can_answer(recorded); returns
+  /// whether it was added. Added answers are numbered 0, 1, 2... in the order they were added.
+  bool add(exchange const& recorded, std::size_t index);
 
   struct match {
-    exchange const* recorded = nullptr;
-    std::size_t index = 0;  ///< position in the trace it came from
-    bool repeated = false;  ///< every entry with this key was used already; the last one answers again
+    std::size_t index = 0;   ///< position in the trace it came from
+    std::size_t answer = 0;  ///< its number among the added answers
+    bool repeated = false;   ///< every entry with this key was used already; the last one answers again
   };
   /// The next recorded answer for this request, or nullopt when the trace has none.
   std::optional<match> next(std::string_view key);
 
-  std::size_t size() const { return recorded_.size(); }
+  std::size_t size() const { return trace_index_.size(); }
 
  private:
-  std::vector<exchange> recorded_;
-  std::vector<std::size_t> trace_index_;
+  std::vector<std::size_t> trace_index_;  ///< per added answer
   struct queue {
-    std::vector<std::size_t> positions;  ///< into recorded_, in trace order
+    std::vector<std::size_t> answers;  ///< in trace order
     std::size_t used = 0;
   };
-  std::map<std::string, queue> by_key_;
+  std::map<std::string, queue, std::less<>> by_key_;
 };
 
 }  // namespace regtrace::capture::replay

@@ -10,6 +10,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -89,4 +91,79 @@ TEST_CASE("report on a truncated HAR reports its complete entries and exits 0", 
   CHECK(json["entries"].size() == 1);
   REQUIRE(json["warnings"].size() == 1);
   CHECK(json["warnings"][0].get<std::string>().starts_with("the file ends at byte "));
+}
+
+namespace {
+
+/// What run() writes to stderr (the refusal sentences and warnings).
+struct stderr_capture {
+  std::ostringstream text;
+  std::streambuf* saved = std::cerr.rdbuf(text.rdbuf());
+  ~stderr_capture() { std::cerr.rdbuf(saved); }
+};
+
+std::string har_with(std::vector<std::string> const& entries) {
+  std::string text = R"({"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[)";
+  for (std::size_t i = 0; i < entries.size(); ++i) text += (i ? ",\n" : "\n") + entries[i];
+  return text + "]}}";
+}
+
+std::string entry_for(std::string const& url, std::string const& extra = {}) {
+  return R"({"startedDateTime":"2024-01-02T03:04:05.006Z","request":{"method":"GET","url":")" + url +
+         R"("},"response":{"status":200)" + extra + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("report on a hostile trace: deep nesting is refused with a sentence naming the byte",
+          "[proxy][report]") {
+  scratch s;
+  // The root object is level 1: the 64th bracket (at offset 70) is level 65.
+  auto const har =
+      s.write("deep.har", R"({"log":)" + std::string(100000, '[') + std::string(100000, ']') + "}");
+  stderr_capture err;
+  CHECK(run({"report", har.string(), "-o", (s.dir / "r.txt").string()}) == 1);
+  CHECK(err.text.str() ==
+        "regtrace: " + har.string() +
+            " is not a HAR: it nests deeper than 64 levels at byte 71 (line 1, column 71), which "
+            "no HAR does. Export the trace again as a HAR (JSON) file.\n");
+}
+
+TEST_CASE("report on a hostile trace: the entries that can be read are, and the others named",
+          "[proxy][report]") {
+  scratch s;
+  std::string const deep = std::string(100000, '[') + std::string(100000, ']');
+  auto const har =
+      s.write("hostile.har", har_with({entry_for("https://r.example/v2/" + std::string(4 * 1024 * 1024, 'a')),
+                                       entry_for("https://r.example/v2/deep", R"(,"x":)" + deep),
+                                       entry_for("https://r.example/v2/odd", R"(,"statusText":"caf)"
+                                                                             "\xFF"
+                                                                             R"(")"),
+                                       entry_for("https://r.example/v2/")}));
+  auto const out = s.dir / "r.json";
+  stderr_capture err;
+  CHECK(run({"report", har.string(), "--format", "json", "-o", out.string()}) == 0);
+  auto const json = nlohmann::json::parse(slurp(out));
+  CHECK(json["entries"].size() == 3);
+  auto const warnings = json["warnings"].dump();
+  CHECK(warnings.find("entry 2 (from byte ") != std::string::npos);
+  CHECK(warnings.find("nests deeper than 64 levels at byte ") != std::string::npos);
+  CHECK(warnings.find("entry 3 holds bytes that are not UTF-8") != std::string::npos);
+  CHECK(err.text.str().find("regtrace: warning: entry 2 (from byte ") != std::string::npos);
+}
+
+TEST_CASE("report's HTML escapes markup from the trace", "[proxy][report]") {
+  scratch s;
+  auto const har = s.write(
+      "markup.har",
+      har_with({entry_for("https://r.example/v2/<script>alert(1)</script>?q=<img src=x onerror=alert(2)>",
+                          R"(,"statusText":"<script>alert(3)</script>")")}));
+  auto const out = s.dir / "r.html";
+  stderr_capture err;
+  CHECK(run({"report", har.string(), "--format", "html", "-o", out.string()}) == 0);
+  auto const html = slurp(out);
+  CHECK(html.find("alert(1)") != std::string::npos);       // the URL is shown...
+  CHECK(html.find("<script>alert") == std::string::npos);  // ...but never as markup
+  CHECK(html.find("<img") == std::string::npos);
+  CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
 }
