@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages a profile needs: build, test or bench (each includes the one before).
+# Install the Debian packages a profile needs: build, test or bench (each includes the one before), or
+# fuzz (build and the fuzzer's compiler; test includes it).
 # CI runs on a fresh machine, so every script that builds or tests calls this first; when everything
 # is already there it returns without touching apt, so repeated runs stay fast.
 set -euo pipefail
@@ -13,7 +14,10 @@ build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev nlohman
 # har_dump.py example writes the foreign HARs `regtrace report` is tested on), chromium (renders the
 # HTML report), tinyproxy (the corporate proxy behind `--upstream-proxy`) and hey (Go's HTTP client with
 # and without keep-alive: the two connection patterns of Docker Engine 29.4+ and 20.10).
-test_pkgs=("${build_pkgs[@]}" docker-registry skopeo podman docker.io containerd curl openssl ca-certificates
+# fuzz: libFuzzer comes with clang (tests/fuzz, scripts/fuzz.sh): clang-19, its runtime libraries
+# (libclang-rt-19-dev: libFuzzer, ASan, UBSan) and llvm-19 for llvm-symbolizer (readable stacks).
+fuzz_pkgs=("${build_pkgs[@]}" clang-19 libclang-rt-19-dev llvm-19)
+test_pkgs=("${fuzz_pkgs[@]}" docker-registry skopeo podman docker.io containerd curl openssl ca-certificates
            apache2-utils python3 iproute2 mitmproxy chromium tinyproxy hey)
 # bench: hey is the load client too (it goes through a proxy with CONNECT + TLS; wrk cannot use a proxy).
 bench_pkgs=("${test_pkgs[@]}" procps)
@@ -23,9 +27,10 @@ wanted=()
 for profile in "$@"; do
   case "$profile" in
     build) wanted+=("${build_pkgs[@]}") ;;
+    fuzz) wanted+=("${fuzz_pkgs[@]}") ;;
     test) wanted+=("${test_pkgs[@]}") ;;
     bench) wanted+=("${bench_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown profile '$profile' (expected build, test or bench)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown profile '$profile' (expected build, fuzz, test or bench)" >&2; exit 2 ;;
   esac
 done
 

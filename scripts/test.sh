@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install what the tests use, build, and run every test (unit, integration, e2e) with ctest.
-# This is what CI runs (.ci/run).
+# Install what the tests use, build, and run every test (unit, integration, e2e) with ctest, the
+# sanitizer run and the fuzz targets. This is what CI runs (.ci/run).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build_dir="${BUILD_DIR:-$root/build}"
@@ -20,4 +20,10 @@ if [[ ${REGTRACE_SANITIZE:-1} != 0 ]]; then
   ninja -C "$sanitize_dir" -j"$(nproc)" regtrace_tls_tests regtrace_capture_tests regtrace_proxy_tests \
     regtrace_integration_tests
   ctest --test-dir "$sanitize_dir" -R '^(unit|integration)' --output-on-failure
+fi
+
+# Every fuzz target for a short time (README "Fuzzing"): clang-19 build, seed corpora from the fixtures,
+# the inputs that once failed, then FUZZ_SECONDS (20) of fuzzing each. REGTRACE_FUZZ=0 skips it.
+if [[ ${REGTRACE_FUZZ:-1} != 0 ]]; then
+  BUILD_DIR="$build_dir" "$root/scripts/fuzz.sh" --seconds "${FUZZ_SECONDS:-20}"
 fi

@@ -106,6 +106,8 @@ std::string basic_marker(std::string_view credential) {
 }
 
 std::string redact_authorization(std::string_view value) {
+  // A value redacted whole ("<redacted sha256:...>") has a space too: it is not "scheme credential".
+  if (is_marker(value)) return std::string(value);
   auto const space = value.find_first_of(" \t");
   if (space == std::string_view::npos) {
     // A bare scheme ("Bearer" with no token) is a client bug worth seeing, not a secret.

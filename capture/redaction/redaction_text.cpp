@@ -57,7 +57,17 @@ std::optional<std::pair<std::size_t, std::size_t>> scheme_credential(std::string
   if (end == begin) return std::nullopt;
   auto const letters_end = end;
   while (end < text.size() && text[end] == '=') ++end;
-  if (end < text.size() && (is_token68_char(text[end]) || text[end] == '"')) return std::nullopt;
+  // `name="` is an auth-param (a name of letters, one '=', a quote); a credential quoted in prose or
+  // JSON text ("Bearer abc123", "Basic dXNlcjpwdw==") ends at its closing quote and still goes.
+  bool const auth_param = end == letters_end + 1 && end < text.size() && text[end] == '"' &&
+                          std::all_of(text.begin() + begin, text.begin() + letters_end, [](char c) {
+                            return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                          });
+  // A marker right after the run stands for more of it (a JWT found inside, redacted first): the
+  // run was not a credential of its own before, so it is not one now, or a second pass would differ.
+  auto const rest = text.substr(end);
+  bool const marker_follows = rest.starts_with("<redacted ") || rest.starts_with("%3Credacted%20");
+  if (end < text.size() && (is_token68_char(text[end]) || auth_param || marker_follows)) return std::nullopt;
   bool word_like = end == letters_end;
   for (auto i = begin; i < letters_end && word_like; ++i)
     word_like = i == begin ? std::isalpha(static_cast<unsigned char>(text[i])) != 0
@@ -73,7 +83,10 @@ std::optional<std::pair<std::size_t, std::size_t>> scheme_credential(std::string
 std::optional<std::pair<std::size_t, std::size_t>> detail::userinfo_password(std::string_view text,
                                                                              std::size_t pos) {
   auto const begin = pos + 3;
-  auto const end = std::min(text.find_first_of("/?# \t\r\n\"'<>", begin), text.size());
+  // A marker percent-encoded in a query value ends the authority as its '<' does in plain text, so
+  // that encoding a value's markers (redaction.cpp) never changes what a second pass finds.
+  auto const end = std::min(
+      {text.find_first_of("/?# \t\r\n\"'<>", begin), text.find("%3Credacted%20", begin), text.size()});
   auto const at = text.substr(begin, end - begin).rfind('@');
   if (at == std::string_view::npos) return std::nullopt;
   auto const colon = text.substr(begin, at).find(':');
@@ -90,8 +103,17 @@ std::string redact_text(std::string_view text) {
     out += redaction_marker(text.substr(begin, end - begin));
     copied = end;
   };
+  // A URL's password is replaced when the scan reaches it, so the user before it is scanned too (a JWT
+  // there would otherwise survive this pass and be found by the next).
+  std::optional<std::pair<std::size_t, std::size_t>> password;
   std::size_t i = 0;
   while (i < text.size()) {
+    if (password && i >= password->first) {
+      if (copied <= password->first) replace(password->first, password->second);
+      i = std::max(i, password->second);
+      password.reset();
+      continue;
+    }
     char const c = text[i];
     if (c == 'e' && text.substr(i, 3) == "eyJ") {
       std::size_t resume = i + 1;
@@ -111,15 +133,10 @@ std::string redact_text(std::string_view text) {
         continue;
       }
     }
-    if (c == ':' && text.substr(i, 3) == "://") {
-      if (auto password = userinfo_password(text, i)) {
-        replace(password->first, password->second);
-        i = password->second;
-        continue;
-      }
-    }
+    if (c == ':' && !password && text.substr(i, 3) == "://") password = userinfo_password(text, i);
     ++i;
   }
+  if (password && copied <= password->first) replace(password->first, password->second);
   if (copied == 0) return std::string(text);
   return out.append(text.substr(copied));
 }
