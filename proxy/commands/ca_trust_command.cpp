@@ -94,6 +94,22 @@ std::filesystem::path trust_dir(ca_trust_options const& o) {
   return o.dir.empty() ? default_trust_dir(o.runtime) : std::filesystem::absolute(o.dir).lexically_normal();
 }
 
+// Prints the plan's notes, then writes (trust) or removes (untrust) its files, or only says what it
+// would with --dry-run. False when it only said.
+bool carry_out(trust_plan const& plan, bool dry_run, bool untrust) {
+  for (auto const& note : plan.notes) std::printf("Note: %s\n", note.c_str());
+  if (dry_run) {
+    print_dry_run(plan, untrust);
+    return false;
+  }
+  for (auto const& file : plan.files) {
+    untrust ? remove_planned(file) : write_planned(file);
+    std::printf("%s %s\n", untrust ? "Removed" : "Wrote", file.path.c_str());
+  }
+  if (plan.update_system_store) update_system_store();
+  return true;
+}
+
 }  // namespace
 
 int run_ca_trust(ca_trust_options const& o) {
@@ -101,34 +117,14 @@ int run_ca_trust(ca_trust_options const& o) {
   auto const loaded = tls::authority::load(o.ca_dir);
   if (!loaded) throw std::runtime_error(loaded.error().message);
   auto const plan = plan_trust(o.runtime, o.registries, dir, loaded.value()->certificate_pem(), read_text);
-  for (auto const& note : plan.notes) std::printf("Note: %s\n", note.c_str());
-  if (o.dry_run) {
-    print_dry_run(plan, false);
-    return 0;
-  }
-  for (auto const& file : plan.files) {
-    write_planned(file);
-    std::printf("Wrote %s\n", file.path.c_str());
-  }
-  if (plan.update_system_store) update_system_store();
-  std::printf("%s\n", after_trust(o.runtime, dir, o.containerd_config).c_str());
+  if (carry_out(plan, o.dry_run, false)) std::printf("%s\n", after_trust(o.runtime, dir, o.containerd_config).c_str());
   return 0;
 }
 
 int run_ca_untrust(ca_trust_options const& o) {
-  auto const dir = trust_dir(o);
-  auto const plan = plan_untrust(o.runtime, o.registries, dir, read_text);
-  for (auto const& note : plan.notes) std::printf("Note: %s\n", note.c_str());
-  if (o.dry_run) {
-    print_dry_run(plan, true);
-    return 0;
-  }
-  for (auto const& file : plan.files) {
-    remove_planned(file);
-    std::printf("Removed %s\n", file.path.c_str());
-  }
-  if (plan.update_system_store) update_system_store();
-  if (plan.files.empty()) std::printf("Nothing to remove: no file regtrace wrote for %s.\n", std::string(to_string(o.runtime)).c_str());
+  auto const plan = plan_untrust(o.runtime, o.registries, trust_dir(o), read_text);
+  if (carry_out(plan, o.dry_run, true) && plan.files.empty())
+    std::printf("Nothing to remove: no file regtrace wrote for %s.\n", std::string(to_string(o.runtime)).c_str());
   return 0;
 }
 
