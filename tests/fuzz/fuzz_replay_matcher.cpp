@@ -45,10 +45,12 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   // The model: per key, the trace positions that may answer, in order.
   std::map<std::string, std::vector<std::size_t>> answers;
   for (std::size_t i = 0; i < trace.size(); ++i)
-    if (trace[i].status != 0 || trace[i].failure) answers[capture::replay::match_key(trace[i])].push_back(i);
+    if (capture::replay::can_answer(trace[i])) answers[capture::replay::match_key(trace[i])].push_back(i);
   std::map<std::string, std::size_t> used;
 
-  capture::replay::matcher matcher(trace);
+  capture::replay::matcher matcher;
+  for (std::size_t i = 0; i < trace.size(); ++i)
+    require(matcher.add(trace[i], i) == capture::replay::can_answer(trace[i]), "add() takes what can answer");
   while (in.remaining_bytes() > 0) {
     std::string key;
     if (!trace.empty() && in.ConsumeBool())
@@ -64,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     }
     require(match.has_value(), "a key the trace holds is answered");
     require(match->index < trace.size(), "the answer's index is in the trace");
-    require_equal(capture::replay::match_key(*match->recorded), key, "the answer has the request's key");
+    require_equal(capture::replay::match_key(trace[match->index]), key, "the answer has the request's key");
     auto& n = used[key];
     auto const& positions = expected->second;
     if (n < positions.size()) {
