@@ -41,6 +41,11 @@ double get_number(json const& j, char const* key, double fallback) {
   return number_of(member(j, key)).value_or(fallback);
 }
 
+// An error code's value as recorded; one outside int's range (a hostile file) is no code: 0.
+int code_value_of(double value) {
+  return value >= -2147483648.0 && value <= 2147483647.0 ? static_cast<int>(value) : 0;
+}
+
 std::uint64_t get_count(json const& j, char const* key, std::uint64_t fallback = 0) {
   auto const* v = member(j, key);
   if (v && v->is_number_unsigned()) return v->get<std::uint64_t>();
@@ -161,7 +166,8 @@ body_record read_body(json const* text_holder, std::string const& mime, double s
     body.text_truncated = get_bool(*recorded, "text_truncated");
     return body;
   }
-  body.bytes = size >= 0 ? static_cast<std::uint64_t>(size) : bytes_seen.size();
+  // Beyond 2^64 no count converts (undefined behaviour): such a size is no size.
+  body.bytes = size >= 0 && size < 1.8e19 ? static_cast<std::uint64_t>(size) : bytes_seen.size();
   if (have_bytes && !bytes_seen.empty() && bytes_seen.size() == body.bytes)
     body.sha256 = sha256_hex(bytes_seen);
   body.text_truncated = body.text_kept && body.text.size() < body.bytes;
@@ -187,7 +193,7 @@ void read_regtrace(json const& r, exchange& x, std::size_t index, std::vector<st
     x.failure = failure_record{
         .where = where.value_or(phase::capture),
         .code_category = get_string(*f, "category"),
-        .code_value = static_cast<int>(get_number(*f, "value", 0)),
+        .code_value = code_value_of(get_number(*f, "value", 0)),
         .message = get_string(*f, "message"),
         .detail = get_string(*f, "detail"),
         .peer = failing_peer_from_string(get_string(*f, "peer")),
