@@ -15,6 +15,11 @@
 #                       suite, encrypting with the client leg's (both read from the trace) and SHA-256
 #  cpu_over_floor       regtrace's cpu_s_per_gib / crypto_floor_s_per_gib: the relay's own cost (copies,
 #                       system calls, the kernel's TCP work, wake-ups) on top of that floor
+#  tcp_relay_s_per_gib  the CPU per GiB of a plain TCP relay over loopback (scripts/bench/tcp_relay_cost.py):
+#                       the kernel's copies and TCP work that any user-space TLS relay pays on top of the
+#                       cryptography (without kernel TLS, which moves the cryptography into the kernel)
+#  cpu_over_relay_floor regtrace's cpu_s_per_gib / (crypto floor + tcp relay): its cost over the sum of the
+#                       two things it cannot avoid
 #  get_of_cpu_ceiling   regtrace's GET against the fastest the machine's cores allow at the busy CPU that GET
 #                       used per GiB (cores / machine_cpu_s_per_gib): near 1, the cores were the limit
 #  peak_rss_mib         each proxy's VmHWM right after the blob GETs
@@ -193,8 +198,10 @@ speed_s_per_gib() {
 measure_crypto_floor() {
   define crypto_floor_s_per_gib s value "" "" "decrypt (upstream suite) + encrypt (client suite) + SHA-256 per GiB, openssl speed"
   define cpu_over_floor x value 1.15 max "regtrace's CPU per GiB over the crypto floor measured in this run"
+  define tcp_relay_s_per_gib s value "" "" "CPU per GiB of a plain TCP relay over loopback (no TLS), same run"
+  define cpu_over_relay_floor x value "" "" "regtrace's CPU per GiB over crypto floor + plain TCP relay"
   define get_of_cpu_ceiling x value "" "" "regtrace's GET / (cores / machine CPU s per GiB of that GET)"
-  local suites client upstream floor cpu machine mbps
+  local suites client upstream floor cpu machine mbps tcp_relay
   read -r client upstream < <(python3 - "$REGTRACE_HAR" "$layer_digest" <<'PY'
 import json, sys
 entries = json.load(open(sys.argv[1]))["log"]["entries"]
@@ -215,6 +222,10 @@ PY
   mbps="$(awk -F'\t' '$1 == "blob_get_mbps" && $2 == "regtrace" {print $3}' "$samples" | median)"
   sample crypto_floor_s_per_gib regtrace "$floor"
   sample cpu_over_floor regtrace "$(awk -v c="$cpu" -v f="$floor" 'BEGIN {printf "%.3f", c / f}')"
+  tcp_relay="$(python3 "$root/scripts/bench/tcp_relay_cost.py" "$(awk -v b="$layer_size" 'BEGIN {print b / 2^30}')")"
+  note regtrace "plain TCP relay of the same bytes over loopback: $tcp_relay s/GiB"
+  sample tcp_relay_s_per_gib regtrace "$tcp_relay"
+  sample cpu_over_relay_floor regtrace "$(awk -v c="$cpu" -v f="$floor" -v t="$tcp_relay" 'BEGIN {printf "%.3f", c / (f + t)}')"
   sample get_of_cpu_ceiling regtrace "$(awk -v m="$mbps" -v b="$machine" -v n="$(nproc)" \
     'BEGIN {printf "%.3f", m * 1e6 / (n / b * 2^30)}')"
 }

@@ -5,7 +5,8 @@
 # Exits 1 on any crash, leak, timeout, out-of-memory or property failure, naming the reproducer;
 # prints the executions per target at the end.
 #
-# Usage: scripts/fuzz.sh [--seconds N] [TARGET...]   (TARGET: fuzz_har_file, ...; default: all)
+# Usage: scripts/fuzz.sh [--seconds N | --runs N] [TARGET...]   (TARGET: fuzz_har_file, ...; default: all)
+# --runs N stops each target after N executions instead (the long run: --runs 10000000).
 # FUZZ_BUILD_DIR overrides the build folder (default: $BUILD_DIR-fuzz, i.e. build-fuzz).
 # A reproducer replays with: $FUZZ_BUILD_DIR/tests/fuzz/TARGET REPRODUCER
 set -euo pipefail
@@ -13,12 +14,15 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build_dir="${FUZZ_BUILD_DIR:-${BUILD_DIR:-$root/build}-fuzz}"
 
 seconds=20
+runs_limit=""
 targets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --seconds=*) seconds="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --runs) runs_limit="$2"; shift 2 ;;
+    --runs=*) runs_limit="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -68,7 +72,9 @@ for target in "${targets[@]}"; do
 
   log="$runs/fuzz.log"
   status=0
-  "$binary" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=8192 -print_final_stats=1 \
+  limit=(-max_total_time="$seconds")
+  [[ -n "$runs_limit" ]] && limit=(-runs="$runs_limit")
+  "$binary" "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -max_len=8192 -print_final_stats=1 \
     -artifact_prefix="$runs/" "${dict[@]}" "$live" "$corpus/seeds/$target" >"$log" 2>&1 || status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   if [[ $status -ne 0 ]]; then
@@ -79,10 +85,11 @@ for target in "${targets[@]}"; do
     failed=1
     summary+=("$target: FAILED, reproducer ${reproducer:-none}")
   else
-    summary+=("$target: ${executions:-?} executions in ${seconds} s, no failure")
+    elapsed=$(sed -n 's/.*Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
+    summary+=("$target: ${executions:-?} executions in ${elapsed:-$seconds} s, no failure")
   fi
 done
 
-echo "fuzz.sh: ${#targets[@]} targets, ${seconds} s each:"
+echo "fuzz.sh: ${#targets[@]} targets, ${runs_limit:+$runs_limit runs}${runs_limit:-$seconds s} each:"
 printf '  %s\n' "${summary[@]}"
 exit "$failed"

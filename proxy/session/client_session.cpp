@@ -3,6 +3,7 @@
 #include "capture/text/url.hpp"
 #include "proxy/config/connect_target.hpp"
 #include "proxy/config/host_rules.hpp"
+#include "proxy/io/idle_watch.hpp"
 #include "proxy/session/exchange_relay.hpp"
 #include "proxy/session/generated_response.hpp"
 #include "proxy/session/interruption.hpp"
@@ -106,10 +107,15 @@ void record_unfinished_request(client_side const& client, request_parser const& 
 net::awaitable<bool> read_request_head(client_side& client, request_parser& parser, capture::exchange& record,
                                        proxy_context& context) {
   apply_limits(parser, context.config);
-  client.stream.tcp().expires_after(context.config.idle_timeout);
+  // The whole head within the idle timeout (a slowloris trickles bytes), kept by a watch that cancels
+  // the read rather than by tcp_stream's deadline, which closes the socket: the client could not be
+  // told 408 (issue 13).
+  auto const deadline = start_idle_watch(client.stream.tcp(), client.stream.tcp(), context.config.idle_timeout);
   ++context.idle_connections;  // a stop need not wait for a connection between requests
   auto [ec, n] = co_await http::async_read_header(client.stream, client.buffer, parser, use_nothrow);
   --context.idle_connections;
+  stop_idle_watch(*deadline);
+  if (deadline->fired && ec == net::error::operation_aborted && !context.stopping) ec = beast::error::timeout;
   // HAR startedDateTime is when the request started, not when a kept-alive connection began to wait
   // for it: sequence rules order requests of different connections by it.
   record.started = std::chrono::system_clock::now();

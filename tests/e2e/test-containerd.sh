@@ -169,14 +169,8 @@ assert_report_clean "$bin" "$healthy_har"
 log "the healthy trace: ctr's flow, no credential, no ERROR or CRITICAL finding"
 
 # ---- two failures, each recorded by a regtrace of its own (same CA, new trace) ----
-trace_failure() {
-  mkdir -p "$RUN_DIR/$1"
-  cp -a "$RUN_DIR/regtrace/ca" "$RUN_DIR/$1/ca"
-  start_regtrace "$bin" "$RUN_DIR/$1" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
-}
-
 log "a missing tag: ctr images pull :nope must fail and the trace say C-01"
-trace_failure missing-tag
+trace_failure "$bin" missing-tag "$registry"
 rc=0
 ctr_run images pull --snapshotter native "${remote[@]}" "$registry/e2e/app:nope" >"$RUN_DIR/ctr-pull-missing.log" 2>&1 || rc=$?
 ((rc != 0)) || fail "ctr pull of a missing tag succeeded (see ctr-pull-missing.log)"
@@ -191,7 +185,7 @@ assert_no_secret "$REGTRACE_HAR" "$password" "$(printf '%s' "$user:$password" | 
 # password, one B-05, the retries its evidence.
 wrong="wrong-$(openssl rand -hex 8)"
 log "wrong credentials: ctr images pull must fail and the trace say B-05"
-trace_failure wrong-password
+trace_failure "$bin" wrong-password "$registry"
 rc=0
 ctr_run images pull --snapshotter native --hosts-dir "$hosts_dir" --user "$user:$wrong" "$registry/e2e/app:v1" \
   >"$RUN_DIR/ctr-pull-wrong.log" 2>&1 || rc=$?

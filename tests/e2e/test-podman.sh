@@ -171,17 +171,10 @@ assert_report_clean "$bin" "$healthy_har"
 log "the healthy trace: podman's flow, no credential, no ERROR or CRITICAL finding"
 
 # ---- two failures, each recorded by a regtrace of its own (same CA, new trace) ----
-# trace_failure NAME: a fresh regtrace recording into RUN_DIR/NAME/trace.har.
-trace_failure() {
-  mkdir -p "$RUN_DIR/$1"
-  cp -a "$RUN_DIR/regtrace/ca" "$RUN_DIR/$1/ca"
-  start_regtrace "$bin" "$RUN_DIR/$1" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
-}
-
 # A wrong password, into an auth file of its own: the good login stays for the next failure.
 wrong="wrong-$(openssl rand -hex 8)"
 log "a wrong password: podman login must fail and the trace say B-05"
-trace_failure wrong-password
+trace_failure "$bin" wrong-password "$registry"
 rc=0
 printf '%s' "$wrong" | PODMAN_AUTH="$pd/wrong-auth.json" podman_run login "${tls[@]}" -u "$user" --password-stdin \
   "$registry" >"$RUN_DIR/podman-login-wrong.log" 2>&1 || rc=$?
@@ -194,7 +187,7 @@ python3 "$here/lib/expect_finding.py" "$REGTRACE_HAR" --id B-05 --severity criti
 assert_no_secret "$REGTRACE_HAR" "$password" "$wrong" "$(printf '%s' "$user:$wrong" | base64 -w0)"
 
 log "a missing tag: podman pull :nope must fail and the trace say C-01"
-trace_failure missing-tag
+trace_failure "$bin" missing-tag "$registry"
 rc=0
 podman_run pull "${tls[@]}" "${policy[@]}" "$registry/e2e/app:nope" >"$RUN_DIR/podman-pull-missing.log" 2>&1 || rc=$?
 ((rc != 0)) || fail "podman pull of a missing tag succeeded (see podman-pull-missing.log)"

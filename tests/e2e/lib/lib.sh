@@ -184,6 +184,16 @@ start_regtrace() {
 
 regtrace_ready() { port_listening "$REGTRACE_PORT" && [[ -s $REGTRACE_CA ]]; }
 
+# trace_failure BIN NAME REGISTRY: a fresh regtrace recording into RUN_DIR/NAME/trace.har, with the CA of
+# RUN_DIR/regtrace (the one the client already trusts), REGISTRY mapped to loopback: one failure, one
+# trace, as a support engineer would send it.
+trace_failure() {
+  local bin="$1" name="$2" registry="$3"
+  mkdir -p "$RUN_DIR/$name"
+  cp -a "$RUN_DIR/regtrace/ca" "$RUN_DIR/$name/ca"
+  start_regtrace "$bin" "$RUN_DIR/$name" --resolve "$registry:127.0.0.1" --upstream-ca "$E2E_CERTS/ca.crt"
+}
+
 # stop_pid PID [NAME]: SIGTERM, wait for the exit and return the process's exit status.
 stop_pid() {
   local pid="$1" name="${2:-process $1}" rc=0 deadline=$((SECONDS + E2E_READY_SECONDS))

@@ -1,7 +1,7 @@
 // trace_sink: many submitting threads, one writer, and no silent loss.
 
-#include "capture/har/har_reader.hpp"
 #include "capture/trace/trace_sink.hpp"
+#include "capture/har/har_reader.hpp"
 #include "tests/support/sample_exchanges.hpp"
 
 #include <catch2/catch.hpp>
@@ -10,12 +10,33 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <set>
 #include <thread>
 
 using namespace regtrace::capture;
+
+namespace {
+
+// A sink that redacts and diagnoses into dir/trace.har, findings told to the listener (writer thread).
+trace_sink_options diagnosing_options(
+    std::filesystem::path const& dir,
+    std::function<void(exchange const&, std::vector<rules::finding> const&)> on_findings) {
+  return trace_sink_options{
+      .har_path = dir / "trace.har",
+      .redact = true,
+      .queue_capacity = 16,
+      .on_written = {},
+      .on_problem = {},
+      .diagnose = true,
+      .on_findings = std::move(on_findings),
+  };
+}
+
+}  // namespace
 
 TEST_CASE("trace_sink writes every record submitted from four threads", "[capture][sink]") {
   auto const dir = test::scratch_dir("sink");
@@ -146,18 +167,10 @@ TEST_CASE("trace_sink diagnoses live: finding IDs on the entry, log._findings, t
   auto const dir = test::scratch_dir("sink-findings");
   std::vector<std::string> heard;
   {
-    trace_sink sink(trace_sink_options{
-        .har_path = dir / "trace.har",
-        .redact = true,
-        .queue_capacity = 16,
-        .on_written = {},
-        .on_problem = {},
-        .diagnose = true,
-        .on_findings =
-            [&](exchange const&, std::vector<regtrace::capture::rules::finding> const& found) {
-              for (auto const& f : found) heard.push_back(f.id);  // writer thread; checked after close
-            },
-    });
+    trace_sink sink(diagnosing_options(
+        dir, [&](exchange const&, std::vector<regtrace::capture::rules::finding> const& found) {
+          for (auto const& f : found) heard.push_back(f.id);  // writer thread; checked after close
+        }));
     auto healthy = test::manifest_get();
     healthy.finding_ids.clear();
     healthy.target = "/v2/";  // a ping: nothing any rule could object to
@@ -202,23 +215,14 @@ TEST_CASE("trace_sink tells a cause once and keeps its one finding growing", "[c
   };
   auto live_findings = nlohmann::json();
   {
-    trace_sink sink(trace_sink_options{
-        .har_path = dir / "trace.har",
-        .redact = true,
-        .queue_capacity = 16,
-        .on_written = {},
-        .on_problem = {},
-        .diagnose = true,
-        .on_findings =
-            [&](exchange const&, std::vector<rules::finding> const& found) {
-              std::lock_guard lock(mutex);
-              for (auto const& f : found) {
-                heard.emplace_back(f.id, rules::times_seen(f));
-                causes.insert(f.id + " " + f.cause);
-              }
-              heard_more.notify_all();
-            },
-    });
+    trace_sink sink(diagnosing_options(dir, [&](exchange const&, std::vector<rules::finding> const& found) {
+      std::lock_guard lock(mutex);
+      for (auto const& f : found) {
+        heard.emplace_back(f.id, rules::times_seen(f));
+        causes.insert(f.id + " " + f.cause);
+      }
+      heard_more.notify_all();
+    }));
     for (char blob : {'a', 'b', 'c'}) {
       REQUIRE(sink.submit(rate_limited(blob)));
       std::unique_lock lock(mutex);
