@@ -90,6 +90,8 @@ for target in "${targets[@]}"; do
   fi
 done
 
-echo "fuzz.sh: ${#targets[@]} targets, ${runs_limit:+$runs_limit runs}${runs_limit:-$seconds s} each:"
+each="$seconds s"
+[[ -n "$runs_limit" ]] && each="$runs_limit runs"
+echo "fuzz.sh: ${#targets[@]} targets, $each each:"
 printf '  %s\n' "${summary[@]}"
 exit "$failed"
