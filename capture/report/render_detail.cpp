@@ -92,6 +92,23 @@ std::string operation_requests(operation const& op) {
   return entry_label(first.entry) + " to " + entry_label(last.entry) + " (" + count + ")";
 }
 
+std::string trace_source_text(fleet_trace const& t) {
+  auto const& s = t.summary.source;
+  return t.name + " (" + creator_text(s) + ", " + plural(s.entries, "entry", "entries") +
+         (s.truncated ? ", truncated" : "") + ")";
+}
+
+std::string seen_text(std::size_t requests, std::optional<time_point> first, std::optional<time_point> last) {
+  auto text = plural(requests, "request", "requests");
+  if (!first || !last) return text;
+  if (*first == *last) return text + " at " + time_text(first);
+  return text + ", " + time_text(first) + " to " + time_text(last);
+}
+
+std::string trace_finding_text(rules::finding const& f) {
+  return f.id + ": " + f.title + " (" + plural(rules::times_seen(f), "request", "requests") + ")";
+}
+
 std::string html_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);

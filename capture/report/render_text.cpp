@@ -9,6 +9,7 @@
 namespace regtrace::capture::report {
 namespace {
 
+using detail::painter;
 using rules::severity;
 
 /// Display width of UTF-8 text: continuation bytes take no column.
@@ -16,22 +17,6 @@ std::size_t width_of(std::string_view text) {
   return static_cast<std::size_t>(std::count_if(
       text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
-
-class painter {
- public:
-  explicit painter(bool on) : on_(on) {}
-  std::string operator()(std::string_view code, std::string_view text) const {
-    if (!on_) return std::string(text);
-    return "\x1b[" + std::string(code) + "m" + std::string(text) + "\x1b[0m";
-  }
-  std::string level(severity s, std::string_view text) const {
-    static constexpr std::array<std::string_view, 4> codes{"36", "33", "31", "1;31"};
-    return (*this)(codes[static_cast<std::size_t>(s)], text);
-  }
-
- private:
-  bool on_;
-};
 
 void block(std::string& out, std::string_view heading, std::string_view text, painter const& paint) {
   if (text.empty()) return;
@@ -104,11 +89,7 @@ std::string render_text(report const& r, bool colour) {
          ", " + std::to_string(r.source.entries) + (r.source.entries == 1 ? " entry" : " entries") +
          (r.source.truncated ? ", truncated" : "") + ")\n";
   if (auto const clients = detail::clients_text(r); !clients.empty()) out += "Clients: " + printable(clients) + "\n";
-  auto const worst = worst_severity(r);
-  auto const verdict_code = !worst || *worst == severity::info ? "1;32"
-                            : *worst >= severity::error        ? "1;31"
-                                                               : "1;33";
-  out += paint(verdict_code, printable(r.verdict)) + "\n";
+  out += paint(painter::verdict_code(worst_severity(r)), printable(r.verdict)) + "\n";
   for (auto const& w : r.warnings) out += paint("33", "warning: ") + printable(w) + "\n";
   if (!r.findings.empty()) {
     out += "\n";

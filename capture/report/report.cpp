@@ -14,10 +14,6 @@ namespace {
 
 using rules::severity;
 
-std::string plural(std::size_t n, std::string_view one, std::string_view many) {
-  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
-}
-
 std::string verdict_of(report const& r) {
   auto const exchanges = plural(r.entries.size(), "exchange", "exchanges");
   if (r.entries.empty()) return "Nothing to diagnose: the trace has no complete entries";
@@ -39,6 +35,10 @@ std::string failure_text(exchange const& x) {
 }
 
 }  // namespace
+
+std::string plural(std::size_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
 
 std::optional<severity> worst_severity(report const& r) {
   if (r.findings.empty()) return std::nullopt;

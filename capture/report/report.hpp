@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace regtrace::capture::report {
@@ -75,6 +76,9 @@ report make_report(har_read_result read, std::string file, std::vector<rules::fi
 
 /// The worst severity among the findings, or nullopt when there are none.
 std::optional<rules::severity> worst_severity(report const& r);
+
+/// "1 request", "3 requests": n and the word that goes with it.
+std::string plural(std::size_t n, std::string_view one, std::string_view many);
 
 /// "1 critical, 2 errors, 1 warning", most severe first ("" when all are zero).
 std::string counts_phrase(severity_counts const& counts);

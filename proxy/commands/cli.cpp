@@ -175,7 +175,10 @@ struct report_command_line {
   void add_to(CLI::App& app) {
     command = app.add_subcommand(
         "report", "Diagnose a HAR (regtrace's, a browser's, Fiddler's or mitmproxy's) and report");
-    command->add_option("trace", options.trace, "The HAR file to read")->required();
+    command
+        ->add_option("trace", options.traces,
+                     "The HAR file to read; several files or a folder (its *.har files) give one fleet report")
+        ->required();
     command->add_option("--format", options.format, "Report format")
         ->check(CLI::IsMember({"text", "markdown", "json", "html"}))
         ->capture_default_str();

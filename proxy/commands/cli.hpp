@@ -29,13 +29,16 @@ int run_proxy_command(proxy_config config, int verbosity, std::string const& set
 
 /// `regtrace report` options, as given on the command line (validated by run_report_command).
 struct report_options {
-  std::filesystem::path trace;   ///< the HAR to read
+  /// The HARs to read, and folders whose *.har files to read. One file: that trace's report; more,
+  /// or a folder: one fleet report over them all (issue 15).
+  std::vector<std::filesystem::path> traces;
   std::string format = "text";   ///< text, markdown, json, html
   std::filesystem::path output;  ///< "" or "-": standard output
   std::string fail_on;           ///< "", "error" or "critical"
 };
 
-/// Reads a HAR, diagnoses it and prints the report; returns 0, 2 (--fail-on reached) or 1 (unreadable).
+/// Reads the HARs, diagnoses them and prints the report; returns 0, 2 (--fail-on reached by a finding
+/// of any trace) or 1 (no trace could be read, or the report could not be written).
 int run_report_command(report_options const& options);
 
 /// `regtrace ca ...` actions.
