@@ -59,6 +59,8 @@ void add_proxy_options(CLI::App& proxy, proxy_options& o) {
   proxy.add_flag("--allow-remote", o.allow_remote,
                  "Accept connections from other machines (needs --proxy-auth)");
   proxy.add_option("--proxy-auth", o.proxy_auth, "Require these proxy credentials, USER:PASS");
+  proxy.add_option("--metrics", o.metrics,
+                   "Serve Prometheus metrics at http://HOST:PORT/metrics (loopback unless --allow-remote)");
   proxy.add_option("--threads", o.threads, "Worker threads (default: one per core)");
   proxy.add_flag("-v,--verbose", o.verbose, "More detail on the console");
   proxy.add_flag("-q,--quiet", o.quiet, "No line per exchange; warnings and the summary only");

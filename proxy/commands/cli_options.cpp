@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 namespace regtrace::proxy {
@@ -62,6 +63,32 @@ bool is_loopback(std::string const& host) {
   return host == "::1" || host.starts_with("127.") || host == "localhost";
 }
 
+// A listener's HOST:PORT (--listen, --metrics): a bare port is on 127.0.0.1, port 0 is any free port
+// (tests), localhost is 127.0.0.1. nullopt when malformed.
+std::optional<authority> parse_listen_address(std::string const& text) {
+  auto const full = text.find(':') == std::string::npos ? "127.0.0.1:" + text : text;
+  auto listen = parse_connect_authority(full);
+  if (!listen && full.ends_with(":0") && full.size() > 2)
+    listen = authority{full.substr(0, full.size() - 2), 0};
+  if (listen && listen->host == "localhost") listen->host = "127.0.0.1";
+  return listen;
+}
+
+// --metrics HOST:PORT into the configuration; loopback only unless --allow-remote, as --listen.
+void set_metrics_address(proxy_config& config, proxy_options const& o) {
+  if (o.metrics.empty()) return;
+  auto const metrics = parse_listen_address(o.metrics);
+  if (!metrics)
+    throw std::invalid_argument("--metrics \"" + o.metrics +
+                                "\" is not HOST:PORT (for example 127.0.0.1:9888)");
+  if (!is_loopback(metrics->host) && !o.allow_remote)
+    throw std::invalid_argument("--metrics " + o.metrics +
+                                " would let other machines read the metrics; add --allow-remote with "
+                                "--proxy-auth USER:PASS, or listen on 127.0.0.1");
+  config.metrics_host = metrics->host;
+  config.metrics_port = metrics->port;
+}
+
 std::vector<resolve_rule> parse_resolve_rules(std::vector<std::string> const& rules) {
   std::vector<resolve_rule> parsed;
   for (auto const& rule : rules) {
@@ -90,14 +117,11 @@ registry_client_options registry_client_flags::options() const {
 
 proxy_config build_proxy_config(proxy_options const& o) {
   proxy_config config;
-  auto listen = parse_connect_authority(o.listen);
-  if (!listen && o.listen.find(':') == std::string::npos)
-    listen = parse_connect_authority("127.0.0.1:" + o.listen);
-  if (!listen && o.listen.ends_with(":0")) listen = authority{o.listen.substr(0, o.listen.size() - 2), 0};
+  auto const listen = parse_listen_address(o.listen);
   if (!listen)
     throw std::invalid_argument("--listen \"" + o.listen +
                                 "\" is not HOST:PORT (for example 127.0.0.1:8888)");
-  config.listen_host = listen->host == "localhost" ? "127.0.0.1" : listen->host;
+  config.listen_host = listen->host;
   config.listen_port = listen->port;
   if (!is_loopback(config.listen_host) && !o.allow_remote)
     throw std::invalid_argument(
@@ -110,6 +134,7 @@ proxy_config build_proxy_config(proxy_options const& o) {
     throw std::invalid_argument("--proxy-auth must be USER:PASS");
   config.allow_remote = o.allow_remote;
   config.proxy_auth = o.proxy_auth;
+  set_metrics_address(config, o);
 
   if (!o.har.empty() && !o.out_dir.empty())
     throw std::invalid_argument("use either --har FILE or --out DIR, not both");

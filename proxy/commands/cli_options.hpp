@@ -32,6 +32,7 @@ struct proxy_options {
   std::string replay;
   bool replay_timing = false;
   std::string store_bodies;
+  std::string metrics;         ///< --metrics HOST:PORT; empty: no /metrics
   std::string setup = "auto";  ///< whose set-up the banner prints: auto, all, none, docker,containerd,podman
 };
 

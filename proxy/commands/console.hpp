@@ -69,10 +69,10 @@ std::vector<std::string> format_seen_findings(console_totals const& totals);
 /// --log-format json: the same events as JSON Lines, one object per line with an "event" member
 /// ("listening", "exchange", "progress", "finding", "summary") and the time, for log collectors.
 /// Field names are documented in the README.
-/// upstream_proxy: the --upstream-proxy URL without credentials, or "".
+/// upstream_proxy: the --upstream-proxy URL without credentials, or "". metrics: the /metrics URL, or "".
 std::string json_listening_event(std::string const& proxy_url, std::filesystem::path const& ca_certificate,
                                  std::filesystem::path const& trace, std::filesystem::path const& replay,
-                                 std::string const& upstream_proxy = {});
+                                 std::string const& upstream_proxy = {}, std::string const& metrics = {});
 std::string json_exchange_event(capture::exchange const& x);
 std::string json_progress_event(capture::exchange const& x, std::uint64_t bytes, std::uint64_t total,
                                 double seconds);

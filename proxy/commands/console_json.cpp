@@ -29,7 +29,7 @@ void add_exchange_identity(nlohmann::json& out, capture::exchange const& x) {
 
 std::string json_listening_event(std::string const& proxy_url, std::filesystem::path const& ca_certificate,
                                  std::filesystem::path const& trace, std::filesystem::path const& replay,
-                                 std::string const& upstream_proxy) {
+                                 std::string const& upstream_proxy, std::string const& metrics) {
   auto out = event("listening");
   out["version"] = REGTRACE_VERSION;
   out["proxy"] = proxy_url;
@@ -37,6 +37,7 @@ std::string json_listening_event(std::string const& proxy_url, std::filesystem::
   out["trace"] = trace.string();
   if (!replay.empty()) out["replay"] = replay.string();
   if (!upstream_proxy.empty()) out["upstream_proxy"] = upstream_proxy;
+  if (!metrics.empty()) out["metrics"] = metrics;
   return line_of(out);
 }
 

@@ -28,20 +28,29 @@ std::string upstream_proxy_line(chained_proxy const& proxy) {
   return line + ", a CONNECT tunnel for every upstream connection\n";
 }
 
+// Where Prometheus scrapes (--metrics), with the port actually bound; "" when not served.
+std::string metrics_url(proxy_config const& config, server const& proxy) {
+  if (!proxy.metrics_port()) return {};
+  bool const ipv6 = config.metrics_host.find(':') != std::string::npos;
+  auto const host = ipv6 ? "[" + config.metrics_host + "]" : config.metrics_host;
+  return "http://" + host + ":" + std::to_string(proxy.metrics_port()) + "/metrics";
+}
+
 void print_banner(proxy_config const& config, std::uint16_t port, std::filesystem::path const& ca_path,
-                  bool ca_created, std::filesystem::path const& trace, runtime_set runtimes) {
+                  bool ca_created, std::filesystem::path const& trace, runtime_set runtimes,
+                  std::string const& metrics) {
   std::string proxy_url = "http://" + config.listen_host + ":" + std::to_string(port);
   std::string ca = ca_path.string();
   std::printf(
       "regtrace %s: proxy listening on %s\n"
       "CA certificate: %s%s\n"
       "Trace:          %s\n"
-      "%s"
+      "%s%s"
       "\n%s"
       "Ctrl-C stops regtrace; the trace file is complete after every exchange.\n\n",
       REGTRACE_VERSION, proxy_url.c_str(), ca.c_str(), ca_created ? " (created now)" : "",
-      trace.string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str(),
-      setup_text(runtimes, proxy_url, ca).c_str());
+      trace.string().c_str(), metrics.empty() ? "" : ("Metrics:        " + metrics + "\n").c_str(),
+      upstream_proxy_line(config.upstream_proxy).c_str(), setup_text(runtimes, proxy_url, ca).c_str());
   std::fflush(stdout);
 }
 
@@ -146,15 +155,17 @@ server_hooks console_hooks(console_totals& totals, proxy_config const& config,
 void print_start(proxy_config const& config, server const& proxy, std::filesystem::path const& ca_path,
                  bool ca_created, int verbosity, runtime_set runtimes) {
   bool const json = config.console_json;
+  auto const metrics = metrics_url(config, proxy);
   if (json)
     print_line(json_listening_event("http://" + config.listen_host + ":" + std::to_string(proxy.port()),
                                     ca_path, proxy.trace_path(), config.replay_har,
-                                    display_url(config.upstream_proxy)));
+                                    display_url(config.upstream_proxy), metrics));
   else if (verbosity >= 0)
-    print_banner(config, proxy.port(), ca_path, ca_created, proxy.trace_path(), runtimes);
+    print_banner(config, proxy.port(), ca_path, ca_created, proxy.trace_path(), runtimes, metrics);
   else
-    std::printf("regtrace: listening on %s:%u, trace %s\n%s", config.listen_host.c_str(), proxy.port(),
-                proxy.trace_path().string().c_str(), upstream_proxy_line(config.upstream_proxy).c_str());
+    std::printf("regtrace: listening on %s:%u, trace %s%s\n%s", config.listen_host.c_str(), proxy.port(),
+                proxy.trace_path().string().c_str(), metrics.empty() ? "" : (", metrics " + metrics).c_str(),
+                upstream_proxy_line(config.upstream_proxy).c_str());
   if (!config.replay_har.empty() && !json)
     std::printf("Replaying %s: intercepted requests are answered from it, never from the network%s.\n\n",
                 config.replay_har.string().c_str(), config.replay_timing ? ", with the recorded timing" : "");

@@ -62,6 +62,9 @@ struct proxy_config {
   std::filesystem::path replay_har;  ///< server replay (SPEC §6): answer from this trace, never the network
   bool replay_timing = false;        ///< replay: wait as long as the recorded answer took before answering
   std::filesystem::path store_bodies_dir;  ///< GET 200 bodies kept here by SHA-256; replay answers from it
+  /// --metrics HOST:PORT (issue 15): Prometheus /metrics served there; empty host: not served.
+  std::string metrics_host;
+  std::uint16_t metrics_port = 0;  ///< 0 picks a free port; the server sets the one it bound
 };
 
 }  // namespace regtrace::proxy

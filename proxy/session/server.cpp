@@ -1,7 +1,9 @@
 #include "proxy/session/server.hpp"
 
+#include "capture/export/metrics.hpp"
 #include "proxy/session/client_session.hpp"
 #include "proxy/session/client_watch.hpp"
+#include "proxy/session/metrics_server.hpp"
 #include "proxy/session/proxy_context.hpp"
 #include "tls/contexts.hpp"
 
@@ -34,6 +36,8 @@ struct server::impl {
   std::optional<tcp::acceptor> acceptor;  // on worker 0
   std::unique_ptr<capture::trace_sink> sink;
   std::shared_ptr<proxy_context> context;
+  std::shared_ptr<capture::exchange_metrics> metrics;  // --metrics; fed on the trace writer's thread
+  std::unique_ptr<metrics_server> metrics_listener;    // on worker 0
   net::steady_timer* trim_timer = nullptr;  // trim_when_quiet's, on worker 0, while it runs
   bool stopped = false;
 };
@@ -88,6 +92,44 @@ std::unique_ptr<capture::replay::replay_source> load_replay(proxy_config const& 
   auto replay = capture::replay::replay_source::load(config.replay_har, warnings);
   for (auto const& warning : warnings) log.warn("{}: {}", config.replay_har.string(), warning);
   return replay;
+}
+
+// --metrics (issue 15): what the trace writer writes is counted, and served on worker 0; in-flight
+// exchanges and lost records are read when scraped. Binds before the trace is opened, as --listen does.
+void open_metrics(server::impl& state, proxy_config& config, server_hooks& hooks,
+                  std::shared_ptr<spdlog::logger> const& log) {
+  auto* self = &state;  // owns the metrics, so outlives every scrape
+  state.metrics = std::make_shared<capture::exchange_metrics>(capture::metrics_sources{
+      .exchanges_in_flight =
+          [self] {
+            auto const open = self->context->open_connections.load();
+            auto const idle = self->context->idle_connections.load();
+            return open > idle ? open - idle : 0;  // read apart, so idle may briefly run ahead
+          },
+      .records_lost =
+          [self] {
+            auto const counters = self->sink->stats();
+            return counters.dropped + counters.write_failed;
+          },
+  });
+  state.metrics_listener = metrics_server::create(
+      state.workers[0]->io,
+      {.host = config.metrics_host,
+       .port = config.metrics_port,
+       .allow_remote = config.allow_remote,
+       .idle_timeout = config.idle_timeout},
+      [metrics = state.metrics] { return metrics->exposition(); }, log);
+  config.metrics_port = state.metrics_listener->port();
+  hooks.on_exchange = [metrics = state.metrics,
+                       next = std::move(hooks.on_exchange)](capture::exchange const& x) {
+    if (next) next(x);
+    metrics->observe(x);
+  };
+  hooks.on_findings = [metrics = state.metrics, next = std::move(hooks.on_findings)](
+                          capture::exchange const& x, std::vector<capture::rules::finding> const& found) {
+    if (next) next(x, found);
+    metrics->observe_findings(found);
+  };
 }
 
 // Accepts until the acceptor is closed, handing connections to the workers in turn.
@@ -162,6 +204,7 @@ void end_connections(std::shared_ptr<server::impl> const& state) {
   net::post(state->workers[0]->io, [state] {
     if (state->trim_timer) state->trim_timer->cancel();
   });
+  if (state->metrics_listener) state->metrics_listener->stop();
   while (started && context.open_connections > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (auto& w : state->workers) w->io.stop();
@@ -201,6 +244,7 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   state->acceptor.emplace(state->workers[0]->io);
   bind_listener(*state->acceptor, config);
   config.listen_port = state->acceptor->local_endpoint().port();
+  if (!config.metrics_host.empty()) open_metrics(*state, config, hooks, log);
   auto replay = load_replay(config, *log);
 
   // The trace is opened last: a start-up that fails above leaves no empty trace file behind.
@@ -233,6 +277,10 @@ std::uint16_t server::port() const {
   return impl_->context->config.listen_port;
 }
 
+std::uint16_t server::metrics_port() const {
+  return impl_->metrics_listener ? impl_->context->config.metrics_port : 0;
+}
+
 std::filesystem::path const& server::trace_path() const {
   return impl_->sink->path();
 }
@@ -254,6 +302,7 @@ void server::start() {
     });
     impl_->workers[i]->thread = std::thread([&io] { io.run(); });
   }
+  if (impl_->metrics_listener) impl_->metrics_listener->start();
   net::co_spawn(impl_->workers[0]->io, trim_when_quiet(impl_),
                 [context = impl_->context](std::exception_ptr error) {
                   if (error) context->log->error("the memory trimmer ended unexpectedly");

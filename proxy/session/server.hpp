@@ -49,6 +49,8 @@ class server {
   void start();
   /// Stops accepting, ends open connections, drains and closes the trace. Idempotent.
   void stop();
+  /// The port /metrics is served on (--metrics), 0 when it is not served.
+  std::uint16_t metrics_port() const;
   /// The trace writer's counters (written, dropped, failed).
   capture::trace_sink::counters trace_counters() const;
   std::filesystem::path const& trace_path() const;

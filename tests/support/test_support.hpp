@@ -152,6 +152,8 @@ class proxy_fixture {
   explicit proxy_fixture(std::function<void(proxy::proxy_config&)> adjust = {});
   ~proxy_fixture();
   std::uint16_t port() const { return server_->port(); }
+  /// Where /metrics is served (config.metrics_host set), else 0.
+  std::uint16_t metrics_port() const { return server_->metrics_port(); }
   std::filesystem::path ca_file() const { return dir_ / "ca" / "ca.crt"; }
   std::filesystem::path har_file() const { return dir_ / "trace.har"; }
   /// Stops the proxy (draining the trace) and reads the trace back.

@@ -450,6 +450,10 @@ TEST_CASE("--log-format json: each event is one line of JSON with its fields", "
       nlohmann::json::parse(json_listening_event("http://127.0.0.1:8888", "/ca/ca.crt", "/tmp/t.har", {}));
   CHECK(listening["proxy"] == "http://127.0.0.1:8888");
   CHECK_FALSE(listening.contains("replay"));
+  CHECK_FALSE(listening.contains("metrics"));
+  auto const with_metrics = nlohmann::json::parse(json_listening_event(
+      "http://127.0.0.1:8888", "/ca/ca.crt", "/tmp/t.har", {}, {}, "http://127.0.0.1:9888/metrics"));
+  CHECK(with_metrics["metrics"] == "http://127.0.0.1:9888/metrics");
 }
 
 TEST_CASE("--log-format json survives bytes that are not UTF-8", "[proxy][console]") {
