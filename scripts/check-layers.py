@@ -29,6 +29,7 @@ LAYERS = [
     "proxy/io",
     "proxy/config",
     "capture/trace",
+    "capture/export",
     "capture/report",
     "capture/replay",
     "capture/rules",

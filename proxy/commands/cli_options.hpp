@@ -33,6 +33,7 @@ struct proxy_options {
   bool replay_timing = false;
   std::string store_bodies;
   std::string setup = "auto";  ///< whose set-up the banner prints: auto, all, none, docker,containerd,podman
+  std::string otlp_endpoint;  ///< --otlp-endpoint URL: spans to an OpenTelemetry Collector
 };
 
 /// The proxy's configuration; throws std::invalid_argument with a sentence naming the option.

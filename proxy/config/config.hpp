@@ -62,6 +62,8 @@ struct proxy_config {
   std::filesystem::path replay_har;  ///< server replay (SPEC §6): answer from this trace, never the network
   bool replay_timing = false;        ///< replay: wait as long as the recorded answer took before answering
   std::filesystem::path store_bodies_dir;  ///< GET 200 bodies kept here by SHA-256; replay answers from it
+  /// --otlp-endpoint (SPEC §9): http://HOST:PORT[/PATH] of an OTLP/HTTP collector; "" exports no spans.
+  std::string otlp_endpoint;
 };
 
 }  // namespace regtrace::proxy
