@@ -37,7 +37,8 @@ void add_attribute(Repeated& out, std::string const& key, attribute_value const&
 
 // A finding as a span event at the span's end (when the exchange was judged): its catalog ID as the
 // name, and what the catalog says of it when the rules have reported it.
-void add_finding_event(wire::Span& span, std::string const& id, std::uint64_t at, finding_notes const& notes) {
+void add_finding_event(wire::Span& span, std::string const& id, std::uint64_t at,
+                       finding_notes const& notes) {
   auto* event = span.add_events();
   event->set_time_unix_nano(at);
   event->set_name(id);
@@ -45,7 +46,8 @@ void add_finding_event(wire::Span& span, std::string const& id, std::uint64_t at
   auto const note = notes.find(id);
   if (note == notes.end()) return;
   add_attribute(*event->mutable_attributes(), "regtrace.finding.title", note->second.title);
-  add_attribute(*event->mutable_attributes(), "regtrace.finding.severity", std::string(rules::to_string(note->second.level)));
+  add_attribute(*event->mutable_attributes(), "regtrace.finding.severity",
+                std::string(rules::to_string(note->second.level)));
 }
 
 void fill_span(wire::Span& out, span_facts const& facts, finding_notes const& notes) {
@@ -86,7 +88,8 @@ std::string encode_request(std::span<span_facts const> spans, resource_info cons
 
 std::int64_t rejected_spans(std::string_view response_body) {
   opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse response;
-  if (response_body.empty() || !response.ParseFromArray(response_body.data(), static_cast<int>(response_body.size())))
+  if (response_body.empty() ||
+      !response.ParseFromArray(response_body.data(), static_cast<int>(response_body.size())))
     return 0;
   return response.partial_success().rejected_spans();
 }

@@ -33,7 +33,8 @@ bool read_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
 
 // HTTP semconv: http.request.method is one of the RFC 9110 methods (and PATCH), otherwise "_OTHER".
 bool is_known_method(std::string_view method) {
-  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+  for (std::string_view known :
+       {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
     if (method == known) return true;
   return false;
 }
@@ -75,9 +76,11 @@ void add_http_attributes(std::vector<attribute>& out, exchange const& x, registr
   add(out, "server.address", x.host);
   add(out, "server.port", std::int64_t{x.port});
   if (x.status > 0) add(out, "http.response.status_code", std::int64_t{x.status});
-  add(out, "network.protocol.version", protocol_version(x.status > 0 ? x.response_http_version : x.http_version));
+  add(out, "network.protocol.version",
+      protocol_version(x.status > 0 ? x.response_http_version : x.http_version));
   add_nonempty(out, "network.peer.address", x.server_ip);
-  if (auto const* agent = find_header(x.request_headers, "User-Agent")) add(out, "user_agent.original", *agent);
+  if (auto const* agent = find_header(x.request_headers, "User-Agent"))
+    add(out, "user_agent.original", *agent);
   add(out, "http.request.body.size", static_cast<std::int64_t>(x.request_body.bytes));
   if (x.status > 0) add(out, "http.response.body.size", static_cast<std::int64_t>(x.response_body.bytes));
 }
@@ -141,7 +144,8 @@ void set_context(span_facts& span, exchange const& x) {
   span.trace = parent->trace;
   span.parent = parent->parent;
   span.flags = context_has_is_remote | context_is_remote | parent->flags;
-  if (auto const* state = find_header(x.request_headers, "tracestate"); state && state->size() <= max_trace_state)
+  if (auto const* state = find_header(x.request_headers, "tracestate");
+      state && state->size() <= max_trace_state)
     span.trace_state = *state;
 }
 
@@ -158,7 +162,8 @@ std::optional<trace_parent> parse_traceparent(std::string_view value) {
   if (!version_ok || version[0] == 0xff) return std::nullopt;
   if (version[0] == 0 && value.size() != length) return std::nullopt;
   if (value.size() > length && value[length] != '-') return std::nullopt;
-  if (!read_hex(value.substr(3, 32), out.trace) || !read_hex(value.substr(36, 16), out.parent)) return std::nullopt;
+  if (!read_hex(value.substr(3, 32), out.trace) || !read_hex(value.substr(36, 16), out.parent))
+    return std::nullopt;
   if (!read_hex(value.substr(53, 2), flags) && value.substr(53, 2) != "00") return std::nullopt;
   out.flags = flags[0];
   return out;

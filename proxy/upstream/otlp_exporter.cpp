@@ -84,8 +84,8 @@ net::awaitable<void> deliver(otlp_exporter::impl* self, std::vector<capture::otl
     std::lock_guard lock(self->mutex);
     notes = self->notes;
   }
-  auto const body = std::make_shared<std::string const>(
-      capture::otlp::encode_request(batch, self->resource, notes));
+  auto const body =
+      std::make_shared<std::string const>(capture::otlp::encode_request(batch, self->resource, notes));
   auto const spans = static_cast<std::uint64_t>(batch.size());
   for (unsigned attempt = 1;; ++attempt) {
     auto const outcome = co_await post_spans(self->options.endpoint, body, self->attempt_timeout());
@@ -160,7 +160,8 @@ std::vector<capture::otlp::span_facts> otlp_exporter::impl::take_batch() {
   }
   // Said once from here rather than from submit(), which runs on the trace writer's thread.
   if (counts.dropped_queue_full > queue_full_told && queue_full_told == 0)
-    log->warn("OTLP: the span queue ({} spans) is full; spans are dropped and counted", options.queue_capacity);
+    log->warn("OTLP: the span queue ({} spans) is full; spans are dropped and counted",
+              options.queue_capacity);
   queue_full_told = counts.dropped_queue_full;
   return batch;
 }
@@ -185,7 +186,8 @@ void otlp_exporter::impl::note_success() {
 
 std::chrono::milliseconds otlp_exporter::impl::attempt_timeout() const {
   if (!stopping) return options.request_timeout;
-  auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(flush_deadline - std::chrono::steady_clock::now());
+  auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(flush_deadline -
+                                                                          std::chrono::steady_clock::now());
   return std::clamp(left, std::chrono::milliseconds(1), options.request_timeout);
 }
 
@@ -196,8 +198,9 @@ otlp_exporter::otlp_exporter(otlp_exporter_options options, std::shared_ptr<spdl
   impl_->options.max_attempts = std::max(1u, impl_->options.max_attempts);
   impl_->log = std::move(log);
   impl_->url = display_url(impl_->options.endpoint);
-  impl_->resource = {.service_version = impl_->options.service_version,
-                     .host_name = impl_->options.host_name.empty() ? local_host_name() : impl_->options.host_name};
+  impl_->resource = {
+      .service_version = impl_->options.service_version,
+      .host_name = impl_->options.host_name.empty() ? local_host_name() : impl_->options.host_name};
 }
 
 otlp_exporter::~otlp_exporter() {

@@ -38,15 +38,15 @@ std::string display_url(otlp_endpoint const& endpoint);
 
 struct otlp_exporter_options {
   otlp_endpoint endpoint;
-  std::size_t queue_capacity = 2048;                ///< spans waiting to be sent; more are dropped and counted
-  std::size_t max_batch_spans = 512;                ///< spans per request
-  std::chrono::milliseconds batch_interval{1000};   ///< a batch goes at least this often (sooner when full)
+  std::size_t queue_capacity = 2048;               ///< spans waiting to be sent; more are dropped and counted
+  std::size_t max_batch_spans = 512;               ///< spans per request
+  std::chrono::milliseconds batch_interval{1000};  ///< a batch goes at least this often (sooner when full)
   std::chrono::milliseconds request_timeout{10000};  ///< connect, write and read of one request, each
-  unsigned max_attempts = 5;                        ///< per batch, counting the first (429/502/503/504 only)
-  std::chrono::seconds max_retry_delay{30};         ///< bound on Retry-After and on the backoff
-  std::chrono::milliseconds flush_timeout{2000};    ///< stop(): how long what is queued may take to go
-  std::string service_version = REGTRACE_VERSION;   ///< resource service.version
-  std::string host_name;                            ///< resource host.name; "" asks the system
+  unsigned max_attempts = 5;                         ///< per batch, counting the first (429/502/503/504 only)
+  std::chrono::seconds max_retry_delay{30};          ///< bound on Retry-After and on the backoff
+  std::chrono::milliseconds flush_timeout{2000};     ///< stop(): how long what is queued may take to go
+  std::string service_version = REGTRACE_VERSION;    ///< resource service.version
+  std::string host_name;                             ///< resource host.name; "" asks the system
 };
 
 /// Thread-safe: submit() and note_findings() from the trace writer's thread, the rest from the owner.
@@ -69,14 +69,14 @@ class otlp_exporter {
   void stop();
 
   struct counters {
-    std::uint64_t exported = 0;          ///< spans the collector accepted
-    std::uint64_t dropped = 0;           ///< spans lost, for any reason (the sum of the three below)
+    std::uint64_t exported = 0;            ///< spans the collector accepted
+    std::uint64_t dropped = 0;             ///< spans lost, for any reason (the sum of the three below)
     std::uint64_t dropped_queue_full = 0;  ///< the queue was full (or the exporter stopped)
-    std::uint64_t dropped_refused = 0;   ///< the collector refused them, rejected them (partial success)
-                                         ///< or could not be reached, after any retries
-    std::uint64_t dropped_at_stop = 0;   ///< still queued or waiting to be retried when regtrace stopped
-    std::uint64_t requests = 0;          ///< POSTs attempted
-    std::uint64_t failed_requests = 0;   ///< POSTs without a 2xx answer
+    std::uint64_t dropped_refused = 0;     ///< the collector refused them, rejected them (partial success)
+                                           ///< or could not be reached, after any retries
+    std::uint64_t dropped_at_stop = 0;     ///< still queued or waiting to be retried when regtrace stopped
+    std::uint64_t requests = 0;            ///< POSTs attempted
+    std::uint64_t failed_requests = 0;     ///< POSTs without a 2xx answer
   };
   counters stats() const;
 

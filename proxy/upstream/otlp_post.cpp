@@ -46,15 +46,18 @@ otlp_endpoint parse_otlp_endpoint(std::string_view url) {
   if (pieces->scheme == "https")
     throw std::invalid_argument(
         "--otlp-endpoint supports only http://: run an OpenTelemetry Collector on this machine or next to it "
-        "(its OTLP/HTTP receiver listens on 4318) and let it forward over TLS" + std::string(usage));
+        "(its OTLP/HTTP receiver listens on 4318) and let it forward over TLS" +
+        std::string(usage));
   if (pieces->scheme != "http")
-    throw std::invalid_argument("--otlp-endpoint takes an http:// URL, not " + pieces->scheme + "://" + std::string(usage));
+    throw std::invalid_argument("--otlp-endpoint takes an http:// URL, not " + pieces->scheme + "://" +
+                                std::string(usage));
   if (pieces->has_userinfo || pieces->target.find_first_of("?#") != std::string::npos)
     throw std::invalid_argument("--otlp-endpoint takes no user, password or query" + std::string(usage));
   auto const where = parse_connect_authority(pieces->authority);
   if (!where)
     throw std::invalid_argument("--otlp-endpoint: \"" + pieces->authority +
-                                "\" is not HOST:PORT; add the collector's port (OTLP/HTTP uses 4318)" + std::string(usage));
+                                "\" is not HOST:PORT; add the collector's port (OTLP/HTTP uses 4318)" +
+                                std::string(usage));
   otlp_endpoint endpoint{.host = where->host, .port = where->port};
   if (pieces->target != "/") endpoint.path = pieces->target;
   return endpoint;
@@ -96,7 +99,8 @@ net::awaitable<post_outcome> post_spans(otlp_endpoint endpoint, std::shared_ptr<
   out.status = static_cast<int>(answer.result_int());
   if (auto const field = answer.find(http::field::retry_after); field != answer.end())
     out.retry_after = parse_retry_after(field->value());
-  if (out.status >= 200 && out.status < 300) out.rejected_spans = capture::otlp::rejected_spans(answer.body());
+  if (out.status >= 200 && out.status < 300)
+    out.rejected_spans = capture::otlp::rejected_spans(answer.body());
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return out;

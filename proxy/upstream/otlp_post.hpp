@@ -15,7 +15,7 @@ namespace regtrace::proxy {
 
 /// The answer to one POST, or why there was none.
 struct post_outcome {
-  int status = 0;  ///< 0: no answer (ec and step say why)
+  int status = 0;                                   ///< 0: no answer (ec and step say why)
   std::optional<std::chrono::seconds> retry_after;  ///< Retry-After in delay-seconds form
   std::int64_t rejected_spans = 0;                  ///< partial success in a 2xx answer
   beast::error_code ec;

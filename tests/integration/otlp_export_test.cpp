@@ -47,7 +47,8 @@ wire::Span const& span_named(std::vector<wire::Span> const& spans, std::string c
 }
 
 // An exporter of its own (not a server's) to the receiver, batching every 20 ms.
-std::unique_ptr<proxy::otlp_exporter> exporter_to(std::string const& endpoint, std::string const& logger_name) {
+std::unique_ptr<proxy::otlp_exporter> exporter_to(std::string const& endpoint,
+                                                  std::string const& logger_name) {
   proxy::otlp_exporter_options options;
   options.endpoint = proxy::parse_otlp_endpoint(endpoint);
   options.batch_interval = std::chrono::milliseconds(20);
@@ -77,8 +78,8 @@ TEST_CASE("otlp: each exchange through regtrace arrives as one span with its att
     world w([&](proxy::proxy_config& config) { config.otlp_endpoint = receiver.endpoint(); });
     upstream_port = w.upstream.port();
     auto client = w.tunnel();
-    auto const blob = client->request("GET", "/blob/1000",
-                                      {{"traceparent", std::string("00-") + trace_hex + "-" + parent_hex + "-01"}});
+    auto const blob = client->request(
+        "GET", "/blob/1000", {{"traceparent", std::string("00-") + trace_hex + "-" + parent_hex + "-01"}});
     REQUIRE(blob.status == 200);
     REQUIRE(client->request("GET", "/v2/team/app/manifests/v1").status == 404);
     entries = w.proxy.stop_and_read();  // stop(): the trace closes, then the queued spans are sent
@@ -163,7 +164,9 @@ TEST_CASE("otlp exporter: 400 is not retried; its spans are counted as dropped")
 }
 
 TEST_CASE("otlp exporter: retries stop after max_attempts; a full queue drops what does not fit") {
-  otlp_receiver receiver({{.status = 429, .retry_after = "0"}, {.status = 502, .retry_after = ""}, {.status = 504, .retry_after = ""}});
+  otlp_receiver receiver({{.status = 429, .retry_after = "0"},
+                          {.status = 502, .retry_after = ""},
+                          {.status = 504, .retry_after = ""}});
   proxy::otlp_exporter_options options;
   options.endpoint = proxy::parse_otlp_endpoint(receiver.endpoint());
   options.batch_interval = std::chrono::milliseconds(20);

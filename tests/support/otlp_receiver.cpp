@@ -48,8 +48,7 @@ struct otlp_receiver::state {
 };
 
 otlp_receiver::otlp_receiver(std::vector<answer> answers)
-    : state_(std::make_shared<state>()),
-      listener_([s = state_](boost::asio::ip::tcp::socket& socket) {
+    : state_(std::make_shared<state>()), listener_([s = state_](boost::asio::ip::tcp::socket& socket) {
         beast::flat_buffer buffer;
         for (;;) {
           http::request<http::string_body> in;
@@ -83,7 +82,8 @@ std::vector<wire::Span> otlp_receiver::spans() const {
 
 bool otlp_receiver::wait_for_requests(std::size_t n) const {
   std::unique_lock lock(state_->mutex);
-  return state_->changed.wait_for(lock, std::chrono::seconds(60), [&] { return state_->requests.size() >= n; });
+  return state_->changed.wait_for(lock, std::chrono::seconds(60),
+                                  [&] { return state_->requests.size() >= n; });
 }
 
 }  // namespace regtrace::test

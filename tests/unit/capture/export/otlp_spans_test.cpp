@@ -55,7 +55,8 @@ std::map<std::string, std::string> attributes_of(Attributes const& list) {
     if (v.has_int_value()) text = std::to_string(v.int_value());
     if (v.has_bool_value()) text = v.bool_value() ? "true" : "false";
     if (v.has_array_value()) {
-      for (auto const& item : v.array_value().values()) text += (text.empty() ? "" : ",") + item.string_value();
+      for (auto const& item : v.array_value().values())
+        text += (text.empty() ? "" : ",") + item.string_value();
       text = "[" + text + "]";
     }
     out[kv.key()] = text;
@@ -104,7 +105,8 @@ TEST_CASE("otlp span: a blob GET is a CLIENT span named by method and kind, with
   CHECK(hex(span.trace_id()) == "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
   CHECK(hex(span.span_id()) == "1011121314151617");
   CHECK(span.parent_span_id().empty());
-  auto const start = std::chrono::duration_cast<std::chrono::nanoseconds>(trace_time().time_since_epoch()).count();
+  auto const start =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(trace_time().time_since_epoch()).count();
   CHECK(span.start_time_unix_nano() == static_cast<std::uint64_t>(start));
   CHECK(span.end_time_unix_nano() - span.start_time_unix_nano() == 51'000'000);  // send + wait + receive
   auto const a = attributes_of(span.attributes());
@@ -148,15 +150,15 @@ TEST_CASE("otlp span: a valid traceparent makes the caller's span the parent") {
 }
 
 TEST_CASE("otlp span: an invalid or repeated traceparent is ignored") {
-  std::string const bad = GENERATE(
-      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",  // upper case
-      "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  // zero trace id
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  // zero parent id
-      "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  // version ff
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",  // version 00 with more
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",   // short flags
-      "004bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",  // dashes misplaced
-      "");
+  std::string const bad =
+      GENERATE("00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",    // upper case
+               "00-00000000000000000000000000000000-00f067aa0ba902b7-01",    // zero trace id
+               "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",    // zero parent id
+               "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",    // version ff
+               "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",  // version 00 with more
+               "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",     // short flags
+               "004bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",    // dashes misplaced
+               "");
   auto x = blob_get();
   x.request_headers.push_back({"traceparent", bad});
   x.request_headers.push_back({"tracestate", "vendor=1"});

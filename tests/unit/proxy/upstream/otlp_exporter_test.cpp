@@ -3,9 +3,9 @@
 
 #include "proxy/upstream/otlp_exporter.hpp"
 
-#include <catch2/catch.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
 
 #include <stdexcept>
 
@@ -35,7 +35,8 @@ TEST_CASE("otlp endpoint: what is refused, with a sentence") {
   CHECK_THAT(refusal("collector.test:4318"), Catch::Contains("needs a URL"));
   CHECK_THAT(refusal("http://collector.test"), Catch::Contains("add the collector's port"));
   CHECK_THAT(refusal("http://u:p@collector.test:4318"), Catch::Contains("no user, password or query"));
-  CHECK_THAT(refusal("http://collector.test:4318/v1/traces?x=1"), Catch::Contains("no user, password or query"));
+  CHECK_THAT(refusal("http://collector.test:4318/v1/traces?x=1"),
+             Catch::Contains("no user, password or query"));
 }
 
 TEST_CASE("otlp exporter: a full queue drops spans and counts them; stop counts what was left") {
