@@ -79,6 +79,9 @@ void add_proxy_options(CLI::App& proxy, proxy_options& o) {
                    "Whose set-up to print at start: auto (the runtimes running here), all, none, or a comma "
                    "list of docker, containerd, podman")
       ->capture_default_str();
+  proxy.add_option("--otlp-endpoint", o.otlp_endpoint,
+                   "Export a span per exchange to this OpenTelemetry Collector (OTLP/HTTP), "
+                   "http://HOST:PORT[/PATH], e.g. http://127.0.0.1:4318");
 }
 
 struct proxy_command_line {

@@ -7,6 +7,7 @@
 #include "proxy/config/connect_target.hpp"
 #include "proxy/config/host_rules.hpp"
 #include "proxy/config/upstream_proxy.hpp"
+#include "proxy/upstream/otlp_exporter.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -158,6 +159,10 @@ proxy_config build_proxy_config(proxy_options const& o) {
   config.replay_har = o.replay;
   config.replay_timing = o.replay_timing;
   config.store_bodies_dir = o.store_bodies;
+  if (!o.otlp_endpoint.empty()) {
+    parse_otlp_endpoint(o.otlp_endpoint);  // refuses a bad URL here, with its sentence
+    config.otlp_endpoint = o.otlp_endpoint;
+  }
   return config;
 }
 

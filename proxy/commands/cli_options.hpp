@@ -34,6 +34,7 @@ struct proxy_options {
   std::string store_bodies;
   std::string metrics;         ///< --metrics HOST:PORT; empty: no /metrics
   std::string setup = "auto";  ///< whose set-up the banner prints: auto, all, none, docker,containerd,podman
+  std::string otlp_endpoint;  ///< --otlp-endpoint URL: spans to an OpenTelemetry Collector
 };
 
 /// The proxy's configuration; throws std::invalid_argument with a sentence naming the option.

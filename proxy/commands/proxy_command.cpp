@@ -36,6 +36,12 @@ std::string metrics_url(proxy_config const& config, server const& proxy) {
   return "http://" + host + ":" + std::to_string(proxy.metrics_port()) + "/metrics";
 }
 
+// --otlp-endpoint (SPEC §9): where the spans go.
+std::string otlp_line(proxy_config const& config) {
+  if (config.otlp_endpoint.empty()) return {};
+  return "OTLP: exporting spans to " + display_url(parse_otlp_endpoint(config.otlp_endpoint)) + "\n";
+}
+
 void print_banner(proxy_config const& config, std::uint16_t port, std::filesystem::path const& ca_path,
                   bool ca_created, std::filesystem::path const& trace, runtime_set runtimes,
                   std::string const& metrics) {
@@ -45,12 +51,13 @@ void print_banner(proxy_config const& config, std::uint16_t port, std::filesyste
       "regtrace %s: proxy listening on %s\n"
       "CA certificate: %s%s\n"
       "Trace:          %s\n"
-      "%s%s"
+      "%s%s%s"
       "\n%s"
       "Ctrl-C stops regtrace; the trace file is complete after every exchange.\n\n",
       REGTRACE_VERSION, proxy_url.c_str(), ca.c_str(), ca_created ? " (created now)" : "",
       trace.string().c_str(), metrics.empty() ? "" : ("Metrics:        " + metrics + "\n").c_str(),
-      upstream_proxy_line(config.upstream_proxy).c_str(), setup_text(runtimes, proxy_url, ca).c_str());
+      upstream_proxy_line(config.upstream_proxy).c_str(), otlp_line(config).c_str(),
+      setup_text(runtimes, proxy_url, ca).c_str());
   std::fflush(stdout);
 }
 
@@ -163,13 +170,22 @@ void print_start(proxy_config const& config, server const& proxy, std::filesyste
   else if (verbosity >= 0)
     print_banner(config, proxy.port(), ca_path, ca_created, proxy.trace_path(), runtimes, metrics);
   else
-    std::printf("regtrace: listening on %s:%u, trace %s%s\n%s", config.listen_host.c_str(), proxy.port(),
+    std::printf("regtrace: listening on %s:%u, trace %s%s\n%s%s", config.listen_host.c_str(), proxy.port(),
                 proxy.trace_path().string().c_str(), metrics.empty() ? "" : (", metrics " + metrics).c_str(),
-                upstream_proxy_line(config.upstream_proxy).c_str());
+                upstream_proxy_line(config.upstream_proxy).c_str(), otlp_line(config).c_str());
   if (!config.replay_har.empty() && !json)
     std::printf("Replaying %s: intercepted requests are answered from it, never from the network%s.\n\n",
                 config.replay_har.string().c_str(), config.replay_timing ? ", with the recorded timing" : "");
   std::fflush(stdout);
+}
+
+// "OTLP: 120 spans exported, 0 dropped", and why spans were dropped when some were.
+std::string format_otlp_summary(otlp_exporter::counters const& c) {
+  auto line = "OTLP: " + std::to_string(c.exported) + " spans exported, " + std::to_string(c.dropped) + " dropped";
+  if (!c.dropped) return line;
+  return line + " (" + std::to_string(c.dropped_queue_full) + " queue full, " + std::to_string(c.dropped_refused) +
+         " refused or not delivered, " + std::to_string(c.dropped_at_stop) + " unsent at stop; " +
+         std::to_string(c.failed_requests) + " of " + std::to_string(c.requests) + " requests failed)";
 }
 
 // After stop(): the totals, and how many exchanges the trace could not keep.
@@ -190,6 +206,8 @@ void print_summary(console_totals const& totals, server const& proxy, bool json)
   if (counters.dropped || counters.write_failed)
     std::printf("Warning: %llu exchanges could not be recorded; the trace says so in log._regtrace.\n",
                 static_cast<unsigned long long>(counters.dropped + counters.write_failed));
+  if (auto const spans = proxy.otlp_counters())
+    print_line(format_otlp_summary(*spans));
   std::fflush(stdout);
 }
 
@@ -219,6 +237,7 @@ int run_proxy_command(proxy_config config, int verbosity, std::string const& set
   sigwait(&stop_signals, &received);
   proxy->stop();
   print_summary(totals, *proxy, config.console_json);
+  if (auto const spans = proxy->otlp_counters(); spans && config.console_json) log->info("{}", format_otlp_summary(*spans));
   return 0;
 }
 

@@ -65,6 +65,8 @@ struct proxy_config {
   /// --metrics HOST:PORT (issue 15): Prometheus /metrics served there; empty host: not served.
   std::string metrics_host;
   std::uint16_t metrics_port = 0;  ///< 0 picks a free port; the server sets the one it bound
+  /// --otlp-endpoint (SPEC §9): http://HOST:PORT[/PATH] of an OTLP/HTTP collector; "" exports no spans.
+  std::string otlp_endpoint;
 };
 
 }  // namespace regtrace::proxy

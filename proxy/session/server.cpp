@@ -34,6 +34,7 @@ struct worker {
 struct server::impl {
   std::vector<std::unique_ptr<worker>> workers;
   std::optional<tcp::acceptor> acceptor;  // on worker 0
+  std::unique_ptr<otlp_exporter> otlp;      // --otlp-endpoint; before sink, whose hooks point at it
   std::unique_ptr<capture::trace_sink> sink;
   std::shared_ptr<proxy_context> context;
   std::shared_ptr<capture::exchange_metrics> metrics;  // --metrics; fed on the trace writer's thread
@@ -130,6 +131,26 @@ void open_metrics(server::impl& state, proxy_config& config, server_hooks& hooks
     if (next) next(x, found);
     metrics->observe_findings(found);
   };
+}
+
+// --otlp-endpoint (SPEC §9): the exporter hears of every written exchange and of the findings, beside
+// the console, on the trace writer's thread; nullptr without the option.
+std::unique_ptr<otlp_exporter> attach_otlp(proxy_config const& config, std::shared_ptr<spdlog::logger> log,
+                                           server_hooks& hooks) {
+  if (config.otlp_endpoint.empty()) return nullptr;
+  otlp_exporter_options options;
+  options.endpoint = parse_otlp_endpoint(config.otlp_endpoint);
+  auto exporter = std::make_unique<otlp_exporter>(std::move(options), std::move(log));
+  hooks.on_exchange = [spans = exporter.get(), next = std::move(hooks.on_exchange)](capture::exchange const& x) {
+    spans->submit(x);
+    if (next) next(x);
+  };
+  hooks.on_findings = [spans = exporter.get(), next = std::move(hooks.on_findings)](
+                          capture::exchange const& x, std::vector<capture::rules::finding> const& found) {
+    spans->note_findings(found);
+    if (next) next(x, found);
+  };
+  return exporter;
 }
 
 // Accepts until the acceptor is closed, handing connections to the workers in turn.
@@ -246,6 +267,7 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   config.listen_port = state->acceptor->local_endpoint().port();
   if (!config.metrics_host.empty()) open_metrics(*state, config, hooks, log);
   auto replay = load_replay(config, *log);
+  state->otlp = attach_otlp(config, log, hooks);
 
   // The trace is opened last: a start-up that fails above leaves no empty trace file behind.
   state->sink = std::make_unique<capture::trace_sink>(capture::trace_sink_options{
@@ -289,12 +311,18 @@ capture::trace_sink::counters server::trace_counters() const {
   return impl_->sink->stats();
 }
 
+std::optional<otlp_exporter::counters> server::otlp_counters() const {
+  if (!impl_->otlp) return std::nullopt;
+  return impl_->otlp->stats();
+}
+
 void server::start() {
   net::co_spawn(
       impl_->acceptor->get_executor(), accept_loop(impl_),
       [context = impl_->context](std::exception_ptr error) {
         if (error) context->log->error("the accept loop ended unexpectedly; no new connections are accepted");
       });
+  if (impl_->otlp) impl_->otlp->start();
   for (std::size_t i = 0; i < impl_->workers.size(); ++i) {
     auto& io = impl_->workers[i]->io;
     net::co_spawn(io, impl_->context->watches[i]->run(), [context = impl_->context](std::exception_ptr error) {
@@ -327,6 +355,8 @@ void server::stop() {
         seconds(closed - began).count(), seconds(connections_ended - began).count(),
         seconds(closed - connections_ended).count(), impl_->sink->stats().written);
   }
+  // Every span is queued once the trace is closed; sending them is bounded by the exporter's flush_timeout.
+  if (impl_->otlp) impl_->otlp->stop();
 }
 
 }  // namespace regtrace::proxy

@@ -6,9 +6,11 @@
 #include "capture/rules/finding.hpp"
 #include "capture/trace/trace_sink.hpp"
 #include "proxy/config/config.hpp"
+#include "proxy/upstream/otlp_exporter.hpp"
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace spdlog {
 class logger;
@@ -53,6 +55,8 @@ class server {
   std::uint16_t metrics_port() const;
   /// The trace writer's counters (written, dropped, failed).
   capture::trace_sink::counters trace_counters() const;
+  /// The span exporter's counters (exported, dropped); nullopt without --otlp-endpoint.
+  std::optional<otlp_exporter::counters> otlp_counters() const;
   std::filesystem::path const& trace_path() const;
 
   struct impl;
