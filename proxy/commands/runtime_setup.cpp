@@ -67,7 +67,7 @@ bool process_named(std::filesystem::path const& pid_folder, std::string_view nam
 }  // namespace
 
 std::optional<runtime_set> parse_setup_choice(std::string_view text, runtime_set running) {
-  if (text == "auto") return running;
+  if (text == "auto") return running.any() ? running : runtime_set{.docker = true, .guessed = true};
   if (text == "all") return runtime_set{true, true, true};
   if (text == "none") return runtime_set{};
   runtime_set chosen;
@@ -97,15 +97,14 @@ runtime_set find_running_runtimes(std::filesystem::path const& proc) {
 }
 
 std::string setup_text(runtime_set runtimes, std::string const& proxy_url, std::string const& ca_path) {
+  if (!runtimes.any()) return {};
   std::string text;
-  bool const none_found = !runtimes.any();
-  if (none_found) runtimes.docker = true;
   if (runtimes.docker) text += docker_text(proxy_url);
   if (runtimes.containerd) text += (text.empty() ? "" : "\n") + containerd_text(proxy_url);
   if (runtimes.podman) text += (text.empty() ? "" : "\n") + podman_text(proxy_url);
   text += "\n" + std::string(keep_proxied);
   text += "Other clients: curl --proxy " + proxy_url + " --cacert " + ca_path + " https://REGISTRY/v2/\n";
-  if (none_found) text += "No container runtime is running here: that was Docker's set-up; --setup all shows every runtime's.\n";
+  if (runtimes.guessed) text += "No container runtime is running here: that was Docker's set-up; --setup all shows every runtime's.\n";
   return text;
 }
 

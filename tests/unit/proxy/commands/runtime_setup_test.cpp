@@ -29,6 +29,7 @@ std::filesystem::path fake_proc(std::string const& test, std::initializer_list<c
 TEST_CASE("--setup: auto is what runs, all, none, or a list", "[setup]") {
   runtime_set const running{false, true, false};
   CHECK(parse_setup_choice("auto", running) == running);
+  CHECK(parse_setup_choice("auto", {}) == runtime_set{.docker = true, .guessed = true});
   CHECK(parse_setup_choice("all", {}) == runtime_set{true, true, true});
   CHECK(parse_setup_choice("none", running) == runtime_set{});
   CHECK(parse_setup_choice("containerd,podman", {}) == runtime_set{false, true, true});
@@ -65,8 +66,13 @@ TEST_CASE("each runtime's set-up: trust, proxy, how to take it out", "[setup]") 
   CHECK(contains(docker, "daemon.json"));
   CHECK(contains(docker, "/etc/systemd/system/docker.service.d/http-proxy.conf"));
 
+  CHECK_FALSE(contains(docker, "--setup all"));
+
   // Nothing found: Docker's, and how to see the others.
-  auto const fallback = setup_text({}, url, "/ca.crt");
+  auto const fallback = setup_text(*parse_setup_choice("auto", {}), url, "/ca.crt");
   CHECK(contains(fallback, "Docker (dockerd)"));
   CHECK(contains(fallback, "--setup all"));
+
+  // --setup none: no set-up at all.
+  CHECK(setup_text(*parse_setup_choice("none", {true, true, true}), url, "/ca.crt").empty());
 }
