@@ -14,20 +14,21 @@
 namespace regtrace::capture {
 namespace {
 
-std::string head_text() {
+std::string head_text(std::string const& node) {
   nlohmann::json creator{{"name", "regtrace"}, {"version", REGTRACE_VERSION}};
+  if (!node.empty()) creator["_node"] = node;
   return R"({"log":{"version":"1.2","creator":)" + creator.dump() + R"(,"entries":[)";
 }
 
 }  // namespace
 
-har_file::har_file(std::filesystem::path path) : path_(std::move(path)) {
+har_file::har_file(std::filesystem::path path, std::string const& node) : path_(std::move(path)) {
   file_ = std::fopen(path_.c_str(), "w+b");
   if (!file_) {
     throw std::runtime_error("cannot create trace file " + path_.string() + ": " + std::strerror(errno) +
                              ". Choose another path with --har or --out.");
   }
-  auto const head = head_text();
+  auto const head = head_text(node);
   entries_end_ = static_cast<long>(head.size());
   if (std::fwrite(head.data(), 1, head.size(), file_) != head.size() || !write_tail()) {
     std::string const reason = last_error_.empty() ? std::strerror(errno) : last_error_;

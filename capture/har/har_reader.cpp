@@ -160,6 +160,10 @@ void reader::read_creator() {
   if (!creator.is_object()) return;  // absent, or not valid JSON: the name stays unknown
   if (auto const name = creator.find("name"); name != creator.end() && name->is_string())
     result_.creator = name->get<std::string>();
+  // A host name is at most 255 bytes; anything longer is not one, and the file name names the node.
+  if (auto const node = creator.find("_node"); node != creator.end() && node->is_string())
+    if (auto const& text = node->get_ref<std::string const&>(); !text.empty() && text.size() <= 255)
+      result_.node = text;
 }
 
 har_read_result reader::finish() {

@@ -23,6 +23,8 @@ struct har_read_result {
       entry_indexes;                  ///< 0-based log.entries position of each exchange (some are skipped)
   std::vector<std::string> warnings;  ///< sentences, e.g. "entry 7 has no response; kept the request"
   std::string creator;                ///< log.creator.name
+  /// log.creator._node: the machine regtrace recorded on (its host name); "" when absent or unusable
+  std::string node;
   bool truncated = false;             ///< the file ended mid-way (crash); complete entries still returned
   bool ok = true;                     ///< false when nothing usable was found; error says why
   std::string error;  ///< sentence naming the position: "not a HAR: ... at byte 1234 (line 5, column 7)"

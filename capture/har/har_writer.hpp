@@ -26,8 +26,9 @@ nlohmann::json to_har_entry(exchange const& x);
 class har_file {
  public:
   /// Creates (truncates) path and writes an empty, valid HAR. Throws std::runtime_error with a
-  /// sentence naming the file when it cannot be created (start-up only).
-  explicit har_file(std::filesystem::path path);
+  /// sentence naming the file when it cannot be created (start-up only). node: the machine's name,
+  /// written as log.creator._node (the fleet report's node); "" writes none.
+  explicit har_file(std::filesystem::path path, std::string const& node = {});
   ~har_file();
   har_file(har_file const&) = delete;
   har_file& operator=(har_file const&) = delete;

@@ -54,7 +54,8 @@ fleet_finding group_of(rules::finding const& f) {
 }
 
 /// Trace names: the file name, or the path as given where two traces share one; the node is the
-/// name without ".har".
+/// machine the trace says it was recorded on (regtrace writes its host name), else the name without
+/// ".har".
 void name_traces(std::vector<fleet_trace>& traces) {
   std::map<std::string, std::size_t> uses;
   for (auto const& t : traces) ++uses[std::filesystem::path(t.summary.source.file).filename().string()];
@@ -63,7 +64,7 @@ void name_traces(std::vector<fleet_trace>& traces) {
     t.name = uses[file_name] > 1 ? t.summary.source.file : file_name;
     std::string_view node = t.name;
     if (node.size() > 4 && iequals(node.substr(node.size() - 4), ".har")) node.remove_suffix(4);
-    t.node = std::string(node);
+    t.node = t.summary.source.node.empty() ? std::string(node) : t.summary.source.node;
   }
 }
 

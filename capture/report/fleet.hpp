@@ -20,8 +20,8 @@ using time_point = std::chrono::system_clock::time_point;
 struct fleet_trace {
   /// The file name ("node-a.har"); the path as given when two traces share a file name.
   std::string name{};
-  /// name without ".har". A HAR names no host (log.creator names the tool, pages name pages), so
-  /// the file name is the node: name the files after the nodes.
+  /// The node: the machine regtrace recorded on (log.creator._node, its host name), else the name
+  /// without ".har" (other tools' HARs name no host: name their files after the nodes).
   std::string node{};
   /// The trace's own report: without the headers and bodies of its exchanges (slim_report), and
   /// without its entries, exchanges and operations unless the builder was asked to keep them.

@@ -94,7 +94,10 @@ std::string operation_requests(operation const& op) {
 
 std::string trace_source_text(fleet_trace const& t) {
   auto const& s = t.summary.source;
-  return t.name + " (" + creator_text(s) + ", " + plural(s.entries, "entry", "entries") +
+  // The node the trace says recorded it, when its file name does not already say so.
+  bool const named = !s.node.empty() && !t.name.starts_with(s.node);
+  auto const node = named ? "node " + s.node + ", " : std::string();
+  return t.name + " (" + node + creator_text(s) + ", " + plural(s.entries, "entry", "entries") +
          (s.truncated ? ", truncated" : "") + ")";
 }
 

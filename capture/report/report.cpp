@@ -71,6 +71,7 @@ report make_report(har_read_result read, std::string file, std::vector<rules::fi
   r.source = source_info{
       .file = std::move(file),
       .creator = read.creator,
+      .node = read.node,
       .entries = read.exchanges.size(),
       .truncated = read.truncated,
       .by_regtrace = read.creator == "regtrace",

@@ -47,6 +47,7 @@ using severity_counts = std::array<std::size_t, 4>;
 struct source_info {
   std::string file;          ///< the path as given on the command line
   std::string creator;       ///< log.creator.name ("regtrace", "WebInspector", "mitmproxy har_dump")
+  std::string node;          ///< log.creator._node: the machine regtrace recorded on; "" when not said
   std::size_t entries = 0;   ///< exchanges read
   bool truncated = false;    ///< the file ended mid-way; complete entries were still read
   bool by_regtrace = false;  ///< written by regtrace (its own log._findings were ignored all the same)

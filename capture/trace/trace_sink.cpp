@@ -70,7 +70,7 @@ struct trace_sink::batch_findings {
 trace_sink::trace_sink(trace_sink_options options, write_failure_injector inject_write_failure)
     : options_(std::move(options)),
       inject_write_failure_(std::move(inject_write_failure)),
-      file_(std::make_unique<har_file>(options_.har_path)) {
+      file_(std::make_unique<har_file>(options_.har_path, options_.node)) {
   if (options_.diagnose) diagnostics_ = std::make_unique<rules::live_diagnostics>();
   thread_ = std::thread([this] { run(); });
 }

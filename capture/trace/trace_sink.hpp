@@ -29,6 +29,9 @@ class live_diagnostics;
 
 struct trace_sink_options {
   std::filesystem::path har_path;
+  /// This machine's name, written into the trace as log.creator._node (the fleet report names the
+  /// node by it); "" writes none.
+  std::string node{};
   bool redact = true;
   std::size_t queue_capacity = 4096;
   /// Called on the writer thread after each record is written (already redacted). May be empty.

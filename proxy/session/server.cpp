@@ -1,6 +1,7 @@
 #include "proxy/session/server.hpp"
 
 #include "capture/export/metrics.hpp"
+#include "proxy/config/local_host.hpp"
 #include "proxy/session/client_session.hpp"
 #include "proxy/session/client_watch.hpp"
 #include "proxy/session/metrics_server.hpp"
@@ -272,6 +273,7 @@ std::unique_ptr<server> server::create(proxy_config config, std::shared_ptr<spdl
   // The trace is opened last: a start-up that fails above leaves no empty trace file behind.
   state->sink = std::make_unique<capture::trace_sink>(capture::trace_sink_options{
       .har_path = config.har_path,
+      .node = local_host_name(),
       .redact = config.redact,
       .queue_capacity = config.trace_queue_capacity,
       .on_written = std::move(hooks.on_exchange),

@@ -2,14 +2,13 @@
 #include "proxy/upstream/otlp_exporter.hpp"
 
 #include "capture/export/otlp_spans.hpp"
+#include "proxy/config/local_host.hpp"
 #include "proxy/upstream/otlp_post.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <spdlog/spdlog.h>
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
@@ -61,12 +60,6 @@ namespace {
 
 constexpr bool retryable(int status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
-}
-
-std::string local_host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return {};
-  return name;
 }
 
 // The delay before attempt `attempt + 1`: the collector's Retry-After, else 1 s, 2 s, 4 s...; both

@@ -154,6 +154,25 @@ TEST_CASE("text that is not a HAR is refused with a sentence", "[capture][reader
   CHECK_FALSE(empty.error.empty());
 }
 
+TEST_CASE("the machine a trace was recorded on travels in log.creator._node", "[capture][reader]") {
+  auto const dir = test::scratch_dir("reader-node");
+  {
+    har_file file(dir / "named.har", "node-17.example");
+    har_file unnamed(dir / "unnamed.har");
+  }
+  CHECK(read_har_file(dir / "named.har").node == "node-17.example");
+  CHECK(read_har_file(dir / "unnamed.har").node.empty());
+  // Not a host name: longer than 255 bytes, or not a string.
+  auto const with_node = [](std::string const& node) {
+    return read_har_text(R"({"log":{"version":"1.2","creator":{"name":"x","version":"1","_node":)" + node +
+                         R"(},"entries":[]}})");
+  };
+  CHECK(with_node("\"" + std::string(255, 'n') + "\"").node == std::string(255, 'n'));
+  CHECK(with_node("\"" + std::string(256, 'n') + "\"").node.empty());
+  CHECK(with_node("17").node.empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("read_har_file names a missing file", "[capture][reader]") {
   auto const result = read_har_file("/nonexistent-regtrace-dir/trace.har");
   CHECK_FALSE(result.ok);

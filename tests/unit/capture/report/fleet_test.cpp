@@ -172,6 +172,13 @@ TEST_CASE("fleet: names, nodes, unreadable traces and the verdict", "[capture][r
         "not be "
         "read");
 
+  // A trace that says which machine recorded it (regtrace's log.creator._node) is named by it.
+  report::fleet_builder named;
+  auto told = trace("site1/trace.har", {});
+  told.source.node = "node-17.example";
+  named.add(std::move(told));
+  CHECK(std::move(named).finish().traces[0].node == "node-17.example");
+
   report::fleet_builder clean;
   clean.add(trace("a.har", {}));
   clean.add(trace("b.har", {}));
