@@ -111,7 +111,9 @@ TEST_CASE("A-07 CLIENT_TIMEOUT_AWAITING_HEADERS: the /v2/ ping gets no headers w
   REQUIRE(t.entries.size() == 1);
   CHECK(t.entries[0].target == "/v2/");
   CHECK(t.entries[0].status == 0);
-  CHECK(t.entries[0].timings.send + t.entries[0].timings.wait >= 15000);
+  // The client waited 15 s from its send; the entry's send + wait begin later, once regtrace has read
+  // the head and reached the upstream (measured 14,998 ms under ASan on a busy machine).
+  CHECK(t.entries[0].timings.send + t.entries[0].timings.wait >= 14000);
   REQUIRE(t.entries[0].failure);
   CHECK(capture::failed_with(t.entries[0], capture::errc::client_abandoned));
   CHECK(t.entries[0].failure->where == capture::phase::response_relay);
