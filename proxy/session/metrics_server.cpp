@@ -1,6 +1,7 @@
 #include "proxy/session/metrics_server.hpp"
 
 #include "capture/export/metrics.hpp"
+#include "proxy/io/listen.hpp"
 #include "proxy/io/net.hpp"
 
 #include <boost/asio/post.hpp>
@@ -44,11 +45,7 @@ void bind_metrics_listener(tcp::acceptor& acceptor, metrics_server_options const
     throw std::runtime_error(
         "--metrics " + where +
         " would let other machines read the metrics; add --allow-remote, or use 127.0.0.1");
-  tcp::endpoint endpoint(address, options.port);
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  ec = open_listener(acceptor, tcp::endpoint(address, options.port));
   if (ec)
     throw std::runtime_error("cannot serve metrics on " + where + ": " + ec.message() +
                              ". Choose another address with --metrics.");

@@ -2,6 +2,7 @@
 
 #include "capture/export/metrics.hpp"
 #include "proxy/config/local_host.hpp"
+#include "proxy/io/listen.hpp"
 #include "proxy/session/client_session.hpp"
 #include "proxy/session/client_watch.hpp"
 #include "proxy/session/metrics_server.hpp"
@@ -75,11 +76,7 @@ void bind_listener(tcp::acceptor& acceptor, proxy_config const& config) {
   beast::error_code ec;
   auto address = net::ip::make_address(config.listen_host, ec);
   if (ec) throw std::runtime_error("cannot listen on \"" + config.listen_host + "\": not an IP address");
-  tcp::endpoint endpoint(address, config.listen_port);
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  ec = open_listener(acceptor, tcp::endpoint(address, config.listen_port));
   if (ec) {
     throw std::runtime_error("cannot listen on " + config.listen_host + ":" +
                              std::to_string(config.listen_port) + ": " + ec.message() +
