@@ -93,6 +93,21 @@ std::unique_ptr<capture::replay::replay_source> load_replay(proxy_config const& 
   return replay;
 }
 
+// An exporter as one more listener of the trace writer (STYLE: beside the trace writer, never on the
+// relay's path), told after those already there: the console first.
+void add_trace_listener(server_hooks& hooks, std::function<void(capture::exchange const&)> on_exchange,
+                        std::function<void(std::vector<capture::rules::finding> const&)> on_findings) {
+  hooks.on_exchange = [mine = std::move(on_exchange), next = std::move(hooks.on_exchange)](capture::exchange const& x) {
+    if (next) next(x);
+    mine(x);
+  };
+  hooks.on_findings = [mine = std::move(on_findings), next = std::move(hooks.on_findings)](
+                          capture::exchange const& x, std::vector<capture::rules::finding> const& found) {
+    if (next) next(x, found);
+    mine(found);
+  };
+}
+
 // --metrics (issue 15): what the trace writer writes is counted, and served on worker 0; in-flight
 // exchanges and lost records are read when scraped. Binds before the trace is opened, as --listen does.
 void open_metrics(server::impl& state, proxy_config& config, server_hooks& hooks,
@@ -119,16 +134,11 @@ void open_metrics(server::impl& state, proxy_config& config, server_hooks& hooks
        .idle_timeout = config.idle_timeout},
       [metrics = state.metrics] { return metrics->exposition(); }, log);
   config.metrics_port = state.metrics_listener->port();
-  hooks.on_exchange = [metrics = state.metrics,
-                       next = std::move(hooks.on_exchange)](capture::exchange const& x) {
-    if (next) next(x);
-    metrics->observe(x);
-  };
-  hooks.on_findings = [metrics = state.metrics, next = std::move(hooks.on_findings)](
-                          capture::exchange const& x, std::vector<capture::rules::finding> const& found) {
-    if (next) next(x, found);
-    metrics->observe_findings(found);
-  };
+  add_trace_listener(
+      hooks, [metrics = state.metrics](capture::exchange const& x) { metrics->observe(x); },
+      [metrics = state.metrics](std::vector<capture::rules::finding> const& found) {
+        metrics->observe_findings(found);
+      });
 }
 
 // --otlp-endpoint (SPEC §9): the exporter hears of every written exchange and of the findings, beside
@@ -139,15 +149,9 @@ std::unique_ptr<otlp_exporter> attach_otlp(proxy_config const& config, std::shar
   otlp_exporter_options options;
   options.endpoint = parse_otlp_endpoint(config.otlp_endpoint);
   auto exporter = std::make_unique<otlp_exporter>(std::move(options), std::move(log));
-  hooks.on_exchange = [spans = exporter.get(), next = std::move(hooks.on_exchange)](capture::exchange const& x) {
-    spans->submit(x);
-    if (next) next(x);
-  };
-  hooks.on_findings = [spans = exporter.get(), next = std::move(hooks.on_findings)](
-                          capture::exchange const& x, std::vector<capture::rules::finding> const& found) {
-    spans->note_findings(found);
-    if (next) next(x, found);
-  };
+  add_trace_listener(
+      hooks, [spans = exporter.get()](capture::exchange const& x) { spans->submit(x); },
+      [spans = exporter.get()](std::vector<capture::rules::finding> const& found) { spans->note_findings(found); });
   return exporter;
 }
 
